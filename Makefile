@@ -1,0 +1,116 @@
+# nnspy build. `make` builds the preload library, the CLI, the examples and the
+# simulated device; `make check` builds and runs every test; `make demo` runs the
+# AlexNet example under nnspy (simulated device when no GPU is present).
+
+CUDA_HOME ?= /usr/local/cuda
+ifeq ($(wildcard $(CUDA_HOME)/include/cudnn.h),)
+$(error CUDA toolkit with cuDNN not found under CUDA_HOME=$(CUDA_HOME): install the CUDA toolkit and cuDNN 9, or set CUDA_HOME to where they are)
+endif
+CUDA_LIB := $(firstword $(wildcard $(CUDA_HOME)/lib64/libcudnn.so.9 $(CUDA_HOME)/lib/libcudnn.so.9 $(CUDA_HOME)/targets/x86_64-linux/lib/libcudnn.so.9))
+CUDA_LIBDIR := $(dir $(CUDA_LIB))
+
+B ?= build
+CC ?= gcc
+SAN ?=
+OPT ?= -O2
+CFLAGS_BASE := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wformat=2 -Wno-deprecated-declarations -fno-omit-frame-pointer $(SAN)
+CUDA_INC := -isystem $(CUDA_HOME)/include
+LDFLAGS_BASE := $(SAN)
+
+# What the profiled process loads: preload core, wrappers, pure counters.
+PRELOAD_SRC := $(wildcard preload/*.c) $(wildcard counters/*.c)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/obj/%.o)
+COUNTERS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard counters/*.c))
+
+SIM_LIBS := $(B)/sim/libcudart.so.13 $(B)/sim/libcudnn.so.9 $(B)/sim/libcublasLt.so.13 \
+            $(B)/sim/libcublas.so.13
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/%,$(filter-out tests/e2e/plugin_%.c,$(wildcard tests/e2e/*.c)))
+E2E_PLUGINS := $(patsubst tests/e2e/%.c,$(B)/tests/%.so,$(wildcard tests/e2e/plugin_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+
+# Programs written against cuDNN/cuBLAS link the toolkit's libraries; at run time
+# LD_LIBRARY_PATH=$(B)/sim swaps in the simulated device (RUNPATH yields to it).
+CUDA_APP_LIBS := -L$(CUDA_LIBDIR) -Wl,--enable-new-dtags,-rpath,$(CUDA_LIBDIR) \
+                 -lcudnn -lcublasLt -lcublas -lcudart -lm
+
+.PHONY: all check unit e2e demo clean sanitize
+all: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES) $(E2E_PROGS) $(E2E_PLUGINS) $(UNIT_TESTS)
+
+$(B)/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden $(CUDA_INC) -Iinclude -Icounters -Ipreload -c $< -o $@
+
+# counters/ must stay free of CUDA headers: compiled without the include path.
+$(B)/obj/counters/%.o: counters/%.c counters/counters.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden -Icounters -c $< -o $@
+
+$(B)/libnnspy.so: $(PRELOAD_OBJ)
+	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -o $@ $^ -ldl -lpthread
+
+$(B)/nnspy: $(wildcard report/*.c) $(wildcard report/*.h)
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS_BASE) -Ireport -Iinclude -o $@ $(filter %.c,$^) $(LDFLAGS_BASE)
+
+# ---------------------------------------------------------- simulated device
+$(B)/sim/libcudart.so.13: tests/sim/cudart.c tests/sim/sim.h tests/sim/libcudart.map
+	@mkdir -p $(B)/sim
+	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcudart.so.13 \
+	  -Wl,--version-script=tests/sim/libcudart.map -o $@ $< -lm -lpthread $(LDFLAGS_BASE)
+
+$(B)/sim/libcudnn.so.9: tests/sim/cudnn.c tests/sim/sim.h tests/sim/libcudnn.map $(B)/sim/libcudart.so.13
+	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcudnn.so.9 \
+	  -Wl,--version-script=tests/sim/libcudnn.map -o $@ $< -L$(B)/sim -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
+
+$(B)/sim/libcublasLt.so.13: tests/sim/cublaslt.c tests/sim/sim.h tests/sim/libcublasLt.map $(B)/sim/libcudart.so.13
+	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcublasLt.so.13 \
+	  -Wl,--version-script=tests/sim/libcublasLt.map -o $@ $< -L$(B)/sim -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
+
+$(B)/sim/libcublas.so.13: tests/sim/cublas.c tests/sim/sim.h tests/sim/libcublas.map $(B)/sim/libcublasLt.so.13
+	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcublas.so.13 \
+	  -Wl,--version-script=tests/sim/libcublas.map -o $@ $< -L$(B)/sim -l:libcublasLt.so.13 -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
+
+# ---------------------------------------------------------------- programs
+$(B)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) $(LDFLAGS_BASE)
+
+$(B)/tests/%.so: tests/e2e/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -fPIC -shared $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) $(LDFLAGS_BASE)
+
+$(B)/tests/%: tests/e2e/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) -ldl -lpthread $(LDFLAGS_BASE)
+
+# Unit tests: cmocka; test_descriptors links the preload's objects and reads
+# descriptors made by the toolkit's real libcudnn / libcublasLt.
+$(B)/tests/test_%: tests/unit/test_%.c $(PRELOAD_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -Icounters -Ipreload -Iinclude -o $@ $< $(PRELOAD_OBJ) \
+	  $(CUDA_APP_LIBS) -lcmocka -ldl -lpthread $(LDFLAGS_BASE)
+
+# ------------------------------------------------------------------- running
+unit: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+e2e: all
+	@B=$(B) tests/run_e2e.sh
+
+check: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+	@echo "make check: all tests passed"
+
+demo: all
+	@B=$(B) tests/demo.sh
+
+# The whole suite again under ASan+UBSan and under TSan, in separate build dirs.
+sanitize:
+	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
+	$(MAKE) B=build-tsan SAN="-fsanitize=thread" check
+
+clean:
+	rm -rf build build-asan build-tsan

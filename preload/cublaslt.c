@@ -1,0 +1,116 @@
+/*
+ * cublaslt.c: cublasLtMatmul, the GEMM behind PyTorch's linear layers on recent
+ * GPUs: shapes from the matrix layouts, transposes and the epilogue (bias, ReLU,
+ * GELU) from the matmul descriptor.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include <cublasLt.h>
+
+#include "core.h"
+#include "cuda_types.h"
+#include "cublaslt_read.h"
+
+static struct cublaslt_getters getters_table;
+
+static void resolve_getters(void)
+{
+    getters_table.desc = (__typeof__(getters_table.desc))nn_lookup(
+        NN_FAMILY_CUBLASLT, "cublasLtMatmulDescGetAttribute");
+    getters_table.layout = (__typeof__(getters_table.layout))nn_lookup(
+        NN_FAMILY_CUBLASLT, "cublasLtMatrixLayoutGetAttribute");
+    if (!getters_table.desc || !getters_table.layout)
+        nn_warn("cuBLASLt's attribute getters are missing: cublasLtMatmul is counted without cost");
+}
+
+static const struct cublaslt_getters *getters(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, resolve_getters);
+    return &getters_table;
+}
+
+/* The same weight rule as cuBLAS GEMMs (cublas.c): activations are outputs of
+ * earlier operations or vary along the batch; otherwise A is the weight. */
+static void lt_params(nn_op *op, const nn_lt_matmul *mm, const void *A, const void *B)
+{
+    const nn_gemm_shape *s = &mm->gemm;
+    bool a_weight = A && !(s->batch > 1 && mm->stride_a != 0) && !nn_is_activation(A);
+    bool b_weight = B && !(s->batch > 1 && mm->stride_b != 0) && !nn_is_activation(B);
+    if (a_weight) nn_op_add_param(op, A, s->m * s->k, s->a_dtype);
+    else if (b_weight) nn_op_add_param(op, B, s->k * s->n, s->b_dtype);
+    if (mm->bias && !nn_is_activation(mm->bias))
+        nn_op_add_param(op, mm->bias, mm->epilogue.bias_elements, mm->epilogue.bias_dtype);
+}
+
+static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
+{
+    const nn_gemm_shape *s = &mm->gemm;
+    char batch[32] = "";
+    if (s->batch > 1) snprintf(batch, sizeof batch, "[%llu] ", (unsigned long long)s->batch);
+    snprintf(op->shape, sizeof op->shape, "%s%c%c %llux%llu * %llux%llu -> %llux%llu%s%s%s",
+             batch, mm->trans_a ? 'T' : 'N', mm->trans_b ? 'T' : 'N',
+             (unsigned long long)s->m, (unsigned long long)s->k, (unsigned long long)s->k,
+             (unsigned long long)s->n, (unsigned long long)s->m, (unsigned long long)s->n,
+             mm->epilogue.bias ? " +bias" : "",
+             mm->epilogue.activation != NN_ACT_IDENTITY ? " " : "",
+             mm->epilogue.activation != NN_ACT_IDENTITY
+                 ? nn_activation_name(mm->epilogue.activation) : "");
+}
+
+static void record_matmul(cublasStatus_t st, cublasLtMatmulDesc_t desc, const void *beta,
+                          const void *A, cublasLtMatrixLayout_t Adesc, const void *B,
+                          cublasLtMatrixLayout_t Bdesc, cublasLtMatrixLayout_t Cdesc, void *D,
+                          cublasLtMatrixLayout_t Ddesc)
+{
+    int saved = errno;
+    nn_op op = {.api = NN_API_CUBLASLT, .call = "cublasLtMatmul", .op = "gemm",
+                .succeeded = st == CUBLAS_STATUS_SUCCESS};
+    nn_lt_matmul mm;
+    if (op.succeeded && nn_read_lt_matmul(getters(), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
+        /* A beta in device memory is never read: taken as non-zero. */
+        bool accumulate = !mm.host_scalars ||
+                          !nn_host_scalar_is_zero(beta, mm.scalar_size, mm.scalar_parts,
+                                                  mm.scalar_float);
+        op.cost = nn_gemm_cost(&mm.gemm, accumulate);
+        uint64_t out_elements = 0;
+        op.cost.overflow |= !nn_mul_u64(mm.gemm.m * mm.gemm.n, mm.gemm.batch, &out_elements);
+        nn_epilogue_add_cost(&op.cost, &mm.epilogue, out_elements);
+        op.cost_known = !mm.epilogue_not_counted;
+        op.dtype = mm.gemm.a_dtype;
+        lt_params(&op, &mm, A, B);
+        describe_lt(&op, &mm);
+        bool overflow = false;
+        op.output = D;
+        op.output_bytes = nn_bytes_of(mm.d_span_elements, mm.gemm.d_dtype, &overflow);
+        if (mm.epilogue_not_counted)
+            nn_warn_once("cublasLtMatmul with a backward epilogue (DRELU, DGELU, BGRAD): "
+                         "its cost is not counted yet");
+    }
+    nn_record(&op);
+    errno = saved;
+}
+
+NN_EXPORT cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
+                                        cublasLtMatmulDesc_t computeDesc, const void *alpha,
+                                        const void *A, cublasLtMatrixLayout_t Adesc,
+                                        const void *B, cublasLtMatrixLayout_t Bdesc,
+                                        const void *beta, const void *C,
+                                        cublasLtMatrixLayout_t Cdesc, void *D,
+                                        cublasLtMatrixLayout_t Ddesc,
+                                        const cublasLtMatmulAlgo_t *algo, void *workspace,
+                                        size_t workspaceSizeInBytes, cudaStream_t stream)
+{
+    NN_REAL(NN_FAMILY_CUBLASLT, cublasLtMatmul);
+    if (!real_cublasLtMatmul) return CUBLAS_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cublasStatus_t st = real_cublasLtMatmul(lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc,
+                                            beta, C, Cdesc, D, Ddesc, algo, workspace,
+                                            workspaceSizeInBytes, stream);
+    if (outer) record_matmul(st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
+    nn_leave();
+    return st;
+}

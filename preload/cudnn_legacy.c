@@ -1,0 +1,382 @@
+/*
+ * cudnn_legacy.c: cuDNN's legacy (descriptor) API: convolutions forward and
+ * backward, the fused convolution-bias-activation, tensor addition (bias), and the
+ * activation and pooling that sit between them.
+ *
+ * Each wrapper calls the real function with the program's own arguments, then,
+ * only when it succeeded, reads the descriptors through the library's getters
+ * (never the tensors) and turns them into the counters' plain shapes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cudnn.h>
+
+#include "core.h"
+#include "cuda_types.h"
+#include "cudnn_read.h"
+
+/* ------------------------------------------------------------ reading descriptors */
+
+static struct cudnn_getters getters_table;
+
+static void resolve_getters(void)
+{
+    struct cudnn_getters *g = &getters_table;
+    g->tensor = (__typeof__(g->tensor))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetTensorNdDescriptor");
+    g->filter = (__typeof__(g->filter))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetFilterNdDescriptor");
+    g->activation =
+        (__typeof__(g->activation))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetActivationDescriptor");
+    g->pooling = (__typeof__(g->pooling))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetPoolingNdDescriptor");
+    if (!g->tensor || !g->filter)
+        nn_warn("cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
+}
+
+static const struct cudnn_getters *getters(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, resolve_getters);
+    return &getters_table;
+}
+
+/* cuDNN's alpha and beta are host scalars: double for double data, float otherwise. */
+static bool cudnn_scalar_is_zero(const void *s, nn_dtype data)
+{
+    return data == NN_DTYPE_F64 ? nn_host_scalar_is_zero(s, sizeof(double), 1, true)
+                                : nn_host_scalar_is_zero(s, sizeof(float), 1, true);
+}
+
+static void describe_conv(nn_op *op, const nn_tensor_info *x, const nn_filter_info *w,
+                          const nn_tensor_info *y, uint64_t groups)
+{
+    size_t pos = 0;
+    nn_shape_append(op->shape, sizeof op->shape, &pos, x->dims, x->nb);
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, " * ");
+    nn_shape_append(op->shape, sizeof op->shape, &pos, w->dims, w->nb);
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, " -> ");
+    nn_shape_append(op->shape, sizeof op->shape, &pos, y->dims, y->nb);
+    if (x->channels_last) nn_shape_append_text(op->shape, sizeof op->shape, &pos, " NHWC");
+    if (groups > 1) {
+        char g[32];
+        snprintf(g, sizeof g, " groups=%llu", (unsigned long long)groups);
+        nn_shape_append_text(op->shape, sizeof op->shape, &pos, g);
+    }
+}
+
+/*
+ * Fills op's cost for a convolution whose forward input is x_desc, filter w_desc,
+ * forward output y_desc. Returns false when the descriptors cannot be read.
+ */
+static bool conv_op(nn_op *op, nn_conv_direction dir, cudnnTensorDescriptor_t x_desc,
+                    cudnnFilterDescriptor_t w_desc, cudnnTensorDescriptor_t y_desc,
+                    const void *beta, nn_conv_shape *shape_out)
+{
+    nn_tensor_info x, y;
+    nn_filter_info w;
+    const struct cudnn_getters *g = getters();
+    if (!nn_read_tensor(g, x_desc, &x) || !nn_read_tensor(g, y_desc, &y) ||
+        !nn_read_filter(g, w_desc, &w) || !nn_conv_shape_from(&x, &w, &y, shape_out))
+        return false;
+    nn_dtype written = dir == NN_CONV_FORWARD ? y.dtype
+                       : dir == NN_CONV_BACKWARD_DATA ? x.dtype : w.dtype;
+    op->cost = nn_conv_cost(shape_out, dir, !cudnn_scalar_is_zero(beta, written));
+    op->dtype = x.dtype;
+    describe_conv(op, &x, &w, &y, shape_out->groups);
+    return true;
+}
+
+static void note_output(nn_op *op, const void *ptr, const nn_tensor_info *t)
+{
+    op->output = ptr;
+    op->output_bytes = t->span_bytes;
+}
+
+static uint64_t filter_elements(const nn_conv_shape *s)
+{
+    bool overflow = false;
+    return nn_conv_filter_elements(s, &overflow);
+}
+
+/* ------------------------------------------------------------ convolutions */
+
+NN_EXPORT cudnnStatus_t cudnnConvolutionForward(
+    cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x,
+    const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
+    cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+    const cudnnTensorDescriptor_t yDesc, void *y)
+{
+    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionForward);
+    if (!real_cudnnConvolutionForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cudnnStatus_t st = real_cudnnConvolutionForward(handle, alpha, xDesc, x, wDesc, w, convDesc,
+                                                    algo, workSpace, workSpaceSizeInBytes, beta,
+                                                    yDesc, y);
+    if (outer) {
+        int saved = errno;
+        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionForward", .op = "conv_fwd",
+                    .succeeded = st == CUDNN_STATUS_SUCCESS};
+        nn_conv_shape s;
+        nn_tensor_info yi;
+        if (op.succeeded && conv_op(&op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, beta, &s) &&
+            nn_read_tensor(getters(), yDesc, &yi)) {
+            op.cost_known = true;
+            nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
+            note_output(&op, y, &yi);
+        }
+        nn_record(&op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}
+
+NN_EXPORT cudnnStatus_t cudnnConvolutionBackwardData(
+    cudnnHandle_t handle, const void *alpha, const cudnnFilterDescriptor_t wDesc, const void *w,
+    const cudnnTensorDescriptor_t dyDesc, const void *dy,
+    const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdDataAlgo_t algo,
+    void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+    const cudnnTensorDescriptor_t dxDesc, void *dx)
+{
+    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionBackwardData);
+    if (!real_cudnnConvolutionBackwardData) return CUDNN_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cudnnStatus_t st = real_cudnnConvolutionBackwardData(handle, alpha, wDesc, w, dyDesc, dy,
+                                                         convDesc, algo, workSpace,
+                                                         workSpaceSizeInBytes, beta, dxDesc, dx);
+    if (outer) {
+        int saved = errno;
+        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBackwardData",
+                    .op = "conv_bwd_data", .succeeded = st == CUDNN_STATUS_SUCCESS};
+        nn_conv_shape s;
+        nn_tensor_info dxi;
+        if (op.succeeded && conv_op(&op, NN_CONV_BACKWARD_DATA, dxDesc, wDesc, dyDesc, beta, &s) &&
+            nn_read_tensor(getters(), dxDesc, &dxi)) {
+            op.cost_known = true;
+            nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
+            note_output(&op, dx, &dxi);
+        }
+        nn_record(&op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}
+
+NN_EXPORT cudnnStatus_t cudnnConvolutionBackwardFilter(
+    cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x,
+    const cudnnTensorDescriptor_t dyDesc, const void *dy,
+    const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdFilterAlgo_t algo,
+    void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+    const cudnnFilterDescriptor_t dwDesc, void *dw)
+{
+    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionBackwardFilter);
+    if (!real_cudnnConvolutionBackwardFilter) return CUDNN_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cudnnStatus_t st = real_cudnnConvolutionBackwardFilter(handle, alpha, xDesc, x, dyDesc, dy,
+                                                           convDesc, algo, workSpace,
+                                                           workSpaceSizeInBytes, beta, dwDesc, dw);
+    if (outer) {
+        int saved = errno;
+        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBackwardFilter",
+                    .op = "conv_bwd_filter", .succeeded = st == CUDNN_STATUS_SUCCESS};
+        nn_conv_shape s;
+        if (op.succeeded &&
+            conv_op(&op, NN_CONV_BACKWARD_FILTER, xDesc, dwDesc, dyDesc, beta, &s)) {
+            /* dw is a gradient, written here: not a parameter. */
+            bool overflow = false;
+            op.cost_known = true;
+            op.output = dw;
+            op.output_bytes = nn_bytes_of(filter_elements(&s), s.w_dtype, &overflow);
+        }
+        nn_record(&op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}
+
+static void add_epilogue(nn_op *op, const nn_tensor_info *y, cudnnTensorDescriptor_t bias_desc,
+                         cudnnTensorDescriptor_t z_desc, const void *alpha2,
+                         cudnnActivationDescriptor_t act_desc, const void *bias)
+{
+    const struct cudnn_getters *g = getters();
+    nn_tensor_info b, z;
+    nn_epilogue e = {.activation = NN_ACT_IDENTITY};
+    if (nn_read_tensor(g, bias_desc, &b)) {
+        e.bias = true;
+        e.bias_elements = b.elements;
+        e.bias_dtype = b.dtype;
+        nn_op_add_param(op, bias, b.elements, b.dtype);
+    }
+    if (!cudnn_scalar_is_zero(alpha2, y->dtype) && nn_read_tensor(g, z_desc, &z)) {
+        e.residual = true;
+        e.residual_dtype = z.dtype;
+    }
+    nn_read_activation(g, act_desc, &e.activation);
+    nn_epilogue_add_cost(&op->cost, &e, y->elements);
+    size_t pos = strlen(op->shape);
+    char text[48];
+    snprintf(text, sizeof text, " +bias%s %s", e.residual ? " +z" : "",
+             nn_activation_name(e.activation));
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, text);
+}
+
+NN_EXPORT cudnnStatus_t cudnnConvolutionBiasActivationForward(
+    cudnnHandle_t handle, const void *alpha1, const cudnnTensorDescriptor_t xDesc, const void *x,
+    const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
+    cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes,
+    const void *alpha2, const cudnnTensorDescriptor_t zDesc, const void *z,
+    const cudnnTensorDescriptor_t biasDesc, const void *bias,
+    const cudnnActivationDescriptor_t activationDesc, const cudnnTensorDescriptor_t yDesc, void *y)
+{
+    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionBiasActivationForward);
+    if (!real_cudnnConvolutionBiasActivationForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cudnnStatus_t st = real_cudnnConvolutionBiasActivationForward(
+        handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes,
+        alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y);
+    if (outer) {
+        int saved = errno;
+        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBiasActivationForward",
+                    .op = "conv_bias_act", .succeeded = st == CUDNN_STATUS_SUCCESS};
+        nn_conv_shape s;
+        nn_tensor_info yi;
+        /* y = act(alpha1 conv(x, w) + alpha2 z + bias): the output's old value is
+         * not read (z is, as the residual), hence no `beta` for the convolution. */
+        static const float zero = 0.0f;
+        if (op.succeeded && conv_op(&op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, &zero, &s) &&
+            nn_read_tensor(getters(), yDesc, &yi)) {
+            op.cost_known = true;
+            nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
+            add_epilogue(&op, &yi, biasDesc, zDesc, alpha2, activationDesc, bias);
+            note_output(&op, y, &yi);
+        }
+        nn_record(&op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}
+
+/* ------------------------------------------------------------ elementwise */
+
+NN_EXPORT cudnnStatus_t cudnnAddTensor(cudnnHandle_t handle, const void *alpha,
+                                       const cudnnTensorDescriptor_t aDesc, const void *A,
+                                       const void *beta, const cudnnTensorDescriptor_t cDesc,
+                                       void *C)
+{
+    NN_REAL(NN_FAMILY_CUDNN, cudnnAddTensor);
+    if (!real_cudnnAddTensor) return CUDNN_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cudnnStatus_t st = real_cudnnAddTensor(handle, alpha, aDesc, A, beta, cDesc, C);
+    if (outer) {
+        int saved = errno;
+        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnAddTensor", .op = "add_tensor",
+                    .succeeded = st == CUDNN_STATUS_SUCCESS};
+        nn_tensor_info a, c;
+        const struct cudnn_getters *g = getters();
+        if (op.succeeded && nn_read_tensor(g, aDesc, &a) && nn_read_tensor(g, cDesc, &c)) {
+            op.cost_known = true;
+            op.dtype = c.dtype;
+            op.cost = nn_add_tensor_cost(a.elements, a.dtype, c.elements, c.dtype,
+                                         !cudnn_scalar_is_zero(beta, c.dtype));
+            /* A bias is broadcast over C and is no earlier operation's output;
+             * an A as large as C is an activation (a residual connection). */
+            if (a.elements < c.elements && !nn_is_activation(A))
+                nn_op_add_param(&op, A, a.elements, a.dtype);
+            size_t pos = 0;
+            nn_shape_append(op.shape, sizeof op.shape, &pos, a.dims, a.nb);
+            nn_shape_append_text(op.shape, sizeof op.shape, &pos, " + ");
+            nn_shape_append(op.shape, sizeof op.shape, &pos, c.dims, c.nb);
+            note_output(&op, C, &c);
+        }
+        nn_record(&op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}
+
+static void describe_unary(nn_op *op, const nn_tensor_info *x, const nn_tensor_info *y,
+                           const char *what)
+{
+    size_t pos = 0;
+    nn_shape_append(op->shape, sizeof op->shape, &pos, x->dims, x->nb);
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, " -> ");
+    nn_shape_append(op->shape, sizeof op->shape, &pos, y->dims, y->nb);
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, " ");
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, what);
+}
+
+NN_EXPORT cudnnStatus_t cudnnActivationForward(cudnnHandle_t handle,
+                                               cudnnActivationDescriptor_t activationDesc,
+                                               const void *alpha,
+                                               const cudnnTensorDescriptor_t xDesc, const void *x,
+                                               const void *beta,
+                                               const cudnnTensorDescriptor_t yDesc, void *y)
+{
+    NN_REAL(NN_FAMILY_CUDNN, cudnnActivationForward);
+    if (!real_cudnnActivationForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cudnnStatus_t st = real_cudnnActivationForward(handle, activationDesc, alpha, xDesc, x, beta,
+                                                   yDesc, y);
+    if (outer) {
+        int saved = errno;
+        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnActivationForward", .op = "activation",
+                    .succeeded = st == CUDNN_STATUS_SUCCESS};
+        nn_tensor_info xi, yi;
+        nn_activation act;
+        const struct cudnn_getters *g = getters();
+        if (op.succeeded && nn_read_tensor(g, xDesc, &xi) && nn_read_tensor(g, yDesc, &yi) &&
+            nn_read_activation(g, activationDesc, &act)) {
+            op.cost_known = true;
+            op.dtype = yi.dtype;
+            op.cost = nn_activation_cost(act, yi.elements, xi.dtype, yi.dtype,
+                                         !cudnn_scalar_is_zero(beta, yi.dtype));
+            describe_unary(&op, &xi, &yi, nn_activation_name(act));
+            note_output(&op, y, &yi);
+        }
+        nn_record(&op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}
+
+NN_EXPORT cudnnStatus_t cudnnPoolingForward(cudnnHandle_t handle,
+                                            const cudnnPoolingDescriptor_t poolingDesc,
+                                            const void *alpha, const cudnnTensorDescriptor_t xDesc,
+                                            const void *x, const void *beta,
+                                            const cudnnTensorDescriptor_t yDesc, void *y)
+{
+    NN_REAL(NN_FAMILY_CUDNN, cudnnPoolingForward);
+    if (!real_cudnnPoolingForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    bool outer = nn_enter();
+    cudnnStatus_t st = real_cudnnPoolingForward(handle, poolingDesc, alpha, xDesc, x, beta, yDesc,
+                                                y);
+    if (outer) {
+        int saved = errno;
+        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnPoolingForward", .op = "pool_fwd",
+                    .succeeded = st == CUDNN_STATUS_SUCCESS};
+        nn_tensor_info xi, yi;
+        nn_pool_mode mode;
+        uint64_t window;
+        const struct cudnn_getters *g = getters();
+        if (op.succeeded && nn_read_tensor(g, xDesc, &xi) && nn_read_tensor(g, yDesc, &yi) &&
+            nn_read_pooling(g, poolingDesc, &mode, &window)) {
+            op.cost_known = true;
+            op.dtype = yi.dtype;
+            op.cost = nn_pool_cost(mode, window, xi.elements, yi.elements, yi.dtype,
+                                   !cudnn_scalar_is_zero(beta, yi.dtype));
+            describe_unary(&op, &xi, &yi, mode == NN_POOL_MAX ? "max" : "avg");
+            note_output(&op, y, &yi);
+        }
+        nn_record(&op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}

@@ -1,0 +1,117 @@
+/*
+ * cudnn_read.c: reading cuDNN legacy descriptors into plain shapes.
+ */
+#include "cudnn_read.h"
+
+#include "cuda_types.h"
+
+bool nn_read_tensor(const struct cudnn_getters *g, cudnnTensorDescriptor_t d, nn_tensor_info *t)
+{
+    int dims[NN_CUDNN_MAX_DIMS], strides[NN_CUDNN_MAX_DIMS], nb = 0;
+    cudnnDataType_t type;
+    if (!g->tensor || !d ||
+        g->tensor(d, NN_CUDNN_MAX_DIMS, &type, &nb, dims, strides) != CUDNN_STATUS_SUCCESS ||
+        nb < 1 || nb > NN_CUDNN_MAX_DIMS)
+        return false;
+    bool overflow = false;
+    uint64_t elements = 1, last = 0; /* offset of the last element, in elements */
+    for (int i = 0; i < nb; i++) {
+        if (dims[i] <= 0 || strides[i] < 0) return false;
+        t->dims[i] = (uint64_t)dims[i];
+        t->strides[i] = strides[i];
+        uint64_t step = 0;
+        overflow |= !nn_mul_u64(elements, (uint64_t)dims[i], &elements);
+        overflow |= !nn_mul_u64((uint64_t)dims[i] - 1, (uint64_t)strides[i], &step);
+        overflow |= !nn_add_u64(last, step, &last);
+    }
+    t->nb = nb;
+    t->dtype = nn_from_cudnn_dtype(type);
+    t->elements = elements;
+    t->span_bytes = nn_bytes_of(last + 1, t->dtype, &overflow);
+    t->channels_last = nb >= 3 && strides[1] == 1 && dims[1] > 1;
+    return !overflow;
+}
+
+bool nn_read_filter(const struct cudnn_getters *g, cudnnFilterDescriptor_t d, nn_filter_info *f)
+{
+    int dims[NN_CUDNN_MAX_DIMS], nb = 0;
+    cudnnDataType_t type;
+    cudnnTensorFormat_t format;
+    if (!g->filter || !d ||
+        g->filter(d, NN_CUDNN_MAX_DIMS, &type, &format, &nb, dims) != CUDNN_STATUS_SUCCESS ||
+        nb < 3 || nb > NN_CUDNN_MAX_DIMS)
+        return false;
+    for (int i = 0; i < nb; i++) {
+        if (dims[i] <= 0) return false;
+        f->dims[i] = (uint64_t)dims[i];
+    }
+    f->nb = nb;
+    f->dtype = nn_from_cudnn_dtype(type);
+    f->channels_last = format == CUDNN_TENSOR_NHWC;
+    return true;
+}
+
+bool nn_read_activation(const struct cudnn_getters *g, cudnnActivationDescriptor_t d,
+                        nn_activation *a)
+{
+    cudnnActivationMode_t mode;
+    cudnnNanPropagation_t nan;
+    double coef;
+    if (!g->activation || !d || g->activation(d, &mode, &nan, &coef) != CUDNN_STATUS_SUCCESS)
+        return false;
+    switch (mode) {
+    case CUDNN_ACTIVATION_SIGMOID: *a = NN_ACT_SIGMOID; return true;
+    case CUDNN_ACTIVATION_RELU: *a = NN_ACT_RELU; return true;
+    case CUDNN_ACTIVATION_TANH: *a = NN_ACT_TANH; return true;
+    case CUDNN_ACTIVATION_CLIPPED_RELU: *a = NN_ACT_CLIPPED_RELU; return true;
+    case CUDNN_ACTIVATION_ELU: *a = NN_ACT_ELU; return true;
+    case CUDNN_ACTIVATION_IDENTITY: *a = NN_ACT_IDENTITY; return true;
+    case CUDNN_ACTIVATION_SWISH: *a = NN_ACT_SWISH; return true;
+    default: return false;
+    }
+}
+
+bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d,
+                     nn_pool_mode *mode, uint64_t *window)
+{
+    int nb = 0, win[NN_CUDNN_MAX_DIMS], pad[NN_CUDNN_MAX_DIMS], stride[NN_CUDNN_MAX_DIMS];
+    cudnnPoolingMode_t m;
+    cudnnNanPropagation_t nan;
+    if (!g->pooling || !d ||
+        g->pooling(d, NN_CUDNN_MAX_DIMS, &m, &nan, &nb, win, pad, stride) != CUDNN_STATUS_SUCCESS ||
+        nb < 1 || nb > NN_CUDNN_MAX_DIMS)
+        return false;
+    *window = 1;
+    for (int i = 0; i < nb; i++) {
+        if (win[i] <= 0) return false;
+        *window *= (uint64_t)win[i];
+    }
+    *mode = (m == CUDNN_POOLING_MAX || m == CUDNN_POOLING_MAX_DETERMINISTIC) ? NN_POOL_MAX
+                                                                              : NN_POOL_AVERAGE;
+    return true;
+}
+
+bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w,
+                        const nn_tensor_info *y, nn_conv_shape *s)
+{
+    int spatial = x->nb - 2;
+    if (spatial < 1 || spatial > NN_MAX_SPATIAL || w->nb != x->nb || y->nb != x->nb) return false;
+    if (x->dims[1] % w->dims[1] != 0 || y->dims[1] != w->dims[0] || y->dims[0] != x->dims[0])
+        return false;
+    *s = (nn_conv_shape){
+        .spatial_dims = spatial,
+        .batch = x->dims[0],
+        .in_channels = x->dims[1],
+        .out_channels = y->dims[1],
+        .groups = x->dims[1] / w->dims[1],
+        .x_dtype = x->dtype,
+        .w_dtype = w->dtype,
+        .y_dtype = y->dtype,
+    };
+    for (int i = 0; i < spatial; i++) {
+        s->in_size[i] = x->dims[2 + i];
+        s->out_size[i] = y->dims[2 + i];
+        s->kernel[i] = w->dims[2 + i];
+    }
+    return true;
+}

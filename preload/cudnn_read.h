@@ -1,0 +1,60 @@
+/*
+ * cudnn_read.h: cuDNN legacy descriptors turned into plain shapes, through the
+ * library's own getters (passed in, so that tests can use the toolkit's real
+ * libcudnn and the wrappers the copy of the library the program loaded).
+ */
+#ifndef NNSPY_PRELOAD_CUDNN_READ_H
+#define NNSPY_PRELOAD_CUDNN_READ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cudnn.h>
+
+#include "counters.h"
+
+#define NN_CUDNN_MAX_DIMS 8 /* CUDNN_DIM_MAX */
+
+struct cudnn_getters {
+    cudnnStatus_t (*tensor)(const cudnnTensorDescriptor_t, int, cudnnDataType_t *, int *, int[],
+                            int[]);
+    cudnnStatus_t (*filter)(const cudnnFilterDescriptor_t, int, cudnnDataType_t *,
+                            cudnnTensorFormat_t *, int *, int[]);
+    cudnnStatus_t (*activation)(const cudnnActivationDescriptor_t, cudnnActivationMode_t *,
+                                cudnnNanPropagation_t *, double *);
+    cudnnStatus_t (*pooling)(const cudnnPoolingDescriptor_t, int, cudnnPoolingMode_t *,
+                             cudnnNanPropagation_t *, int *, int[], int[], int[]);
+};
+
+typedef struct nn_tensor_info {
+    int nb;
+    uint64_t dims[NN_CUDNN_MAX_DIMS]; /* logical order: N, C, then spatial */
+    int64_t strides[NN_CUDNN_MAX_DIMS];
+    nn_dtype dtype;
+    uint64_t elements;
+    uint64_t span_bytes; /* from the first to one past the last element */
+    bool channels_last;  /* C has the smallest stride (NHWC, NDHWC) */
+} nn_tensor_info;
+
+typedef struct nn_filter_info {
+    int nb;
+    uint64_t dims[NN_CUDNN_MAX_DIMS]; /* K, C / groups, then the kernel's dims */
+    nn_dtype dtype;
+    bool channels_last;
+} nn_filter_info;
+
+bool nn_read_tensor(const struct cudnn_getters *g, cudnnTensorDescriptor_t d, nn_tensor_info *t);
+bool nn_read_filter(const struct cudnn_getters *g, cudnnFilterDescriptor_t d, nn_filter_info *f);
+bool nn_read_activation(const struct cudnn_getters *g, cudnnActivationDescriptor_t d,
+                        nn_activation *a);
+bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d,
+                     nn_pool_mode *mode, uint64_t *window);
+
+/*
+ * The convolution of input x, filter w and output y (forward terms). Groups come
+ * from x's channels over w's second dimension. False when the shapes disagree.
+ */
+bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w,
+                        const nn_tensor_info *y, nn_conv_shape *s);
+
+#endif

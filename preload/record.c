@@ -1,0 +1,312 @@
+/*
+ * record.c: the run's state: totals, the operations kept for the per-operation
+ * table, the parameter buffers (counted once by address) and the buffers written by
+ * recorded operations (to tell activations from weights).
+ *
+ * One mutex guards it all. Memory is bounded: at most NNSPY_MAX_OPS operations are
+ * kept for the table (the totals stay exact past that), and the two address tables
+ * stop growing at a fixed size, saying so once.
+ */
+#define _GNU_SOURCE
+#include "record.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPS_PER_CHUNK 1024
+#define MAX_PARAM_BUFFERS (1u << 22)
+#define MAX_WRITTEN_RANGES (1u << 20)
+
+struct param_slot {
+    uintptr_t addr; /* 0: empty */
+    uint64_t elements;
+    nn_dtype dtype;
+};
+
+struct range {
+    uintptr_t start, end; /* [start, end) */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static nn_totals totals;
+
+static nn_listed_op **chunks;
+static uint64_t n_chunks, n_listed;
+
+static struct param_slot *params;
+static uint64_t params_cap, params_used;
+
+static struct range *written;
+static uint64_t written_len, written_cap;
+
+/* ------------------------------------------------------------ parameters */
+
+static uint64_t hash_addr(uintptr_t a)
+{
+    uint64_t x = (uint64_t)a >> 4; /* device allocations are at least 16-byte aligned */
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static bool params_grow(void)
+{
+    uint64_t cap = params_cap ? params_cap * 2 : 1024;
+    if (cap > MAX_PARAM_BUFFERS) return false;
+    struct param_slot *t = calloc(cap, sizeof *t);
+    if (!t) return false;
+    for (uint64_t i = 0; i < params_cap; i++) {
+        if (!params[i].addr) continue;
+        uint64_t j = hash_addr(params[i].addr) & (cap - 1);
+        while (t[j].addr) j = (j + 1) & (cap - 1);
+        t[j] = params[i];
+    }
+    free(params);
+    params = t;
+    params_cap = cap;
+    return true;
+}
+
+/* Adds one parameter buffer to the totals, once per address: a buffer read again
+ * with more elements (a larger view of it) raises its count to the larger size. */
+static void params_note(const nn_param_ref *p)
+{
+    if (!p->addr || !p->elements) return;
+    if ((params_used + 1) * 2 > params_cap && !params_grow()) {
+        nn_warn_once("more than %u parameter buffers: later ones are not counted",
+                     MAX_PARAM_BUFFERS / 2);
+        totals.params_incomplete = true;
+        return;
+    }
+    uintptr_t a = (uintptr_t)p->addr;
+    uint64_t j = hash_addr(a) & (params_cap - 1);
+    while (params[j].addr && params[j].addr != a) j = (j + 1) & (params_cap - 1);
+    struct param_slot *s = &params[j];
+    if (!s->addr) {
+        *s = (struct param_slot){a, p->elements, p->dtype};
+        params_used++;
+    } else if (p->elements > s->elements) {
+        s->elements = p->elements;
+        s->dtype = p->dtype;
+    }
+}
+
+static void params_sum(uint64_t *elements, uint64_t *bytes, bool *overflow)
+{
+    *elements = *bytes = 0;
+    for (uint64_t i = 0; i < params_cap; i++) {
+        if (!params[i].addr) continue;
+        *overflow |= !nn_add_u64(*elements, params[i].elements, elements);
+        bool o = false;
+        uint64_t b = nn_bytes_of(params[i].elements, params[i].dtype, &o);
+        *overflow |= o || !nn_add_u64(*bytes, b, bytes);
+    }
+}
+
+/* ------------------------------------------------------------ written buffers */
+
+/* Index of the last range starting at or before a, or -1. */
+static int64_t range_floor(uintptr_t a)
+{
+    int64_t lo = 0, hi = (int64_t)written_len - 1, found = -1;
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (written[mid].start <= a) found = mid, lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return found;
+}
+
+/* Merges [start, end) into the sorted, disjoint list of written ranges. */
+static void written_note(uintptr_t start, uintptr_t end)
+{
+    if (start >= end) return;
+    int64_t i = range_floor(start);
+    if (i >= 0 && written[i].end >= start) {
+        if (written[i].end < end) written[i].end = end;
+    } else {
+        if (written_len == written_cap) {
+            uint64_t cap = written_cap ? written_cap * 2 : 256;
+            struct range *t = cap <= MAX_WRITTEN_RANGES ? realloc(written, cap * sizeof *t) : NULL;
+            if (!t) {
+                nn_warn_once("too many distinct output buffers to tell all activations apart");
+                return;
+            }
+            written = t;
+            written_cap = cap;
+        }
+        i++;
+        memmove(&written[i + 1], &written[i], (written_len - (uint64_t)i) * sizeof *written);
+        written[i] = (struct range){start, end};
+        written_len++;
+    }
+    /* Swallow the ranges the grown one now overlaps. */
+    uint64_t j = (uint64_t)i + 1;
+    while (j < written_len && written[j].start <= written[i].end) {
+        if (written[j].end > written[i].end) written[i].end = written[j].end;
+        j++;
+    }
+    memmove(&written[i + 1], &written[j], (written_len - j) * sizeof *written);
+    written_len -= j - (uint64_t)i - 1;
+}
+
+bool nn_is_activation(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    pthread_mutex_lock(&lock);
+    int64_t i = range_floor(a);
+    bool hit = i >= 0 && a < written[i].end;
+    pthread_mutex_unlock(&lock);
+    return hit;
+}
+
+/* ------------------------------------------------------------ operations */
+
+static nn_listed_op *listed_slot(void)
+{
+    const nn_config *cfg = nn_config_get();
+    if (n_listed >= cfg->max_listed_ops) return NULL;
+    uint64_t c = n_listed / OPS_PER_CHUNK;
+    if (c == n_chunks) {
+        nn_listed_op **t = realloc(chunks, (n_chunks + 1) * sizeof *t);
+        if (!t) return NULL;
+        chunks = t;
+        chunks[c] = malloc(OPS_PER_CHUNK * sizeof **chunks);
+        if (!chunks[c]) return NULL;
+        n_chunks++;
+    }
+    return &chunks[c][n_listed++ % OPS_PER_CHUNK];
+}
+
+static void list_op(const nn_op *op)
+{
+    nn_listed_op *l = listed_slot();
+    if (!l) {
+        totals.ops_not_listed++;
+        return;
+    }
+    l->index = totals.calls - 1;
+    l->api = op->api;
+    l->call = op->call;
+    l->op = op->op;
+    l->dtype = op->dtype;
+    l->succeeded = op->succeeded;
+    l->cost_known = op->cost_known;
+    l->cost = op->cost;
+    l->params = 0;
+    for (int i = 0; i < op->n_params; i++) l->params += op->params[i].elements;
+    memcpy(l->shape, op->shape, sizeof l->shape);
+}
+
+void nn_record(const nn_op *op)
+{
+    nn_device_note();
+    pthread_mutex_lock(&lock);
+    totals.calls++;
+    if (!op->succeeded) totals.failed_calls++;
+    else if (!op->cost_known) totals.unknown_cost_calls++;
+    else {
+        nn_cost_add(&totals.cost, &op->cost);
+        for (int i = 0; i < op->n_params; i++) params_note(&op->params[i]);
+        if (op->output && op->output_bytes)
+            written_note((uintptr_t)op->output, (uintptr_t)op->output + op->output_bytes);
+    }
+    list_op(op);
+    pthread_mutex_unlock(&lock);
+}
+
+void nn_record_failure(nn_api api, const char *call, const char *op_name)
+{
+    nn_op op = {.api = api, .call = call, .op = op_name, .succeeded = false};
+    nn_record(&op);
+}
+
+void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype)
+{
+    if (op->n_params < NN_MAX_PARAMS_PER_OP)
+        op->params[op->n_params++] = (nn_param_ref){addr, elements, dtype};
+}
+
+void nn_shape_append_text(char *buf, size_t len, size_t *pos, const char *text)
+{
+    int n = snprintf(buf + *pos, len - *pos, "%s", text);
+    if (n > 0) *pos = *pos + (size_t)n < len ? *pos + (size_t)n : len - 1;
+}
+
+void nn_shape_append(char *buf, size_t len, size_t *pos, const uint64_t *dims, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char d[24];
+        snprintf(d, sizeof d, i ? "x%llu" : "%llu", (unsigned long long)dims[i]);
+        nn_shape_append_text(buf, len, pos, d);
+    }
+}
+
+/* ------------------------------------------------------------ reading it back */
+
+bool nn_snapshot_lock(void)
+{
+    /* At exit another thread may still be inside a wrapper; wait for it a little,
+     * but never hang the program's exit on it. */
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 2;
+    return pthread_mutex_timedlock(&lock, &deadline) == 0;
+}
+
+void nn_snapshot_unlock(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+nn_totals nn_totals_get(void)
+{
+    nn_totals t = totals;
+    params_sum(&t.params, &t.param_bytes, &t.cost.overflow);
+    return t;
+}
+
+uint64_t nn_listed_count(void)
+{
+    return n_listed;
+}
+
+const nn_listed_op *nn_listed_at(uint64_t i)
+{
+    return &chunks[i / OPS_PER_CHUNK][i % OPS_PER_CHUNK];
+}
+
+/* ------------------------------------------------------------ fork */
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&lock);
+}
+
+static void after_fork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+/* The child is a process of its own: it reports only its own calls. */
+static void after_fork_child(void)
+{
+    for (uint64_t c = 0; c < n_chunks; c++) free(chunks[c]);
+    free(chunks);
+    free(params);
+    free(written);
+    chunks = NULL;
+    params = NULL;
+    written = NULL;
+    n_chunks = n_listed = params_cap = params_used = written_len = written_cap = 0;
+    memset(&totals, 0, sizeof totals);
+    pthread_mutex_init(&lock, NULL);
+}
+
+__attribute__((constructor)) static void record_init(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}

@@ -1,0 +1,41 @@
+/*
+ * record.h: reading back what record.c keeps, for the exit report.
+ */
+#ifndef NNSPY_PRELOAD_RECORD_H
+#define NNSPY_PRELOAD_RECORD_H
+
+#include "core.h"
+
+typedef struct nn_totals {
+    uint64_t calls;
+    uint64_t failed_calls;       /* the real library returned an error */
+    uint64_t unknown_cost_calls; /* succeeded, but the descriptors could not be read */
+    uint64_t ops_not_listed;     /* past NNSPY_MAX_OPS: in the totals, not in the table */
+    nn_cost cost;
+    uint64_t params;      /* elements of distinct parameter buffers */
+    uint64_t param_bytes;
+    bool params_incomplete;
+} nn_totals;
+
+/* One operation as kept for the per-operation table. */
+typedef struct nn_listed_op {
+    uint64_t index;
+    nn_api api;
+    const char *call;
+    const char *op;
+    nn_dtype dtype;
+    bool succeeded;
+    bool cost_known;
+    nn_cost cost;
+    uint64_t params; /* parameter elements this call read (counted again per call) */
+    char shape[NN_SHAPE_LEN];
+} nn_listed_op;
+
+/* Hold the state still while reading it; false if it could not be had in time. */
+bool nn_snapshot_lock(void);
+void nn_snapshot_unlock(void);
+nn_totals nn_totals_get(void);
+uint64_t nn_listed_count(void);
+const nn_listed_op *nn_listed_at(uint64_t i);
+
+#endif

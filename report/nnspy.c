@@ -1,0 +1,179 @@
+/*
+ * nnspy: the command line. `nnspy run` starts a program with libnnspy.so
+ * preloaded; the preload prints its report on the program's stderr when the
+ * program exits, and writes the JSON summary where --json says.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "nnspy.h"
+
+static const char usage_text[] =
+    "usage: nnspy run [--sim] [--json FILE] [--] PROGRAM [ARGS...]\n"
+    "       nnspy --help | --version\n"
+    "\n"
+    "Runs PROGRAM with libnnspy.so preloaded (after any LD_PRELOAD already set).\n"
+    "When PROGRAM exits, nnspy prints on stderr each cuDNN / cuBLAS / cuBLASLt\n"
+    "operation it called (shape, data type, parameters, MACs, FLOPs, bytes) and\n"
+    "the totals. PROGRAM keeps its own stdin, stdout and stderr; nnspy exits with\n"
+    "PROGRAM's exit status (128 + N when PROGRAM was killed by signal N).\n"
+    "\n"
+    "options:\n"
+    "  --sim        run on nnspy's simulated device (test stand-ins for libcudart,\n"
+    "               libcudnn, libcublas, libcublasLt): no GPU needed, no math done\n"
+    "  --json FILE  also write the JSON summary (schema nnspy.report/1) to FILE;\n"
+    "               %p in FILE becomes the process id\n"
+    "  -h, --help   this text\n"
+    "  --version    nnspy's version\n"
+    "\n"
+    "environment read by libnnspy.so:\n"
+    "  NNSPY_JSON=FILE       as --json\n"
+    "  NNSPY_REPORT=table|none  print the table at exit (default) or not\n"
+    "  NNSPY_MAX_OPS=N       operations listed in the table (default 100000);\n"
+    "                        the totals always count every call\n"
+    "  NNSPY_DISABLE=1       make libnnspy.so inert\n";
+
+/* The directory that holds this executable (and libnnspy.so beside it). */
+static int own_dir(char *out, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n < 0) return -1;
+    exe[n] = '\0';
+    return snprintf(out, len, "%s", dirname(exe)) < (int)len ? 0 : -1;
+}
+
+/* Sets NAME to "first:old" (or "first" when unset); prepend=false gives "old:first". */
+static int env_join(const char *name, const char *item, bool prepend)
+{
+    const char *old = getenv(name);
+    if (!old || !*old) return setenv(name, item, 1);
+    size_t len = strlen(old) + strlen(item) + 2;
+    char *joined = malloc(len);
+    if (!joined) return -1;
+    snprintf(joined, len, "%s:%s", prepend ? item : old, prepend ? old : item);
+    int rc = setenv(name, joined, 1);
+    free(joined);
+    return rc;
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int setup_environment(bool sim, const char *json)
+{
+    char dir[PATH_MAX], lib[PATH_MAX + 32], simdir[PATH_MAX + 32];
+    if (own_dir(dir, sizeof dir) != 0) {
+        fprintf(stderr, "nnspy: cannot find my own executable's directory\n");
+        return -1;
+    }
+    snprintf(lib, sizeof lib, "%s/libnnspy.so", dir);
+    if (!is_file(lib)) {
+        fprintf(stderr, "nnspy: %s is missing (it is built next to nnspy by `make`)\n", lib);
+        return -1;
+    }
+    /* The program's own preloads come first: they may need to (a sanitizer's runtime). */
+    if (env_join("LD_PRELOAD", lib, false) != 0) return -1;
+    if (sim) {
+        snprintf(simdir, sizeof simdir, "%s/sim", dir);
+        snprintf(lib, sizeof lib, "%s/libcudnn.so.9", simdir);
+        if (!is_file(lib)) {
+            fprintf(stderr, "nnspy: --sim: the simulated device is not built (%s missing)\n",
+                    lib);
+            return -1;
+        }
+        if (env_join("LD_LIBRARY_PATH", simdir, true) != 0) return -1;
+    }
+    if (json && setenv("NNSPY_JSON", json, 1) != 0) return -1;
+    return 0;
+}
+
+/* Runs argv and returns its exit status as a shell would report it. */
+static int run_and_wait(char **argv)
+{
+    /* Like system(): the terminal's ^C and ^\ are for the program, not for us. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "nnspy: fork: %s\n", strerror(errno));
+        return 126;
+    }
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "nnspy: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return 126;
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"sim", no_argument, NULL, 's'},
+        {"json", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool sim = false;
+    const char *json = NULL;
+    int c;
+    /* '+': stop at PROGRAM, so that its own options stay its own. */
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': sim = true; break;
+        case 'j': json = optarg; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: fputs(usage_text, stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "nnspy run: no PROGRAM given\n\n%s", usage_text);
+        return 2;
+    }
+    if (json && !*json) {
+        fprintf(stderr, "nnspy run: --json needs a file name\n");
+        return 2;
+    }
+    if (setup_environment(sim, json) != 0) return 126;
+    return run_and_wait(argv + optind);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("nnspy %s\n", NNSPY_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
+    fprintf(stderr, "nnspy: unknown command \"%s\"\n\n%s", argv[1], usage_text);
+    return 2;
+}

@@ -1,0 +1,52 @@
+/*
+ * plugin_host: loads a plugin the way Python loads an extension module, with
+ * dlopen(RTLD_NOW | RTLD_LOCAL), and calls its `int plugin_run(int iters)`.
+ * This file itself references no cuDNN symbol, so every cuDNN call comes from
+ * inside the locally scoped plugin.
+ *
+ *   plugin_host PLUGIN.so ITERS
+ *
+ * Prints "plugin_run(ITERS) = 0" on success and exits 0; exits 1 when the plugin
+ * cannot be loaded or fails, 2 on bad arguments.
+ */
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef int (*plugin_run_fn)(int iters);
+
+static int parse_iters(const char *text, int *iters)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || v < 0 || v > INT_MAX)
+        return -1;
+    *iters = (int)v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int iters;
+    if (argc != 3 || parse_iters(argv[2], &iters)) {
+        fprintf(stderr, "usage: plugin_host PLUGIN.so ITERS\n");
+        return 2;
+    }
+    void *plugin = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (!plugin) {
+        fprintf(stderr, "plugin_host: dlopen(%s) failed: %s\n", argv[1], dlerror());
+        return 1;
+    }
+    /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
+    plugin_run_fn run;
+    *(void **)&run = dlsym(plugin, "plugin_run");
+    if (!run) {
+        fprintf(stderr, "plugin_host: no plugin_run in %s: %s\n", argv[1], dlerror());
+        return 1;
+    }
+    int rc = run(iters);
+    printf("plugin_run(%d) = %d\n", iters, rc);
+    /* The plugin (and cuDNN) stay loaded until exit, as Python extension modules do. */
+    return rc == 0 ? 0 : 1;
+}

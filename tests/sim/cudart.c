@@ -1,0 +1,878 @@
+/*
+ * cudart.c: the simulated CUDA runtime (libcudart.so.13). Test equipment: see README.md.
+ *
+ * Device memory is host memory; copies and memsets are memcpy/memset. The device is a
+ * virtual clock per stream: each kernel starts when its stream is ready and lasts the
+ * modelled time of nnspy_sim_kernel_ns(). Events read the clocks. Synchronising calls
+ * return at once and move the calling thread's virtual host time forward to the work
+ * they waited for, so a later launch cannot start before it, as on a real device.
+ *
+ * Implicit synchronisation is that of the legacy default stream: work on stream 0
+ * waits for all blocking streams, and work on a blocking stream waits for stream 0;
+ * streams created with cudaStreamNonBlocking wait for nothing but themselves.
+ *
+ * One mutex guards the clocks and the registries of live streams, events and
+ * allocations (the registries let bad handles fail cleanly instead of crashing).
+ */
+#define _GNU_SOURCE
+#include <cuda_runtime_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define SIM_DEVICE_NAME "nnspy simulated device"
+#define SIM_ALIGN 256u
+#define SIM_TOTAL_MEM ((size_t)80 << 30)
+
+struct CUstream_st {
+    unsigned flags;
+    int priority;
+    uint64_t clock_ns; /* when all work enqueued so far completes */
+    struct CUstream_st *next;
+};
+
+struct CUevent_st {
+    unsigned flags;
+    int recorded;
+    uint64_t time_ns;
+    struct CUevent_st *next;
+};
+
+struct sim_alloc {
+    void *ptr;
+    size_t size;
+    int host; /* cudaMallocHost / cudaHostAlloc rather than cudaMalloc */
+    struct sim_alloc *next;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct CUstream_st g_legacy_stream;     /* stream 0 and cudaStreamLegacy */
+static struct CUstream_st g_per_thread_stream; /* cudaStreamPerThread (one for all threads) */
+static struct CUstream_st *g_streams;
+static struct CUevent_st *g_events;
+static struct sim_alloc *g_allocs;
+static size_t g_allocated;
+static uint64_t g_kernels;
+static __thread uint64_t t_host_ns;
+static __thread cudaError_t t_last_error;
+static __thread unsigned t_device_flags;
+
+/* ------------------------------------------------------------------ errors */
+
+static cudaError_t record_error(cudaError_t e)
+{
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        t_last_error = e;
+    return e;
+}
+
+static const struct {
+    cudaError_t code;
+    const char *name, *text;
+} k_errors[] = {
+    {cudaSuccess, "cudaSuccess", "no error"},
+    {cudaErrorInvalidValue, "cudaErrorInvalidValue", "invalid argument"},
+    {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
+    {cudaErrorInitializationError, "cudaErrorInitializationError", "initialization error"},
+    {cudaErrorCudartUnloading, "cudaErrorCudartUnloading", "driver shutting down"},
+    {cudaErrorInvalidConfiguration, "cudaErrorInvalidConfiguration",
+     "invalid configuration argument"},
+    {cudaErrorInvalidPitchValue, "cudaErrorInvalidPitchValue", "invalid pitch argument"},
+    {cudaErrorInvalidSymbol, "cudaErrorInvalidSymbol", "invalid device symbol"},
+    {cudaErrorInvalidDevicePointer, "cudaErrorInvalidDevicePointer",
+     "invalid device pointer"},
+    {cudaErrorInvalidMemcpyDirection, "cudaErrorInvalidMemcpyDirection",
+     "invalid copy direction for memcpy"},
+    {cudaErrorInsufficientDriver, "cudaErrorInsufficientDriver",
+     "CUDA driver version is insufficient for CUDA runtime version"},
+    {cudaErrorNoDevice, "cudaErrorNoDevice", "no CUDA-capable device is detected"},
+    {cudaErrorInvalidDevice, "cudaErrorInvalidDevice", "invalid device ordinal"},
+    {cudaErrorInvalidResourceHandle, "cudaErrorInvalidResourceHandle",
+     "invalid resource handle"},
+    {cudaErrorNotReady, "cudaErrorNotReady", "device not ready"},
+    {cudaErrorIllegalAddress, "cudaErrorIllegalAddress",
+     "an illegal memory access was encountered"},
+    {cudaErrorLaunchFailure, "cudaErrorLaunchFailure", "unspecified launch failure"},
+    {cudaErrorNotSupported, "cudaErrorNotSupported", "operation not supported"},
+    {cudaErrorStreamCaptureUnsupported, "cudaErrorStreamCaptureUnsupported",
+     "operation not permitted when stream is capturing"},
+    {cudaErrorUnknown, "cudaErrorUnknown", "unknown error"},
+};
+
+const char *cudaGetErrorName(cudaError_t error)
+{
+    for (size_t i = 0; i < sizeof k_errors / sizeof k_errors[0]; i++)
+        if (k_errors[i].code == error)
+            return k_errors[i].name;
+    return "unrecognized error code";
+}
+
+const char *cudaGetErrorString(cudaError_t error)
+{
+    for (size_t i = 0; i < sizeof k_errors / sizeof k_errors[0]; i++)
+        if (k_errors[i].code == error)
+            return k_errors[i].text;
+    return "unrecognized error code";
+}
+
+cudaError_t cudaGetLastError(void)
+{
+    cudaError_t e = t_last_error;
+    t_last_error = cudaSuccess;
+    return e;
+}
+
+cudaError_t cudaPeekAtLastError(void)
+{
+    return t_last_error;
+}
+
+/* ------------------------------------------------------------ virtual clock */
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The stream behind a handle, NULL if it is not live. Lock held. */
+static struct CUstream_st *find_stream(cudaStream_t s)
+{
+    if (s == NULL || s == cudaStreamLegacy)
+        return &g_legacy_stream;
+    if (s == cudaStreamPerThread)
+        return &g_per_thread_stream;
+    for (struct CUstream_st *p = g_streams; p; p = p->next)
+        if (p == s)
+            return p;
+    return NULL;
+}
+
+static int is_blocking(const struct CUstream_st *s)
+{
+    return !(s->flags & cudaStreamNonBlocking);
+}
+
+/* When new work on s may start: after s, the calling thread, and the implicit
+ * synchronisation of the legacy default stream. Lock held. */
+static uint64_t ready_time(const struct CUstream_st *s)
+{
+    uint64_t t = max_u64(s->clock_ns, t_host_ns);
+    if (s == &g_legacy_stream) {
+        t = max_u64(t, g_per_thread_stream.clock_ns);
+        for (const struct CUstream_st *p = g_streams; p; p = p->next)
+            if (is_blocking(p))
+                t = max_u64(t, p->clock_ns);
+    } else if (is_blocking(s)) {
+        t = max_u64(t, g_legacy_stream.clock_ns);
+    }
+    return t;
+}
+
+/* Latest completion time over every stream. Lock held. */
+static uint64_t device_time(void)
+{
+    uint64_t t = max_u64(g_legacy_stream.clock_ns, g_per_thread_stream.clock_ns);
+    for (const struct CUstream_st *p = g_streams; p; p = p->next)
+        t = max_u64(t, p->clock_ns);
+    return t;
+}
+
+static int trace_enabled(void)
+{
+    static int enabled = -1;
+    if (enabled < 0) {
+        const char *v = getenv("NNSPY_SIM_TRACE");
+        enabled = v && *v && strcmp(v, "0") != 0;
+    }
+    return enabled;
+}
+
+uint64_t nnspy_sim_kernel_ns(uint64_t flops, uint64_t bytes)
+{
+    uint64_t compute = flops / 100000u; /* 100 TFLOP/s = 1e5 FLOP per ns */
+    uint64_t memory = bytes / 2000u;    /* 2 TB/s = 2000 bytes per ns */
+    return sim_add(2000u, max_u64(compute, memory));
+}
+
+/* Runs one kernel on s (lock held); returns its completion time. */
+static uint64_t run_kernel(struct CUstream_st *s, uint64_t flops, uint64_t bytes)
+{
+    uint64_t start = ready_time(s);
+    s->clock_ns = sim_add(start, nnspy_sim_kernel_ns(flops, bytes));
+    g_kernels++;
+    if (trace_enabled())
+        fprintf(stderr, "nnspy-sim: kernel stream=%p flops=%llu bytes=%llu start=%llu end=%llu\n",
+                (void *)s, (unsigned long long)flops, (unsigned long long)bytes,
+                (unsigned long long)start, (unsigned long long)s->clock_ns);
+    return s->clock_ns;
+}
+
+cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes)
+{
+    cudaError_t e = cudaSuccess;
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    if (s)
+        run_kernel(s, flops, bytes);
+    else
+        e = cudaErrorInvalidResourceHandle;
+    pthread_mutex_unlock(&g_lock);
+    return e;
+}
+
+uint64_t nnspy_sim_stream_time_ns(cudaStream_t stream)
+{
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    uint64_t t = s ? s->clock_ns : UINT64_MAX;
+    pthread_mutex_unlock(&g_lock);
+    return t;
+}
+
+uint64_t nnspy_sim_host_time_ns(void)
+{
+    return t_host_ns;
+}
+
+uint64_t nnspy_sim_kernel_count(void)
+{
+    pthread_mutex_lock(&g_lock);
+    uint64_t n = g_kernels;
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}
+
+int nnspy_sim_math_enabled(void)
+{
+    static int enabled = -1;
+    if (enabled < 0) {
+        const char *v = getenv("NNSPY_SIM_MATH");
+        enabled = v && *v && strcmp(v, "0") != 0;
+    }
+    return enabled;
+}
+
+const char *nnspy_sim_device_name(void)
+{
+    return SIM_DEVICE_NAME;
+}
+
+/* --------------------------------------------------------- device, versions */
+
+static void fill_properties(struct cudaDeviceProp *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", SIM_DEVICE_NAME);
+    memcpy(p->uuid.bytes, "nnspy-sim-device", sizeof p->uuid.bytes);
+    p->totalGlobalMem = SIM_TOTAL_MEM;
+    p->sharedMemPerBlock = 48 << 10;
+    p->regsPerBlock = 65536;
+    p->warpSize = 32;
+    p->memPitch = (size_t)2147483647;
+    p->maxThreadsPerBlock = 1024;
+    p->maxThreadsDim[0] = p->maxThreadsDim[1] = 1024;
+    p->maxThreadsDim[2] = 64;
+    p->maxGridSize[0] = 2147483647;
+    p->maxGridSize[1] = p->maxGridSize[2] = 65535;
+    p->totalConstMem = 64 << 10;
+    p->major = 9;
+    p->minor = 0;
+    p->textureAlignment = 512;
+    p->texturePitchAlignment = 32;
+    p->multiProcessorCount = 132;
+    p->canMapHostMemory = 1;
+    p->concurrentKernels = 1;
+    p->pciBusID = 1;
+    p->asyncEngineCount = 2;
+    p->unifiedAddressing = 1;
+    p->memoryBusWidth = 5120;
+    p->l2CacheSize = 50 << 20;
+    p->maxThreadsPerMultiProcessor = 2048;
+    p->streamPrioritiesSupported = 1;
+    p->globalL1CacheSupported = p->localL1CacheSupported = 1;
+    p->sharedMemPerMultiprocessor = 228 << 10;
+    p->regsPerMultiprocessor = 65536;
+    p->managedMemory = 1;
+    p->sharedMemPerBlockOptin = 227 << 10;
+    p->maxBlocksPerMultiProcessor = 32;
+    p->memoryPoolsSupported = 1;
+    p->hostNumaId = -1;
+}
+
+cudaError_t cudaGetDeviceCount(int *count)
+{
+    if (!count)
+        return record_error(cudaErrorInvalidValue);
+    *count = 1;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int *device)
+{
+    if (!device)
+        return record_error(cudaErrorInvalidValue);
+    *device = 0;
+    return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device)
+{
+    return record_error(device == 0 ? cudaSuccess : cudaErrorInvalidDevice);
+}
+
+cudaError_t cudaSetDeviceFlags(unsigned int flags)
+{
+    t_device_flags = flags;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceFlags(unsigned int *flags)
+{
+    if (!flags)
+        return record_error(cudaErrorInvalidValue);
+    *flags = t_device_flags;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device)
+{
+    if (!prop)
+        return record_error(cudaErrorInvalidValue);
+    if (device != 0)
+        return record_error(cudaErrorInvalidDevice);
+    fill_properties(prop);
+    return cudaSuccess;
+}
+
+static int attribute_value(const struct cudaDeviceProp *p, enum cudaDeviceAttr attr)
+{
+    switch (attr) {
+    case cudaDevAttrMaxThreadsPerBlock: return p->maxThreadsPerBlock;
+    case cudaDevAttrMaxSharedMemoryPerBlock: return (int)p->sharedMemPerBlock;
+    case cudaDevAttrWarpSize: return p->warpSize;
+    case cudaDevAttrMaxRegistersPerBlock: return p->regsPerBlock;
+    case cudaDevAttrMultiProcessorCount: return p->multiProcessorCount;
+    case cudaDevAttrConcurrentKernels: return p->concurrentKernels;
+    case cudaDevAttrGlobalMemoryBusWidth: return p->memoryBusWidth;
+    case cudaDevAttrL2CacheSize: return p->l2CacheSize;
+    case cudaDevAttrMaxThreadsPerMultiProcessor: return p->maxThreadsPerMultiProcessor;
+    case cudaDevAttrUnifiedAddressing: return p->unifiedAddressing;
+    case cudaDevAttrComputeCapabilityMajor: return p->major;
+    case cudaDevAttrComputeCapabilityMinor: return p->minor;
+    case cudaDevAttrMaxSharedMemoryPerMultiprocessor: return (int)p->sharedMemPerMultiprocessor;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: return (int)p->sharedMemPerBlockOptin;
+    case cudaDevAttrMemoryPoolsSupported: return p->memoryPoolsSupported;
+    default: return 0;
+    }
+}
+
+cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device)
+{
+    struct cudaDeviceProp p;
+    if (!value)
+        return record_error(cudaErrorInvalidValue);
+    if (device != 0)
+        return record_error(cudaErrorInvalidDevice);
+    fill_properties(&p);
+    *value = attribute_value(&p, attr);
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetStreamPriorityRange(int *leastPriority, int *greatestPriority)
+{
+    if (leastPriority)
+        *leastPriority = 0;
+    if (greatestPriority)
+        *greatestPriority = -5;
+    return cudaSuccess;
+}
+
+cudaError_t cudaRuntimeGetVersion(int *runtimeVersion)
+{
+    if (!runtimeVersion)
+        return record_error(cudaErrorInvalidValue);
+    *runtimeVersion = CUDART_VERSION;
+    return cudaSuccess;
+}
+
+cudaError_t cudaDriverGetVersion(int *driverVersion)
+{
+    if (!driverVersion)
+        return record_error(cudaErrorInvalidValue);
+    *driverVersion = CUDART_VERSION;
+    return cudaSuccess;
+}
+
+/* Waits (virtually) for everything on the device. */
+cudaError_t cudaDeviceSynchronize(void)
+{
+    pthread_mutex_lock(&g_lock);
+    t_host_ns = max_u64(t_host_ns, device_time());
+    pthread_mutex_unlock(&g_lock);
+    return cudaSuccess;
+}
+
+/* The simulated context has nothing to tear down: a reset only synchronises. */
+cudaError_t cudaDeviceReset(void)
+{
+    return cudaDeviceSynchronize();
+}
+
+/* ------------------------------------------------------------------ memory */
+
+static size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+static cudaError_t allocate(void **ptr, size_t size, int host)
+{
+    struct sim_alloc *a;
+    if (!ptr)
+        return cudaErrorInvalidValue;
+    *ptr = NULL;
+    if (size == 0)
+        return cudaSuccess;
+    if (size > SIM_TOTAL_MEM)
+        return cudaErrorMemoryAllocation;
+    a = malloc(sizeof *a);
+    if (!a)
+        return cudaErrorMemoryAllocation;
+    a->ptr = aligned_alloc(SIM_ALIGN, round_up(size, SIM_ALIGN));
+    if (!a->ptr) {
+        free(a);
+        return cudaErrorMemoryAllocation;
+    }
+    a->size = size;
+    a->host = host;
+    pthread_mutex_lock(&g_lock);
+    a->next = g_allocs;
+    g_allocs = a;
+    g_allocated += size;
+    pthread_mutex_unlock(&g_lock);
+    *ptr = a->ptr;
+    return cudaSuccess;
+}
+
+/* Frees an allocation of the given kind; cudaErrorInvalidValue if ptr is not one. */
+static cudaError_t release(void *ptr, int host)
+{
+    struct sim_alloc *found = NULL;
+    if (!ptr)
+        return cudaSuccess;
+    pthread_mutex_lock(&g_lock);
+    for (struct sim_alloc **pp = &g_allocs; *pp; pp = &(*pp)->next) {
+        if ((*pp)->ptr == ptr && (*pp)->host == host) {
+            found = *pp;
+            *pp = found->next;
+            g_allocated -= found->size;
+            break;
+        }
+    }
+    /* cudaFree waits for the device, as the real one does. */
+    t_host_ns = max_u64(t_host_ns, device_time());
+    pthread_mutex_unlock(&g_lock);
+    if (!found)
+        return cudaErrorInvalidValue;
+    free(found->ptr);
+    free(found);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void **devPtr, size_t size)
+{
+    return record_error(allocate(devPtr, size, 0));
+}
+
+cudaError_t cudaFree(void *devPtr)
+{
+    return record_error(release(devPtr, 0));
+}
+
+cudaError_t cudaMallocHost(void **ptr, size_t size)
+{
+    return record_error(allocate(ptr, size, 1));
+}
+
+cudaError_t cudaHostAlloc(void **pHost, size_t size, unsigned int flags)
+{
+    if (flags & ~(unsigned)(cudaHostAllocPortable | cudaHostAllocMapped |
+                            cudaHostAllocWriteCombined))
+        return record_error(cudaErrorInvalidValue);
+    return record_error(allocate(pHost, size, 1));
+}
+
+cudaError_t cudaFreeHost(void *ptr)
+{
+    return record_error(release(ptr, 1));
+}
+
+cudaError_t cudaMallocAsync(void **devPtr, size_t size, cudaStream_t hStream)
+{
+    pthread_mutex_lock(&g_lock);
+    int ok = find_stream(hStream) != NULL;
+    pthread_mutex_unlock(&g_lock);
+    if (!ok)
+        return record_error(cudaErrorInvalidResourceHandle);
+    return record_error(allocate(devPtr, size, 0));
+}
+
+cudaError_t cudaFreeAsync(void *devPtr, cudaStream_t hStream)
+{
+    (void)hStream;
+    return record_error(release(devPtr, 0));
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
+{
+    if (!free_bytes || !total)
+        return record_error(cudaErrorInvalidValue);
+    pthread_mutex_lock(&g_lock);
+    *total = SIM_TOTAL_MEM;
+    *free_bytes = SIM_TOTAL_MEM - g_allocated;
+    pthread_mutex_unlock(&g_lock);
+    return cudaSuccess;
+}
+
+cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attributes, const void *ptr)
+{
+    if (!attributes)
+        return record_error(cudaErrorInvalidValue);
+    memset(attributes, 0, sizeof *attributes);
+    attributes->type = cudaMemoryTypeUnregistered;
+    attributes->device = -2; /* what the real runtime reports for unregistered memory */
+    pthread_mutex_lock(&g_lock);
+    for (struct sim_alloc *a = g_allocs; a; a = a->next) {
+        const char *base = a->ptr;
+        if ((const char *)ptr >= base && (const char *)ptr < base + a->size) {
+            attributes->type = a->host ? cudaMemoryTypeHost : cudaMemoryTypeDevice;
+            attributes->device = 0;
+            attributes->devicePointer = (void *)ptr;
+            attributes->hostPointer = a->host ? (void *)ptr : NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return cudaSuccess;
+}
+
+/* Enqueues a copy-engine "kernel" of `bytes` moved bytes on stream s. */
+static cudaError_t enqueue_transfer(cudaStream_t stream, uint64_t bytes, int wait)
+{
+    cudaError_t e = cudaSuccess;
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    if (!s)
+        e = cudaErrorInvalidResourceHandle;
+    else if (wait)
+        t_host_ns = max_u64(t_host_ns, run_kernel(s, 0, bytes));
+    else
+        run_kernel(s, 0, bytes);
+    pthread_mutex_unlock(&g_lock);
+    return e;
+}
+
+static cudaError_t copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
+                        cudaStream_t stream, int wait)
+{
+    if ((unsigned)kind > (unsigned)cudaMemcpyDefault)
+        return cudaErrorInvalidMemcpyDirection;
+    if (count == 0)
+        return cudaSuccess;
+    if (!dst || !src)
+        return cudaErrorInvalidValue;
+    cudaError_t e = enqueue_transfer(stream, sim_mul(count, 2), wait);
+    if (e == cudaSuccess)
+        memmove(dst, src, count);
+    return e;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind)
+{
+    return record_error(copy(dst, src, count, kind, NULL, 1));
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
+                            cudaStream_t stream)
+{
+    return record_error(copy(dst, src, count, kind, stream, 0));
+}
+
+static cudaError_t fill(void *devPtr, int value, size_t count, cudaStream_t stream)
+{
+    if (count == 0)
+        return cudaSuccess;
+    if (!devPtr)
+        return cudaErrorInvalidValue;
+    cudaError_t e = enqueue_transfer(stream, count, 0);
+    if (e == cudaSuccess)
+        memset(devPtr, value, count);
+    return e;
+}
+
+cudaError_t cudaMemset(void *devPtr, int value, size_t count)
+{
+    return record_error(fill(devPtr, value, count, NULL));
+}
+
+cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
+{
+    return record_error(fill(devPtr, value, count, stream));
+}
+
+/* ----------------------------------------------------------------- streams */
+
+cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream, unsigned int flags, int priority)
+{
+    struct CUstream_st *s;
+    if (!pStream || (flags & ~(unsigned)cudaStreamNonBlocking))
+        return record_error(cudaErrorInvalidValue);
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return record_error(cudaErrorMemoryAllocation);
+    s->flags = flags;
+    s->priority = priority > 0 ? 0 : priority < -5 ? -5 : priority; /* clamped, as documented */
+    pthread_mutex_lock(&g_lock);
+    s->clock_ns = t_host_ns;
+    s->next = g_streams;
+    g_streams = s;
+    pthread_mutex_unlock(&g_lock);
+    *pStream = s;
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *pStream, unsigned int flags)
+{
+    return cudaStreamCreateWithPriority(pStream, flags, 0);
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t *pStream)
+{
+    return cudaStreamCreateWithPriority(pStream, cudaStreamDefault, 0);
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream)
+{
+    struct CUstream_st *found = NULL;
+    pthread_mutex_lock(&g_lock);
+    for (struct CUstream_st **pp = &g_streams; *pp; pp = &(*pp)->next) {
+        if (*pp == stream) {
+            found = *pp;
+            *pp = found->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (!found)
+        return record_error(cudaErrorInvalidResourceHandle);
+    free(found);
+    return cudaSuccess;
+}
+
+/* Runs f on the live stream behind `stream` with the lock held. */
+static cudaError_t with_stream(cudaStream_t stream, void (*f)(struct CUstream_st *, void *),
+                               void *arg)
+{
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    if (s)
+        f(s, arg);
+    pthread_mutex_unlock(&g_lock);
+    return record_error(s ? cudaSuccess : cudaErrorInvalidResourceHandle);
+}
+
+static void wait_for_stream(struct CUstream_st *s, void *arg)
+{
+    (void)arg;
+    t_host_ns = max_u64(t_host_ns, s->clock_ns);
+}
+
+static void do_nothing(struct CUstream_st *s, void *arg)
+{
+    (void)s;
+    (void)arg;
+}
+
+static void read_flags(struct CUstream_st *s, void *arg)
+{
+    *(unsigned *)arg = s->flags;
+}
+
+static void read_priority(struct CUstream_st *s, void *arg)
+{
+    *(int *)arg = s->priority;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream)
+{
+    return with_stream(stream, wait_for_stream, NULL);
+}
+
+/* Work "completes" as soon as it is enqueued: a query always finds it done. */
+cudaError_t cudaStreamQuery(cudaStream_t stream)
+{
+    return with_stream(stream, do_nothing, NULL);
+}
+
+cudaError_t cudaStreamGetFlags(cudaStream_t hStream, unsigned int *flags)
+{
+    if (!flags)
+        return record_error(cudaErrorInvalidValue);
+    return with_stream(hStream, read_flags, flags);
+}
+
+cudaError_t cudaStreamGetPriority(cudaStream_t hStream, int *priority)
+{
+    if (!priority)
+        return record_error(cudaErrorInvalidValue);
+    return with_stream(hStream, read_priority, priority);
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureStatus *pCaptureStatus)
+{
+    if (!pCaptureStatus)
+        return record_error(cudaErrorInvalidValue);
+    *pCaptureStatus = cudaStreamCaptureStatusNone; /* the sim has no stream capture */
+    return with_stream(stream, do_nothing, NULL);
+}
+
+/* The host function runs at once, on the calling thread: its stream work is done. */
+cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void *userData)
+{
+    if (!fn)
+        return record_error(cudaErrorInvalidValue);
+    cudaError_t e = with_stream(stream, do_nothing, NULL);
+    if (e == cudaSuccess)
+        fn(userData);
+    return e;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static struct CUevent_st *find_event(cudaEvent_t e)
+{
+    for (struct CUevent_st *p = g_events; p; p = p->next)
+        if (p == e)
+            return p;
+    return NULL;
+}
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
+{
+    const unsigned known = cudaEventBlockingSync | cudaEventDisableTiming | cudaEventInterprocess;
+    struct CUevent_st *e;
+    if (!event || (flags & ~known) ||
+        ((flags & cudaEventInterprocess) && !(flags & cudaEventDisableTiming)))
+        return record_error(cudaErrorInvalidValue);
+    e = calloc(1, sizeof *e);
+    if (!e)
+        return record_error(cudaErrorMemoryAllocation);
+    e->flags = flags;
+    pthread_mutex_lock(&g_lock);
+    e->next = g_events;
+    g_events = e;
+    pthread_mutex_unlock(&g_lock);
+    *event = e;
+    return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *event)
+{
+    return cudaEventCreateWithFlags(event, cudaEventDefault);
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t event)
+{
+    struct CUevent_st *found = NULL;
+    pthread_mutex_lock(&g_lock);
+    for (struct CUevent_st **pp = &g_events; *pp; pp = &(*pp)->next) {
+        if (*pp == event) {
+            found = *pp;
+            *pp = found->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (!found)
+        return record_error(cudaErrorInvalidResourceHandle);
+    free(found);
+    return cudaSuccess;
+}
+
+/* The event completes when the work enqueued before it on the stream does. */
+cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, unsigned int flags)
+{
+    cudaError_t err = cudaSuccess;
+    if (flags & ~(unsigned)cudaEventRecordExternal)
+        return record_error(cudaErrorInvalidValue);
+    pthread_mutex_lock(&g_lock);
+    struct CUevent_st *e = find_event(event);
+    struct CUstream_st *s = find_stream(stream);
+    if (!e || !s) {
+        err = cudaErrorInvalidResourceHandle;
+    } else {
+        s->clock_ns = ready_time(s);
+        e->time_ns = s->clock_ns;
+        e->recorded = 1;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return record_error(err);
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
+{
+    return cudaEventRecordWithFlags(event, stream, cudaEventRecordDefault);
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t event)
+{
+    pthread_mutex_lock(&g_lock);
+    int ok = find_event(event) != NULL;
+    pthread_mutex_unlock(&g_lock);
+    return record_error(ok ? cudaSuccess : cudaErrorInvalidResourceHandle);
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event)
+{
+    pthread_mutex_lock(&g_lock);
+    struct CUevent_st *e = find_event(event);
+    if (e && e->recorded)
+        t_host_ns = max_u64(t_host_ns, e->time_ns);
+    pthread_mutex_unlock(&g_lock);
+    return record_error(e ? cudaSuccess : cudaErrorInvalidResourceHandle);
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    cudaError_t err = cudaSuccess;
+    if (!ms)
+        return record_error(cudaErrorInvalidValue);
+    pthread_mutex_lock(&g_lock);
+    struct CUevent_st *a = find_event(start), *b = find_event(end);
+    if (!a || !b || !a->recorded || !b->recorded ||
+        ((a->flags | b->flags) & cudaEventDisableTiming))
+        err = cudaErrorInvalidResourceHandle;
+    else
+        *ms = (float)(((double)b->time_ns - (double)a->time_ns) / 1e6);
+    pthread_mutex_unlock(&g_lock);
+    return record_error(err);
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags)
+{
+    cudaError_t err = cudaSuccess;
+    (void)flags;
+    pthread_mutex_lock(&g_lock);
+    struct CUevent_st *e = find_event(event);
+    struct CUstream_st *s = find_stream(stream);
+    if (!e || !s)
+        err = cudaErrorInvalidResourceHandle;
+    else if (e->recorded)
+        s->clock_ns = max_u64(s->clock_ns, e->time_ns);
+    pthread_mutex_unlock(&g_lock);
+    return record_error(err);
+}
