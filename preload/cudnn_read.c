@@ -74,12 +74,14 @@ bool nn_read_activation(const struct cudnn_getters *g, cudnnActivationDescriptor
 bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d,
                      nn_pool_mode *mode, uint64_t *window)
 {
-    int nb = 0, win[NN_CUDNN_MAX_DIMS], pad[NN_CUDNN_MAX_DIMS], stride[NN_CUDNN_MAX_DIMS];
+    /* cuDNN refuses requests for more than CUDNN_DIM_MAX - 2 (spatial) dims. */
+    enum { max_spatial = NN_CUDNN_MAX_DIMS - 2 };
+    int nb = 0, win[max_spatial], pad[max_spatial], stride[max_spatial];
     cudnnPoolingMode_t m;
     cudnnNanPropagation_t nan;
     if (!g->pooling || !d ||
-        g->pooling(d, NN_CUDNN_MAX_DIMS, &m, &nan, &nb, win, pad, stride) != CUDNN_STATUS_SUCCESS ||
-        nb < 1 || nb > NN_CUDNN_MAX_DIMS)
+        g->pooling(d, max_spatial, &m, &nan, &nb, win, pad, stride) != CUDNN_STATUS_SUCCESS ||
+        nb < 1 || nb > max_spatial)
         return false;
     *window = 1;
     for (int i = 0; i < nb; i++) {

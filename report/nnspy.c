@@ -68,6 +68,12 @@ static int env_join(const char *name, const char *item, bool prepend)
     return rc;
 }
 
+static bool path_join(char *out, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(out, len, "%s/%s", dir, name);
+    return n > 0 && (size_t)n < len;
+}
+
 static bool is_file(const char *path)
 {
     struct stat st;
@@ -76,22 +82,20 @@ static bool is_file(const char *path)
 
 static int setup_environment(bool sim, const char *json)
 {
-    char dir[PATH_MAX], lib[PATH_MAX + 32], simdir[PATH_MAX + 32];
+    char dir[PATH_MAX], lib[PATH_MAX], simdir[PATH_MAX];
     if (own_dir(dir, sizeof dir) != 0) {
         fprintf(stderr, "nnspy: cannot find my own executable's directory\n");
         return -1;
     }
-    snprintf(lib, sizeof lib, "%s/libnnspy.so", dir);
-    if (!is_file(lib)) {
+    if (!path_join(lib, sizeof lib, dir, "libnnspy.so") || !is_file(lib)) {
         fprintf(stderr, "nnspy: %s is missing (it is built next to nnspy by `make`)\n", lib);
         return -1;
     }
     /* The program's own preloads come first: they may need to (a sanitizer's runtime). */
     if (env_join("LD_PRELOAD", lib, false) != 0) return -1;
     if (sim) {
-        snprintf(simdir, sizeof simdir, "%s/sim", dir);
-        snprintf(lib, sizeof lib, "%s/libcudnn.so.9", simdir);
-        if (!is_file(lib)) {
+        if (!path_join(simdir, sizeof simdir, dir, "sim") ||
+            !path_join(lib, sizeof lib, simdir, "libcudnn.so.9") || !is_file(lib)) {
             fprintf(stderr, "nnspy: --sim: the simulated device is not built (%s missing)\n",
                     lib);
             return -1;

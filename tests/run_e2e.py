@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""End-to-end scenarios: real C programs under libnnspy.so on the simulated device.
+
+Every expected number is derived by hand (the comments show the arithmetic) or
+taken from a published table (torchvision's AlexNet: 61,100,840 parameters), never
+from nnspy's own output. Run by `make check` (or `make e2e`).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+B = os.environ.get("B", "build")
+LIB = os.path.abspath(f"{B}/libnnspy.so")
+SIM = os.path.abspath(f"{B}/sim")
+NNSPY = os.path.abspath(f"{B}/nnspy")
+ALEXNET = f"{B}/examples/alexnet"
+TESTS = f"{B}/tests"
+
+# ------------------------------------------------------------------ AlexNet by hand
+# conv MACs = K x Hout x Wout x C x kh x kw (batch 1)
+ALEXNET_CONV_MACS = [
+    64 * 55 * 55 * 3 * 11 * 11,    # conv1: 70,276,800
+    192 * 27 * 27 * 64 * 5 * 5,    # conv2: 223,948,800
+    384 * 13 * 13 * 192 * 3 * 3,   # conv3: 112,140,288
+    256 * 13 * 13 * 384 * 3 * 3,   # conv4: 149,520,384
+    256 * 13 * 13 * 256 * 3 * 3,   # conv5: 99,680,256
+]
+ALEXNET_FC_MACS = [9216 * 4096, 4096 * 4096, 4096 * 1000]
+ALEXNET_MACS = 714_188_480         # the issue's figure (thop's 714.21M minus its pool term)
+ALEXNET_PARAMS = 61_100_840        # torchvision's published parameter count
+# Elementwise FLOPs of one 224x224 image (README conventions):
+#  bias adds, 1 per output element: conv outputs 193,600 + 139,968 + 64,896 + 43,264
+#  + 43,264 = 484,992, FC outputs 4,096 + 4,096 + 1,000 = 9,192      -> 494,184
+#  ReLU, 1 per element: conv outputs 484,992 + FC1, FC2 8,192          -> 493,184
+#  max pool 3x3, 8 comparisons per output: (46,656 + 32,448 + 9,216) x 8 -> 706,560
+#  adaptive average pool 6->6 is a 1x1 average: 1 FLOP per output      ->   9,216
+ALEXNET_ELEMENTWISE_FLOPS = 494_184 + 493_184 + 706_560 + 9_216
+# calls: 5 x (conv, bias add, ReLU) + 3 max pools + 1 average pool
+#        + 3 x (GEMM, bias add) + 2 ReLU
+ALEXNET_CALLS = 5 * 3 + 4 + 3 * 2 + 2
+
+failures = []
+
+
+def check(cond, what):
+    print(("  ok   " if cond else "  FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def run(argv, preload=True, sim=True, env_extra=None, json_out=False):
+    """Runs argv; returns (returncode, stdout, stderr, parsed JSON or None)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("NNSPY_JSON", None)
+    if sim:
+        env["LD_LIBRARY_PATH"] = SIM
+    if preload:
+        env["LD_PRELOAD"] = LIB
+    report = None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.json")
+        if json_out:
+            env["NNSPY_JSON"] = path
+        env.update(env_extra or {})
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        if json_out and os.path.exists(path):
+            with open(path) as f:
+                report = json.load(f)
+    return p.returncode, p.stdout, p.stderr, report
+
+
+def alexnet(*args, **kw):
+    return run([ALEXNET, *args], json_out=True, **kw)
+
+
+def test_alexnet_batch1():
+    print("AlexNet, batch 1, 224x224")
+    rc, out, err, r = alexnet("--batch", "1", "--size", "224", "--iters", "1")
+    check(rc == 0, f"exit status 0 (got {rc}; stderr tail: {err[-300:]!r})")
+    if r is None:
+        check(False, "JSON summary written")
+        return
+    t = r["totals"]
+    check(sum(ALEXNET_CONV_MACS) + sum(ALEXNET_FC_MACS) == ALEXNET_MACS,
+          "hand-derived layer MACs add up to 714,188,480")
+    check(t["macs"] == ALEXNET_MACS, f"MACs {t['macs']:,} == {ALEXNET_MACS:,}")
+    check(t["params"] == ALEXNET_PARAMS, f"params {t['params']:,} == {ALEXNET_PARAMS:,}")
+    check(t["param_bytes"] == 4 * ALEXNET_PARAMS, "parameter bytes = 4 x params (float)")
+    flops = 2 * ALEXNET_MACS + ALEXNET_ELEMENTWISE_FLOPS
+    check(t["flops"] == flops, f"FLOPs {t['flops']:,} == 2 x MACs + elementwise = {flops:,}")
+    check(t["calls"] == ALEXNET_CALLS, f"calls {t['calls']} == {ALEXNET_CALLS}")
+    check(t["failed_calls"] == 0 and t["unknown_cost_calls"] == 0, "no failed or unknown calls")
+    check(r["schema"] == "nnspy.report/1", "schema name")
+    check(r["device"]["simulated"] is True, "device reported as simulated")
+    conv_macs = [o["macs"] for o in r["ops"] if o["op"] == "conv_fwd"]
+    check(conv_macs == ALEXNET_CONV_MACS, "each convolution's MACs match the hand count")
+    gemm_macs = [o["macs"] for o in r["ops"] if o["op"] == "gemm"]
+    check(gemm_macs == ALEXNET_FC_MACS, "each FC layer's MACs match the hand count")
+    conv1 = r["ops"][0]
+    # reads x 3x224x224 + w 64x3x11x11 floats = (150,528 + 23,232) x 4; writes 64x55x55 x 4
+    check(conv1["bytes_read"] == (150_528 + 23_232) * 4, "conv1 bytes read")
+    check(conv1["bytes_written"] == 193_600 * 4, "conv1 bytes written")
+    check(conv1["params"] == 23_232, "conv1 reads 64x3x11x11 = 23,232 weights")
+    check(err.startswith("nnspy: SIMULATED DEVICE"), "report's first line says simulated device")
+    check("714,188,480" in err and "61,100,840" in err, "table totals on stderr")
+    check("1 MAC = 1 multiply + 1 add = 2 FLOPs" in err, "convention stated in the report")
+    rc2, out2, _, _ = alexnet("--batch", "1", preload=False)
+    check(rc2 == 0 and out == out2, "program stdout identical with and without nnspy")
+
+
+def test_alexnet_variants():
+    print("AlexNet: batch 2, 448x448, five iterations")
+    _, _, _, r = alexnet("--batch", "2")
+    check(r and r["totals"]["macs"] == 2 * ALEXNET_MACS, "batch 2: 1,428,376,960 MACs")
+    check(r and r["totals"]["params"] == ALEXNET_PARAMS, "batch 2: same parameters")
+    _, _, err, r = alexnet("--size", "448")
+    check(r and r["totals"]["macs"] == 2_832_827_072,
+          f"448x448: 2,832,827,072 MACs (got {r and r['totals']['macs']}) {err[-200:]!r}")
+    _, _, _, r = alexnet("--iters", "5")
+    check(r and r["totals"]["macs"] == 5 * ALEXNET_MACS, "5 iterations: 5 x MACs")
+    check(r and r["totals"]["params"] == ALEXNET_PARAMS, "5 iterations: parameters unchanged")
+    check(r and r["totals"]["calls"] == 5 * ALEXNET_CALLS, "5 iterations: 5 x calls")
+
+
+def test_bit_identical():
+    print("small network with CPU math: outputs bit-identical with and without nnspy")
+    math = {"NNSPY_SIM_MATH": "1"}
+    rc1, out1, err1, r = run([f"{TESTS}/smallnet"], env_extra=math, json_out=True)
+    rc2, out2, _, _ = run([f"{TESTS}/smallnet"], preload=False, env_extra=math)
+    check(rc1 == 0 and rc2 == 0, f"both runs succeed ({rc1}, {rc2}) {err1[-300:]!r}")
+    check(len(out1) > 0 and out1 == out2, "outputs identical byte for byte")
+    check(r is not None and r["totals"]["calls"] > 0 and r["totals"]["failed_calls"] == 0,
+          "smallnet's calls were counted")
+
+
+def test_plugin_local_scope():
+    print("plugin loaded with dlopen(RTLD_LOCAL), as Python extension modules are")
+    so = os.path.abspath(f"{TESTS}/plugin_conv.so")
+    rc, _, err, r = run([f"{TESTS}/plugin_host", so, "3"], json_out=True)
+    check(rc == 0, f"plugin ran ({rc}) {err[-300:]!r}")
+    # one 1x3x8x8 conv, 3->2 channels, 3x3, no padding: 2 x 6x6 x 3 x 3x3 = 1,944 MACs
+    check(r and r["totals"]["macs"] == 3 * 1944, "3 convolutions counted: 5,832 MACs")
+    # filter 2x3x3x3 = 54 weights + bias 2
+    check(r and r["totals"]["params"] == 56, "filter and bias: 56 parameters")
+
+
+def test_threads():
+    print("8 threads at once")
+    threads, iters = 8, 2000
+    rc, _, err, r = run([f"{TESTS}/threads", str(threads), str(iters)], json_out=True,
+                        env_extra={"NNSPY_MAX_OPS": "0", "NNSPY_REPORT": "none"})
+    check(rc == 0, f"threads ran ({rc}) {err[-300:]!r}")
+    # per thread-iteration: GEMM 8x4x16 = 512 MACs + conv 2x2 outputs x 3x3 = 36 MACs
+    check(r and r["totals"]["macs"] == threads * iters * (512 + 36), "exact MACs over threads")
+    check(r and r["totals"]["calls"] == threads * iters * 2, "exact call count over threads")
+    check(r and r["ops_not_listed"] == threads * iters * 2, "NNSPY_MAX_OPS=0 lists no op")
+    check(err == "", "NNSPY_REPORT=none prints nothing")
+
+
+def test_nested_call_counted_once():
+    print("a cuBLAS GEMM that calls cublasLtMatmul inside is counted once")
+    rc, _, err, r = run([f"{TESTS}/nested", "10"], json_out=True)
+    check(rc == 0, f"nested ran ({rc}) {err[-300:]!r}")
+    check(r and r["totals"]["calls"] == 10, "10 calls, not 20")
+    check(r and r["totals"]["macs"] == 10 * 4 * 4 * 4, "10 x 4x4x4 = 640 MACs")
+    check(r and all(o["api"] == "cublas" for o in r["ops"]), "recorded as cuBLAS calls")
+
+
+def test_bad_input():
+    print("bad input: the program sees exactly what the library returns")
+    rc1, out1, err1, r = run([f"{TESTS}/badinput"], json_out=True)
+    rc2, out2, _, _ = run([f"{TESTS}/badinput"], preload=False)
+    check(rc1 == rc2, f"same exit status ({rc1}, {rc2}) {err1[-300:]!r}")
+    check(out1 == out2 and len(out1) > 0, "same statuses printed")
+    failed_lines = [l for l in out1.splitlines() if "SUCCESS" not in l]
+    check(r and r["totals"]["failed_calls"] >= 1, "failed calls counted apart")
+    check(r and r["totals"]["failed_calls"] + (r["totals"]["calls"] - r["totals"]["failed_calls"])
+          == r["totals"]["calls"] and len(failed_lines) >= 1, "status lines present")
+    good = [o for o in (r or {}).get("ops", []) if o["succeeded"] and o["op"] == "conv_fwd"]
+    check(len(good) >= 1, "the valid convolution is counted")
+
+
+def test_inert_without_cuda():
+    print("programs that never touch CUDA")
+    for argv in (["/bin/true"], [f"{TESTS}/nocuda"]):
+        rc1, out1, err1, r = run(argv, sim=False, json_out=True)
+        rc2, out2, err2, _ = run(argv, preload=False, sim=False)
+        name = os.path.basename(argv[0])
+        check(rc1 == rc2 and out1 == out2 and err1 == err2 == "", f"{name}: same behaviour, no output")
+        check(r is None, f"{name}: no JSON written when nothing was intercepted")
+
+
+def test_disable_and_env_errors():
+    print("NNSPY_DISABLE and bad environment values")
+    rc, _, err, r = alexnet(env_extra={"NNSPY_DISABLE": "1"})
+    check(rc == 0 and err == "" and r is None, "NNSPY_DISABLE=1: inert")
+    rc, _, err, r = alexnet(env_extra={"NNSPY_MAX_OPS": "lots"})
+    check(rc == 0 and "NNSPY_MAX_OPS" in err and r is not None,
+          "a bad NNSPY_MAX_OPS is named, and nnspy carries on")
+    rc, _, err, _ = run([ALEXNET], env_extra={"NNSPY_JSON": "/nonexistent-dir/x.json"})
+    check(rc == 0 and "cannot write the JSON summary" in err, "unwritable JSON path: one warning")
+
+
+def test_cli():
+    print("nnspy run")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "r.json")
+        p = subprocess.run([NNSPY, "run", "--sim", "--json", path, "--", ALEXNET, "--batch", "2"],
+                           capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, f"exit status passed through ({p.returncode})")
+        ok = os.path.exists(path)
+        check(ok and json.load(open(path))["totals"]["macs"] == 2 * ALEXNET_MACS,
+              "--json written with the right MACs")
+        check("SIMULATED DEVICE" in p.stderr, "report printed")
+    p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "exit 7"], capture_output=True, timeout=60)
+    check(p.returncode == 7, "exit code 7 passed through")
+    p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "kill -TERM $$"], capture_output=True,
+                       timeout=60)
+    check(p.returncode == 128 + 15, "death by SIGTERM reported as 143")
+    p = subprocess.run([NNSPY, "run"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2 and "no PROGRAM" in p.stderr, "missing PROGRAM: usage error")
+    p = subprocess.run([NNSPY, "run", "--", "/nonexistent"], capture_output=True, timeout=60)
+    check(p.returncode == 127, "missing program: 127")
+    p = subprocess.run([NNSPY, "--help"], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "--sim" in p.stdout and "--json" in p.stdout, "--help")
+    env = dict(os.environ, LD_PRELOAD="libm.so.6")
+    p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "echo $LD_PRELOAD"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    check(p.stdout.strip() == f"libm.so.6:{LIB}", "existing LD_PRELOAD kept, nnspy after it")
+
+
+def main():
+    for test in (test_alexnet_batch1, test_alexnet_variants, test_bit_identical,
+                 test_plugin_local_scope, test_threads, test_nested_call_counted_once,
+                 test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli):
+        test()
+    if failures:
+        print(f"\n{len(failures)} end-to-end check(s) failed:")
+        for f in failures:
+            print("  - " + f)
+        sys.exit(1)
+    print("\nall end-to-end checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages nnspy's build and tests need, when they are missing.
+# Called by `make check` and `make demo`; safe to run again (it installs nothing
+# when everything is there).
+set -eu
+need=""
+have_header() { [ -f "/usr/include/$1" ]; }
+have_header cmocka.h || need="$need libcmocka-dev"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+[ -z "$need" ] && exit 0
+echo "nnspy: installing missing packages:$need"
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "nnspy: please install as root: apt-get install$need" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq $need >/dev/null
