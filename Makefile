@@ -48,7 +48,7 @@ $(B)/obj/counters/%.o: counters/%.c counters/counters.h
 	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden -Icounters -c $< -o $@
 
 $(B)/libnnspy.so: $(PRELOAD_OBJ)
-	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -o $@ $^ -ldl -lpthread
+	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,-z,start-stop-visibility=hidden -o $@ $^ -ldl -lpthread
 
 $(B)/nnspy: $(wildcard report/*.c) $(wildcard report/*.h)
 	@mkdir -p $(B)

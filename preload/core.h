@@ -64,17 +64,84 @@ typedef enum nn_family {
 /*
  * The real `name` of `family`: RTLD_NEXT first, then the loaded objects of that
  * family (libraries loaded into a local scope, as Python extension modules do).
+ * The object it is found in is pinned (RTLD_NODELETE), so that a cached pointer
+ * stays valid when the program unloads and reloads the library.
  * Returns NULL when no loaded object defines it.
  */
 void *nn_lookup(nn_family family, const char *name);
 const char *nn_family_file(nn_family family);
+/* Whether a file name is one of NVIDIA's CUDA libraries (libcudnn*, libcublas*, ...). */
+bool nn_is_nvidia_file(const char *path);
+/* The real dlsym, bootstrapped with dlvsym: nnspy never calls the public one. */
+void *nn_real_dlsym(void *handle, const char *name);
 
 /*
- * Declares `real_NAME`, the real NAME of `family`, resolved on first use and cached.
- * When it cannot be found the wrapper says so once and returns an error status:
- * the program called a function of a library that is not loaded.
+ * A copy of a library family loaded in the process. Copy 0 is the one the
+ * program's own calls reach through the global scope (found with nn_lookup);
+ * copies 1.. are the distinct objects that dlsym(handle, ...) lookups landed in,
+ * e.g. two copies of cuDNN loaded by two plugins. Each wrapper exists once per
+ * copy, so that it calls (and reads descriptors with) its own copy's functions.
  */
-#define NN_REAL(family, name)                                                          static __typeof__(&name) real_##name;                                              if (NN_UNLIKELY(!__atomic_load_n(&real_##name, __ATOMIC_ACQUIRE))) {                    __typeof__(&name) fn_ = (__typeof__(&name))nn_lookup(family, #name);                if (!fn_)                                                                              nn_warn_once("cannot find the real " #name " in any loaded %s*",                                nn_family_file(family));                                          __atomic_store_n(&real_##name, fn_, __ATOMIC_RELEASE);                         }
+#define NN_COPIES 4
+typedef struct nn_copy {
+    nn_family family;
+    int index;
+    void *handle; /* the pinned object of copies 1..; NULL for copy 0 */
+} nn_copy;
+
+const nn_copy *nn_primary(nn_family family);
+const nn_copy *nn_copy_at(nn_family family, int index);
+/* `name` in that copy (cached by the caller), or NULL. */
+void *nn_copy_lookup(const nn_copy *copy, const char *name);
+/* The copy (1..) for the object loaded at `base` from `path`; -1 when all are taken. */
+int nn_copy_for_object(nn_family family, const char *path, const void *base);
+
+/* What the dlsym override needs to know of each wrapper: its per-copy entry points. */
+typedef struct nn_wrapper_entry {
+    const char *name;
+    nn_family family;
+    void *per_copy[NN_COPIES];
+} nn_wrapper_entry;
+
+#define NN_STRIP(...) __VA_ARGS__
+
+/*
+ * Defines the wrapper of NAME: the exported function (copy 0), one static entry
+ * point per other copy, and their registration for the dlsym override. The body
+ * that follows is NAME's implementation, with `copy` in scope:
+ *
+ *   NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor, (cudnnHandle_t h, ...), (h, ...))
+ *   { ... }
+ */
+#define NN_WRAP(FAMILY, RET, NAME, PARAMS, ARGS)                                      \
+    static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS);                     \
+    NN_EXPORT RET NAME PARAMS { return NAME##_impl(nn_primary(FAMILY), NN_STRIP ARGS); } \
+    static RET NAME##_copy1 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 1), NN_STRIP ARGS); } \
+    static RET NAME##_copy2 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 2), NN_STRIP ARGS); } \
+    static RET NAME##_copy3 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 3), NN_STRIP ARGS); } \
+    static const nn_wrapper_entry NAME##_entry                                        \
+        __attribute__((used, section("nnspy_wrappers"), aligned(sizeof(void *)))) = { \
+            #NAME, FAMILY,                                                            \
+            {(void *)NAME, (void *)NAME##_copy1, (void *)NAME##_copy2, (void *)NAME##_copy3}}; \
+    static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS)
+
+/*
+ * Declares `real`, the real NAME in this wrapper's `copy`, resolved on first use
+ * and cached per copy. When it cannot be found the wrapper says so once and
+ * returns `missing`: the program called a function of a library not loaded.
+ */
+#define NN_REAL_OR_RETURN(NAME, missing)                                              \
+    static __typeof__(&NAME) real_per_copy_[NN_COPIES];                               \
+    __typeof__(&NAME) real = __atomic_load_n(&real_per_copy_[copy->index], __ATOMIC_ACQUIRE); \
+    if (NN_UNLIKELY(!real)) {                                                         \
+        real = (__typeof__(&NAME))nn_copy_lookup(copy, #NAME);                        \
+        if (!real) {                                                                  \
+            nn_warn_once("cannot find the real " #NAME " in any loaded %s*",          \
+                         nn_family_file(copy->family));                               \
+            return missing;                                                           \
+        }                                                                             \
+        __atomic_store_n(&real_per_copy_[copy->index], real, __ATOMIC_RELEASE);       \
+    }
 
 /* ------------------------------------------------------------ recording */
 

@@ -24,6 +24,7 @@ typedef struct nn_half {
 /* One GEMM call in plain terms, whatever entry point it came through. */
 struct gemm_call {
     const char *call;
+    const nn_copy *copy;
     cublasHandle_t handle;
     cublasOperation_t ta, tb;
     int64_t m, n, k, batch;
@@ -43,10 +44,15 @@ struct gemm_call {
  * device memory is never read, so it is taken to be non-zero. */
 static bool gemm_accumulates(const struct gemm_call *g)
 {
-    NN_REAL(NN_FAMILY_CUBLAS, cublasGetPointerMode_v2);
+    static __typeof__(&cublasGetPointerMode_v2) per_copy[NN_COPIES];
+    __typeof__(&cublasGetPointerMode_v2) get_mode =
+        __atomic_load_n(&per_copy[g->copy->index], __ATOMIC_ACQUIRE);
+    if (!get_mode) {
+        get_mode = (__typeof__(get_mode))nn_copy_lookup(g->copy, "cublasGetPointerMode_v2");
+        __atomic_store_n(&per_copy[g->copy->index], get_mode, __ATOMIC_RELEASE);
+    }
     cublasPointerMode_t mode;
-    if (!real_cublasGetPointerMode_v2 ||
-        real_cublasGetPointerMode_v2(g->handle, &mode) != CUBLAS_STATUS_SUCCESS ||
+    if (!get_mode || get_mode(g->handle, &mode) != CUBLAS_STATUS_SUCCESS ||
         mode != CUBLAS_POINTER_MODE_HOST)
         return true;
     return !nn_host_scalar_is_zero(g->beta, g->beta_size, g->beta_parts, g->beta_float);
@@ -144,13 +150,12 @@ static void ex_scalar(struct gemm_call *g, cublasComputeType_t compute, cudaData
 }
 
 #define GEMM_PROLOGUE(NAME)                                          \
-    NN_REAL(NN_FAMILY_CUBLAS, NAME);                                 \
-    if (!real_##NAME) return CUBLAS_STATUS_NOT_INITIALIZED;          \
+    NN_REAL_OR_RETURN(NAME, CUBLAS_STATUS_NOT_INITIALIZED);          \
     bool outer = nn_enter()
 
 #define GEMM_EPILOGUE(...)                                           \
     if (outer) {                                                     \
-        struct gemm_call g = {__VA_ARGS__};                          \
+        struct gemm_call g = {.copy = copy, __VA_ARGS__};            \
         record_gemm(st, &g);                                         \
     }                                                                \
     nn_leave();                                                      \
@@ -159,14 +164,12 @@ static void ex_scalar(struct gemm_call *g, cublasComputeType_t compute, cudaData
 /* ------------------------------------------------ cublas{S,D,C,Z}gemm_v2, Hgemm */
 
 #define PLAIN_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                           \
-    NN_EXPORT cublasStatus_t NAME(cublasHandle_t handle, cublasOperation_t transa,           \
-                                  cublasOperation_t transb, I m, I n, I k, const T *alpha,   \
-                                  const T *A, I lda, const T *B, I ldb, const T *beta, T *C,  \
-                                  I ldc)                                                     \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const T *alpha, const T *A, I lda, const T *B, I ldb, const T *beta, T *C, I ldc), \
+            (handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)) \
     {                                                                                        \
         GEMM_PROLOGUE(NAME);                                                                 \
         cublasStatus_t st =                                                                  \
-            real_##NAME(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); \
+            real(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); \
         GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,   \
                       .n = n, .k = k, .batch = 1, .A = A, .B = B, .C = C, .ldc = ldc,        \
                       .a_type = DTYPE, .b_type = DTYPE, .c_type = DTYPE,                     \
@@ -188,14 +191,11 @@ PLAIN_GEMM(cublasHgemm_64, nn_half, int64_t, NN_DTYPE_F16, 1, false)
 /* ------------------------------------------------ strided batched */
 
 #define STRIDED_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                          \
-    NN_EXPORT cublasStatus_t NAME(cublasHandle_t handle, cublasOperation_t transa,            \
-                                  cublasOperation_t transb, I m, I n, I k, const T *alpha,    \
-                                  const T *A, I lda, long long strideA, const T *B, I ldb,     \
-                                  long long strideB, const T *beta, T *C, I ldc,              \
-                                  long long strideC, I batchCount)                            \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const T *alpha, const T *A, I lda, long long strideA, const T *B, I ldb, long long strideB, const T *beta, T *C, I ldc, long long strideC, I batchCount), \
+            (handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)) \
     {                                                                                         \
         GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real_##NAME(handle, transa, transb, m, n, k, alpha, A, lda,       \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, lda,       \
                                         strideA, B, ldb, strideB, beta, C, ldc, strideC,      \
                                         batchCount);                                          \
         GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,    \
@@ -220,14 +220,11 @@ STRIDED_GEMM(cublasHgemmStridedBatched_64, nn_half, int64_t, NN_DTYPE_F16, 1, fa
 /* ------------------------------------------------ batched with pointer arrays */
 
 #define ARRAY_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                            \
-    NN_EXPORT cublasStatus_t NAME(cublasHandle_t handle, cublasOperation_t transa,            \
-                                  cublasOperation_t transb, I m, I n, I k, const T *alpha,    \
-                                  const T *const Aarray[], I lda, const T *const Barray[],    \
-                                  I ldb, const T *beta, T *const Carray[], I ldc,             \
-                                  I batchCount)                                               \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const T *alpha, const T *const Aarray[], I lda, const T *const Barray[], I ldb, const T *beta, T *const Carray[], I ldc, I batchCount), \
+            (handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)) \
     {                                                                                         \
         GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real_##NAME(handle, transa, transb, m, n, k, alpha, Aarray, lda,  \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, Aarray, lda,  \
                                         Barray, ldb, beta, Carray, ldc, batchCount);          \
         GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,    \
                       .n = n, .k = k, .batch = batchCount, .ldc = ldc, .pointer_arrays = true, \
@@ -250,14 +247,11 @@ ARRAY_GEMM(cublasHgemmBatched_64, nn_half, int64_t, NN_DTYPE_F16, 1, false)
 /* ------------------------------------------------ mixed-precision entry points */
 
 #define SGEMM_EX(NAME, I)                                                                     \
-    NN_EXPORT cublasStatus_t NAME(cublasHandle_t handle, cublasOperation_t transa,            \
-                                  cublasOperation_t transb, I m, I n, I k, const float *alpha, \
-                                  const void *A, cudaDataType Atype, I lda, const void *B,    \
-                                  cudaDataType Btype, I ldb, const float *beta, void *C,      \
-                                  cudaDataType Ctype, I ldc)                                  \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const float *alpha, const void *A, cudaDataType Atype, I lda, const void *B, cudaDataType Btype, I ldb, const float *beta, void *C, cudaDataType Ctype, I ldc), \
+            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc)) \
     {                                                                                         \
         GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real_##NAME(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
                                         B, Btype, ldb, beta, C, Ctype, ldc);                  \
         GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,    \
                       .n = n, .k = k, .batch = 1, .A = A, .B = B, .C = C, .ldc = ldc,         \
@@ -270,18 +264,14 @@ SGEMM_EX(cublasSgemmEx, int)
 SGEMM_EX(cublasSgemmEx_64, int64_t)
 
 #define GEMM_EX(NAME, I)                                                                      \
-    NN_EXPORT cublasStatus_t NAME(cublasHandle_t handle, cublasOperation_t transa,            \
-                                  cublasOperation_t transb, I m, I n, I k, const void *alpha, \
-                                  const void *A, cudaDataType Atype, I lda, const void *B,    \
-                                  cudaDataType Btype, I ldb, const void *beta, void *C,       \
-                                  cudaDataType Ctype, I ldc, cublasComputeType_t computeType, \
-                                  cublasGemmAlgo_t algo)                                      \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const void *alpha, const void *A, cudaDataType Atype, I lda, const void *B, cudaDataType Btype, I ldb, const void *beta, void *C, cudaDataType Ctype, I ldc, cublasComputeType_t computeType, cublasGemmAlgo_t algo), \
+            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)) \
     {                                                                                         \
         GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real_##NAME(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
                                         B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo); \
         if (outer) {                                                                          \
-            struct gemm_call g = {.call = #NAME, .handle = handle, .ta = transa, .tb = transb, \
+            struct gemm_call g = {.call = #NAME, .copy = copy, .handle = handle, .ta = transa, .tb = transb, \
                                   .m = m, .n = n, .k = k, .batch = 1, .A = A, .B = B, .C = C,  \
                                   .ldc = ldc, .a_type = nn_from_cuda_dtype(Atype),            \
                                   .b_type = nn_from_cuda_dtype(Btype),                        \
@@ -298,19 +288,15 @@ GEMM_EX(cublasGemmEx, int)
 GEMM_EX(cublasGemmEx_64, int64_t)
 
 #define GEMM_STRIDED_EX(NAME, I)                                                              \
-    NN_EXPORT cublasStatus_t NAME(                                                            \
-        cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
-        I k, const void *alpha, const void *A, cudaDataType Atype, I lda, long long strideA,  \
-        const void *B, cudaDataType Btype, I ldb, long long strideB, const void *beta,        \
-        void *C, cudaDataType Ctype, I ldc, long long strideC, I batchCount,                  \
-        cublasComputeType_t computeType, cublasGemmAlgo_t algo)                               \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const void *alpha, const void *A, cudaDataType Atype, I lda, long long strideA, const void *B, cudaDataType Btype, I ldb, long long strideB, const void *beta, void *C, cudaDataType Ctype, I ldc, long long strideC, I batchCount, cublasComputeType_t computeType, cublasGemmAlgo_t algo), \
+            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)) \
     {                                                                                         \
         GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real_##NAME(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
                                         strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, \
                                         strideC, batchCount, computeType, algo);              \
         if (outer) {                                                                          \
-            struct gemm_call g = {.call = #NAME, .handle = handle, .ta = transa, .tb = transb, \
+            struct gemm_call g = {.call = #NAME, .copy = copy, .handle = handle, .ta = transa, .tb = transb, \
                                   .m = m, .n = n, .k = k, .batch = batchCount, .A = A,        \
                                   .B = B, .C = C, .ldc = ldc, .stride_a = strideA,            \
                                   .stride_b = strideB, .stride_c = strideC,                   \
@@ -329,19 +315,15 @@ GEMM_STRIDED_EX(cublasGemmStridedBatchedEx, int)
 GEMM_STRIDED_EX(cublasGemmStridedBatchedEx_64, int64_t)
 
 #define GEMM_BATCHED_EX(NAME, I)                                                              \
-    NN_EXPORT cublasStatus_t NAME(                                                            \
-        cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
-        I k, const void *alpha, const void *const Aarray[], cudaDataType Atype, I lda,        \
-        const void *const Barray[], cudaDataType Btype, I ldb, const void *beta,              \
-        void *const Carray[], cudaDataType Ctype, I ldc, I batchCount,                        \
-        cublasComputeType_t computeType, cublasGemmAlgo_t algo)                               \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const void *alpha, const void *const Aarray[], cudaDataType Atype, I lda, const void *const Barray[], cudaDataType Btype, I ldb, const void *beta, void *const Carray[], cudaDataType Ctype, I ldc, I batchCount, cublasComputeType_t computeType, cublasGemmAlgo_t algo), \
+            (handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)) \
     {                                                                                         \
         GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real_##NAME(handle, transa, transb, m, n, k, alpha, Aarray, Atype, \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, Aarray, Atype, \
                                         lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc,    \
                                         batchCount, computeType, algo);                       \
         if (outer) {                                                                          \
-            struct gemm_call g = {.call = #NAME, .handle = handle, .ta = transa, .tb = transb, \
+            struct gemm_call g = {.call = #NAME, .copy = copy, .handle = handle, .ta = transa, .tb = transb, \
                                   .m = m, .n = n, .k = k, .batch = batchCount, .ldc = ldc,    \
                                   .pointer_arrays = true,                                     \
                                   .a_type = nn_from_cuda_dtype(Atype),                        \

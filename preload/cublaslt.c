@@ -14,23 +14,29 @@
 #include "cuda_types.h"
 #include "cublaslt_read.h"
 
-static struct cublaslt_getters getters_table;
+/* Each copy of cuBLASLt reads its descriptors with its own getters. */
+static struct cublaslt_getters getters_per_copy[NN_COPIES];
+static int getters_ready[NN_COPIES];
+static pthread_mutex_t getters_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void resolve_getters(void)
+static const struct cublaslt_getters *getters(const nn_copy *copy)
 {
-    getters_table.desc = (__typeof__(getters_table.desc))nn_lookup(
-        NN_FAMILY_CUBLASLT, "cublasLtMatmulDescGetAttribute");
-    getters_table.layout = (__typeof__(getters_table.layout))nn_lookup(
-        NN_FAMILY_CUBLASLT, "cublasLtMatrixLayoutGetAttribute");
-    if (!getters_table.desc || !getters_table.layout)
-        nn_warn("cuBLASLt's attribute getters are missing: cublasLtMatmul is counted without cost");
-}
-
-static const struct cublaslt_getters *getters(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, resolve_getters);
-    return &getters_table;
+    int i = copy->index;
+    if (!__atomic_load_n(&getters_ready[i], __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&getters_lock);
+        struct cublaslt_getters *g = &getters_per_copy[i];
+        if (!getters_ready[i]) {
+            g->desc = (__typeof__(g->desc))nn_copy_lookup(copy, "cublasLtMatmulDescGetAttribute");
+            g->layout =
+                (__typeof__(g->layout))nn_copy_lookup(copy, "cublasLtMatrixLayoutGetAttribute");
+            if (!g->desc || !g->layout)
+                nn_warn("cuBLASLt's attribute getters are missing: "
+                        "cublasLtMatmul is counted without cost");
+        }
+        __atomic_store_n(&getters_ready[i], 1, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&getters_lock);
+    }
+    return &getters_per_copy[i];
 }
 
 /* The same weight rule as cuBLAS GEMMs (cublas.c): activations are outputs of
@@ -61,7 +67,7 @@ static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
                  ? nn_activation_name(mm->epilogue.activation) : "");
 }
 
-static void record_matmul(cublasStatus_t st, cublasLtMatmulDesc_t desc, const void *beta,
+static void record_matmul(const nn_copy *copy, cublasStatus_t st, cublasLtMatmulDesc_t desc, const void *beta,
                           const void *A, cublasLtMatrixLayout_t Adesc, const void *B,
                           cublasLtMatrixLayout_t Bdesc, cublasLtMatrixLayout_t Cdesc, void *D,
                           cublasLtMatrixLayout_t Ddesc)
@@ -70,7 +76,7 @@ static void record_matmul(cublasStatus_t st, cublasLtMatmulDesc_t desc, const vo
     nn_op op = {.api = NN_API_CUBLASLT, .call = "cublasLtMatmul", .op = "gemm",
                 .succeeded = st == CUBLAS_STATUS_SUCCESS};
     nn_lt_matmul mm;
-    if (op.succeeded && nn_read_lt_matmul(getters(), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
+    if (op.succeeded && nn_read_lt_matmul(getters(copy), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
         /* A beta in device memory is never read: taken as non-zero. */
         bool accumulate = !mm.host_scalars ||
                           !nn_host_scalar_is_zero(beta, mm.scalar_size, mm.scalar_parts,
@@ -94,23 +100,20 @@ static void record_matmul(cublasStatus_t st, cublasLtMatmulDesc_t desc, const vo
     errno = saved;
 }
 
-NN_EXPORT cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle,
-                                        cublasLtMatmulDesc_t computeDesc, const void *alpha,
-                                        const void *A, cublasLtMatrixLayout_t Adesc,
-                                        const void *B, cublasLtMatrixLayout_t Bdesc,
-                                        const void *beta, const void *C,
-                                        cublasLtMatrixLayout_t Cdesc, void *D,
-                                        cublasLtMatrixLayout_t Ddesc,
-                                        const cublasLtMatmulAlgo_t *algo, void *workspace,
-                                        size_t workspaceSizeInBytes, cudaStream_t stream)
+NN_WRAP(NN_FAMILY_CUBLASLT, cublasStatus_t, cublasLtMatmul,
+        (cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t computeDesc, const void *alpha,
+         const void *A, cublasLtMatrixLayout_t Adesc, const void *B, cublasLtMatrixLayout_t Bdesc,
+         const void *beta, const void *C, cublasLtMatrixLayout_t Cdesc, void *D,
+         cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t *algo, void *workspace,
+         size_t workspaceSizeInBytes, cudaStream_t stream),
+        (lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, algo,
+         workspace, workspaceSizeInBytes, stream))
 {
-    NN_REAL(NN_FAMILY_CUBLASLT, cublasLtMatmul);
-    if (!real_cublasLtMatmul) return CUBLAS_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cublasLtMatmul, CUBLAS_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cublasStatus_t st = real_cublasLtMatmul(lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc,
-                                            beta, C, Cdesc, D, Ddesc, algo, workspace,
-                                            workspaceSizeInBytes, stream);
-    if (outer) record_matmul(st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
+    cublasStatus_t st = real(lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc,
+                             D, Ddesc, algo, workspace, workspaceSizeInBytes, stream);
+    if (outer) record_matmul(copy, st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
     nn_leave();
     return st;
 }

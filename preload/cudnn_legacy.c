@@ -21,25 +21,32 @@
 
 /* ------------------------------------------------------------ reading descriptors */
 
-static struct cudnn_getters getters_table;
+/* Each copy of cuDNN reads its descriptors with its own getters. */
+static struct cudnn_getters getters_per_copy[NN_COPIES];
+static int getters_ready[NN_COPIES];
+static pthread_mutex_t getters_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void resolve_getters(void)
+static void resolve_getters(const nn_copy *copy, struct cudnn_getters *g)
 {
-    struct cudnn_getters *g = &getters_table;
-    g->tensor = (__typeof__(g->tensor))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetTensorNdDescriptor");
-    g->filter = (__typeof__(g->filter))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetFilterNdDescriptor");
+    g->tensor = (__typeof__(g->tensor))nn_copy_lookup(copy, "cudnnGetTensorNdDescriptor");
+    g->filter = (__typeof__(g->filter))nn_copy_lookup(copy, "cudnnGetFilterNdDescriptor");
     g->activation =
-        (__typeof__(g->activation))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetActivationDescriptor");
-    g->pooling = (__typeof__(g->pooling))nn_lookup(NN_FAMILY_CUDNN, "cudnnGetPoolingNdDescriptor");
+        (__typeof__(g->activation))nn_copy_lookup(copy, "cudnnGetActivationDescriptor");
+    g->pooling = (__typeof__(g->pooling))nn_copy_lookup(copy, "cudnnGetPoolingNdDescriptor");
     if (!g->tensor || !g->filter)
         nn_warn("cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
 }
 
-static const struct cudnn_getters *getters(void)
+static const struct cudnn_getters *getters(const nn_copy *copy)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, resolve_getters);
-    return &getters_table;
+    int i = copy->index;
+    if (!__atomic_load_n(&getters_ready[i], __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&getters_lock);
+        if (!getters_ready[i]) resolve_getters(copy, &getters_per_copy[i]);
+        __atomic_store_n(&getters_ready[i], 1, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&getters_lock);
+    }
+    return &getters_per_copy[i];
 }
 
 /* cuDNN's alpha and beta are host scalars: double for double data, float otherwise. */
@@ -70,13 +77,12 @@ static void describe_conv(nn_op *op, const nn_tensor_info *x, const nn_filter_in
  * Fills op's cost for a convolution whose forward input is x_desc, filter w_desc,
  * forward output y_desc. Returns false when the descriptors cannot be read.
  */
-static bool conv_op(nn_op *op, nn_conv_direction dir, cudnnTensorDescriptor_t x_desc,
+static bool conv_op(const struct cudnn_getters *g, nn_op *op, nn_conv_direction dir, cudnnTensorDescriptor_t x_desc,
                     cudnnFilterDescriptor_t w_desc, cudnnTensorDescriptor_t y_desc,
                     const void *beta, nn_conv_shape *shape_out)
 {
     nn_tensor_info x, y;
     nn_filter_info w;
-    const struct cudnn_getters *g = getters();
     if (!nn_read_tensor(g, x_desc, &x) || !nn_read_tensor(g, y_desc, &y) ||
         !nn_read_filter(g, w_desc, &w) || !nn_conv_shape_from(&x, &w, &y, shape_out))
         return false;
@@ -102,26 +108,21 @@ static uint64_t filter_elements(const nn_conv_shape *s)
 
 /* ------------------------------------------------------------ convolutions */
 
-NN_EXPORT cudnnStatus_t cudnnConvolutionForward(
-    cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x,
-    const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
-    cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
-    const cudnnTensorDescriptor_t yDesc, void *y)
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
+        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta, const cudnnTensorDescriptor_t yDesc, void *y),
+        (handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, yDesc, y))
 {
-    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionForward);
-    if (!real_cudnnConvolutionForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cudnnConvolutionForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real_cudnnConvolutionForward(handle, alpha, xDesc, x, wDesc, w, convDesc,
-                                                    algo, workSpace, workSpaceSizeInBytes, beta,
-                                                    yDesc, y);
+    cudnnStatus_t st = real(handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, yDesc, y);
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionForward", .op = "conv_fwd",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_conv_shape s;
         nn_tensor_info yi;
-        if (op.succeeded && conv_op(&op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, beta, &s) &&
-            nn_read_tensor(getters(), yDesc, &yi)) {
+        if (op.succeeded && conv_op(getters(copy), &op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, beta, &s) &&
+            nn_read_tensor(getters(copy), yDesc, &yi)) {
             op.cost_known = true;
             nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
             note_output(&op, y, &yi);
@@ -133,27 +134,21 @@ NN_EXPORT cudnnStatus_t cudnnConvolutionForward(
     return st;
 }
 
-NN_EXPORT cudnnStatus_t cudnnConvolutionBackwardData(
-    cudnnHandle_t handle, const void *alpha, const cudnnFilterDescriptor_t wDesc, const void *w,
-    const cudnnTensorDescriptor_t dyDesc, const void *dy,
-    const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdDataAlgo_t algo,
-    void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
-    const cudnnTensorDescriptor_t dxDesc, void *dx)
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
+        (cudnnHandle_t handle, const void *alpha, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdDataAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta, const cudnnTensorDescriptor_t dxDesc, void *dx),
+        (handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dxDesc, dx))
 {
-    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionBackwardData);
-    if (!real_cudnnConvolutionBackwardData) return CUDNN_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cudnnConvolutionBackwardData, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real_cudnnConvolutionBackwardData(handle, alpha, wDesc, w, dyDesc, dy,
-                                                         convDesc, algo, workSpace,
-                                                         workSpaceSizeInBytes, beta, dxDesc, dx);
+    cudnnStatus_t st = real(handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dxDesc, dx);
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBackwardData",
                     .op = "conv_bwd_data", .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_conv_shape s;
         nn_tensor_info dxi;
-        if (op.succeeded && conv_op(&op, NN_CONV_BACKWARD_DATA, dxDesc, wDesc, dyDesc, beta, &s) &&
-            nn_read_tensor(getters(), dxDesc, &dxi)) {
+        if (op.succeeded && conv_op(getters(copy), &op, NN_CONV_BACKWARD_DATA, dxDesc, wDesc, dyDesc, beta, &s) &&
+            nn_read_tensor(getters(copy), dxDesc, &dxi)) {
             op.cost_known = true;
             nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
             note_output(&op, dx, &dxi);
@@ -165,26 +160,20 @@ NN_EXPORT cudnnStatus_t cudnnConvolutionBackwardData(
     return st;
 }
 
-NN_EXPORT cudnnStatus_t cudnnConvolutionBackwardFilter(
-    cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x,
-    const cudnnTensorDescriptor_t dyDesc, const void *dy,
-    const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdFilterAlgo_t algo,
-    void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
-    const cudnnFilterDescriptor_t dwDesc, void *dw)
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
+        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdFilterAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta, const cudnnFilterDescriptor_t dwDesc, void *dw),
+        (handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dwDesc, dw))
 {
-    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionBackwardFilter);
-    if (!real_cudnnConvolutionBackwardFilter) return CUDNN_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cudnnConvolutionBackwardFilter, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real_cudnnConvolutionBackwardFilter(handle, alpha, xDesc, x, dyDesc, dy,
-                                                           convDesc, algo, workSpace,
-                                                           workSpaceSizeInBytes, beta, dwDesc, dw);
+    cudnnStatus_t st = real(handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dwDesc, dw);
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBackwardFilter",
                     .op = "conv_bwd_filter", .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_conv_shape s;
         if (op.succeeded &&
-            conv_op(&op, NN_CONV_BACKWARD_FILTER, xDesc, dwDesc, dyDesc, beta, &s)) {
+            conv_op(getters(copy), &op, NN_CONV_BACKWARD_FILTER, xDesc, dwDesc, dyDesc, beta, &s)) {
             /* dw is a gradient, written here: not a parameter. */
             bool overflow = false;
             op.cost_known = true;
@@ -198,11 +187,10 @@ NN_EXPORT cudnnStatus_t cudnnConvolutionBackwardFilter(
     return st;
 }
 
-static void add_epilogue(nn_op *op, const nn_tensor_info *y, cudnnTensorDescriptor_t bias_desc,
+static void add_epilogue(const struct cudnn_getters *g, nn_op *op, const nn_tensor_info *y, cudnnTensorDescriptor_t bias_desc,
                          cudnnTensorDescriptor_t z_desc, const void *alpha2,
                          cudnnActivationDescriptor_t act_desc, const void *bias)
 {
-    const struct cudnn_getters *g = getters();
     nn_tensor_info b, z;
     nn_epilogue e = {.activation = NN_ACT_IDENTITY};
     if (nn_read_tensor(g, bias_desc, &b)) {
@@ -224,20 +212,13 @@ static void add_epilogue(nn_op *op, const nn_tensor_info *y, cudnnTensorDescript
     nn_shape_append_text(op->shape, sizeof op->shape, &pos, text);
 }
 
-NN_EXPORT cudnnStatus_t cudnnConvolutionBiasActivationForward(
-    cudnnHandle_t handle, const void *alpha1, const cudnnTensorDescriptor_t xDesc, const void *x,
-    const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc,
-    cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes,
-    const void *alpha2, const cudnnTensorDescriptor_t zDesc, const void *z,
-    const cudnnTensorDescriptor_t biasDesc, const void *bias,
-    const cudnnActivationDescriptor_t activationDesc, const cudnnTensorDescriptor_t yDesc, void *y)
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
+        (cudnnHandle_t handle, const void *alpha1, const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *alpha2, const cudnnTensorDescriptor_t zDesc, const void *z, const cudnnTensorDescriptor_t biasDesc, const void *bias, const cudnnActivationDescriptor_t activationDesc, const cudnnTensorDescriptor_t yDesc, void *y),
+        (handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y))
 {
-    NN_REAL(NN_FAMILY_CUDNN, cudnnConvolutionBiasActivationForward);
-    if (!real_cudnnConvolutionBiasActivationForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cudnnConvolutionBiasActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real_cudnnConvolutionBiasActivationForward(
-        handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes,
-        alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y);
+    cudnnStatus_t st = real(handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y);
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBiasActivationForward",
@@ -247,11 +228,11 @@ NN_EXPORT cudnnStatus_t cudnnConvolutionBiasActivationForward(
         /* y = act(alpha1 conv(x, w) + alpha2 z + bias): the output's old value is
          * not read (z is, as the residual), hence no `beta` for the convolution. */
         static const float zero = 0.0f;
-        if (op.succeeded && conv_op(&op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, &zero, &s) &&
-            nn_read_tensor(getters(), yDesc, &yi)) {
+        if (op.succeeded && conv_op(getters(copy), &op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, &zero, &s) &&
+            nn_read_tensor(getters(copy), yDesc, &yi)) {
             op.cost_known = true;
             nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
-            add_epilogue(&op, &yi, biasDesc, zDesc, alpha2, activationDesc, bias);
+            add_epilogue(getters(copy), &op, &yi, biasDesc, zDesc, alpha2, activationDesc, bias);
             note_output(&op, y, &yi);
         }
         nn_record(&op);
@@ -263,21 +244,19 @@ NN_EXPORT cudnnStatus_t cudnnConvolutionBiasActivationForward(
 
 /* ------------------------------------------------------------ elementwise */
 
-NN_EXPORT cudnnStatus_t cudnnAddTensor(cudnnHandle_t handle, const void *alpha,
-                                       const cudnnTensorDescriptor_t aDesc, const void *A,
-                                       const void *beta, const cudnnTensorDescriptor_t cDesc,
-                                       void *C)
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
+        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t aDesc, const void *A, const void *beta, const cudnnTensorDescriptor_t cDesc, void *C),
+        (handle, alpha, aDesc, A, beta, cDesc, C))
 {
-    NN_REAL(NN_FAMILY_CUDNN, cudnnAddTensor);
-    if (!real_cudnnAddTensor) return CUDNN_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cudnnAddTensor, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real_cudnnAddTensor(handle, alpha, aDesc, A, beta, cDesc, C);
+    cudnnStatus_t st = real(handle, alpha, aDesc, A, beta, cDesc, C);
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN, .call = "cudnnAddTensor", .op = "add_tensor",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_tensor_info a, c;
-        const struct cudnn_getters *g = getters();
+        const struct cudnn_getters *g = getters(copy);
         if (op.succeeded && nn_read_tensor(g, aDesc, &a) && nn_read_tensor(g, cDesc, &c)) {
             op.cost_known = true;
             op.dtype = c.dtype;
@@ -311,25 +290,20 @@ static void describe_unary(nn_op *op, const nn_tensor_info *x, const nn_tensor_i
     nn_shape_append_text(op->shape, sizeof op->shape, &pos, what);
 }
 
-NN_EXPORT cudnnStatus_t cudnnActivationForward(cudnnHandle_t handle,
-                                               cudnnActivationDescriptor_t activationDesc,
-                                               const void *alpha,
-                                               const cudnnTensorDescriptor_t xDesc, const void *x,
-                                               const void *beta,
-                                               const cudnnTensorDescriptor_t yDesc, void *y)
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
+        (cudnnHandle_t handle, cudnnActivationDescriptor_t activationDesc, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const void *beta, const cudnnTensorDescriptor_t yDesc, void *y),
+        (handle, activationDesc, alpha, xDesc, x, beta, yDesc, y))
 {
-    NN_REAL(NN_FAMILY_CUDNN, cudnnActivationForward);
-    if (!real_cudnnActivationForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cudnnActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real_cudnnActivationForward(handle, activationDesc, alpha, xDesc, x, beta,
-                                                   yDesc, y);
+    cudnnStatus_t st = real(handle, activationDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN, .call = "cudnnActivationForward", .op = "activation",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_tensor_info xi, yi;
         nn_activation act;
-        const struct cudnn_getters *g = getters();
+        const struct cudnn_getters *g = getters(copy);
         if (op.succeeded && nn_read_tensor(g, xDesc, &xi) && nn_read_tensor(g, yDesc, &yi) &&
             nn_read_activation(g, activationDesc, &act)) {
             op.cost_known = true;
@@ -346,17 +320,13 @@ NN_EXPORT cudnnStatus_t cudnnActivationForward(cudnnHandle_t handle,
     return st;
 }
 
-NN_EXPORT cudnnStatus_t cudnnPoolingForward(cudnnHandle_t handle,
-                                            const cudnnPoolingDescriptor_t poolingDesc,
-                                            const void *alpha, const cudnnTensorDescriptor_t xDesc,
-                                            const void *x, const void *beta,
-                                            const cudnnTensorDescriptor_t yDesc, void *y)
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
+        (cudnnHandle_t handle, const cudnnPoolingDescriptor_t poolingDesc, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const void *beta, const cudnnTensorDescriptor_t yDesc, void *y),
+        (handle, poolingDesc, alpha, xDesc, x, beta, yDesc, y))
 {
-    NN_REAL(NN_FAMILY_CUDNN, cudnnPoolingForward);
-    if (!real_cudnnPoolingForward) return CUDNN_STATUS_NOT_INITIALIZED;
+    NN_REAL_OR_RETURN(cudnnPoolingForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real_cudnnPoolingForward(handle, poolingDesc, alpha, xDesc, x, beta, yDesc,
-                                                y);
+    cudnnStatus_t st = real(handle, poolingDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN, .call = "cudnnPoolingForward", .op = "pool_fwd",
@@ -364,7 +334,7 @@ NN_EXPORT cudnnStatus_t cudnnPoolingForward(cudnnHandle_t handle,
         nn_tensor_info xi, yi;
         nn_pool_mode mode;
         uint64_t window;
-        const struct cudnn_getters *g = getters();
+        const struct cudnn_getters *g = getters(copy);
         if (op.succeeded && nn_read_tensor(g, xDesc, &xi) && nn_read_tensor(g, yDesc, &yi) &&
             nn_read_pooling(g, poolingDesc, &mode, &window)) {
             op.cost_known = true;

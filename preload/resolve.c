@@ -5,10 +5,6 @@
  * extension modules and plugin loaders load cuDNN and cuBLAS into local scopes,
  * where RTLD_NEXT cannot see them; for those we look through the loaded objects
  * (dl_iterate_phdr) for the library's file and ask that very object.
- *
- * nnspy never calls the public dlsym itself: a later layer overrides dlsym, and
- * glibc's dlsym decides what RTLD_NEXT means from its caller's address. The real
- * one is bootstrapped with dlvsym.
  */
 #define _GNU_SOURCE
 #include "core.h"
@@ -16,21 +12,6 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <string.h>
-
-typedef void *(*dlsym_fn)(void *, const char *);
-
-static dlsym_fn real_dlsym(void)
-{
-    static dlsym_fn fn;
-    dlsym_fn f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);
-    if (f) return f;
-    /* glibc 2.34 moved dlsym into libc under a new version; older ones have 2.2.5. */
-    f = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
-    if (!f) f = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
-    if (!f) nn_warn("cannot find glibc's dlsym; interception is off");
-    __atomic_store_n(&fn, f, __ATOMIC_RELEASE);
-    return f;
-}
 
 /* File-name prefixes of each family's front library. */
 static const char *const family_prefix[NN_FAMILY_COUNT_] = {
@@ -41,11 +22,36 @@ static const char *const family_prefix[NN_FAMILY_COUNT_] = {
     [NN_FAMILY_CUDA_DRIVER] = "libcuda.so",
 };
 
-#define MAX_COPIES 8
+const char *nn_family_file(nn_family family)
+{
+    return family_prefix[family];
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+bool nn_is_nvidia_file(const char *path)
+{
+    static const char *const prefixes[] = {
+        "libcudnn", "libcublas", "libcudart", "libcuda.so", "libnvrtc", "libnvJitLink",
+        "libcufft", "libcusparse", "libcusolver", "libcurand", "libnccl", "libnvinfer",
+        "libnvidia-", "libcupti", "libnvToolsExt",
+    };
+    if (!path) return false;
+    const char *base = base_name(path);
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(base, prefixes[i], strlen(prefixes[i])) == 0) return true;
+    return false;
+}
+
+#define MAX_OBJECTS 8
 
 struct loaded_search {
     const char *prefix;
-    char paths[MAX_COPIES][512];
+    char paths[MAX_OBJECTS][512];
     int count;
 };
 
@@ -54,10 +60,8 @@ static int collect_family_objects(struct dl_phdr_info *info, size_t size, void *
     (void)size;
     struct loaded_search *s = data;
     const char *path = info->dlpi_name;
-    if (!path || !*path || s->count == MAX_COPIES) return 0;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (strncmp(base, s->prefix, strlen(s->prefix)) != 0) return 0;
+    if (!path || !*path || s->count == MAX_OBJECTS) return 0;
+    if (strncmp(base_name(path), s->prefix, strlen(s->prefix)) != 0) return 0;
     if (strlen(path) >= sizeof s->paths[0]) return 0;
     strcpy(s->paths[s->count++], path);
     return 0;
@@ -69,27 +73,28 @@ static void *find_in_loaded_objects(nn_family family, const char *name)
     struct loaded_search s = {.prefix = family_prefix[family]};
     /* Collect first, open after: dlopen must not run inside dl_iterate_phdr. */
     dl_iterate_phdr(collect_family_objects, &s);
-    dlsym_fn sym = real_dlsym();
-    for (int i = 0; i < s.count && sym; i++) {
+    for (int i = 0; i < s.count; i++) {
         void *h = dlopen(s.paths[i], RTLD_LAZY | RTLD_NOLOAD);
         if (!h) continue;
-        void *fn = sym(h, name);
-        /* The object stays loaded as long as the program's own reference does. */
+        void *fn = nn_real_dlsym(h, name);
         dlclose(h);
         if (fn) return fn;
     }
     return NULL;
 }
 
-void *nn_lookup(nn_family family, const char *name)
+/* Keeps the object that defines fn loaded for good: nnspy caches fn. */
+static void pin_object_of(void *fn)
 {
-    dlsym_fn sym = real_dlsym();
-    if (!sym) return NULL;
-    void *fn = sym(RTLD_NEXT, name);
-    return fn ? fn : find_in_loaded_objects(family, name);
+    Dl_info info;
+    if (dladdr(fn, &info) && info.dli_fname && *info.dli_fname)
+        dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 }
 
-const char *nn_family_file(nn_family family)
+void *nn_lookup(nn_family family, const char *name)
 {
-    return family_prefix[family];
+    void *fn = nn_real_dlsym(RTLD_NEXT, name);
+    if (!fn) fn = find_in_loaded_objects(family, name);
+    if (fn) pin_object_of(fn);
+    return fn;
 }

@@ -47,7 +47,7 @@ typedef struct lt_desc {
     uint32_t epilogue;
     int32_t sm_count_target, aux_data_type, bias_data_type;
     int32_t a_scale_mode, b_scale_mode, c_scale_mode, d_scale_mode, aux_scale_mode;
-    int32_t d_out_scale_mode;
+    int32_t d_out_scale_mode, reserved_16;
     int8_t fast_accum;
     const void *bias;
     int64_t bias_batch_stride;
@@ -108,6 +108,7 @@ static const lt_attr k_desc_attrs[] = {
     ATTR(lt_desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE, aux_batch_stride),
     ATTR(lt_desc, CUBLASLT_MATMUL_DESC_ALPHA_VECTOR_BATCH_STRIDE, alpha_vector_batch_stride),
     ATTR(lt_desc, CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET, sm_count_target),
+    ATTR(lt_desc, 16, reserved_16), /* not in the header, but the real library has it */
     ATTR(lt_desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, a_scale),
     ATTR(lt_desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, b_scale),
     ATTR(lt_desc, CUBLASLT_MATMUL_DESC_C_SCALE_POINTER, c_scale),
