@@ -47,8 +47,8 @@ $(B)/obj/counters/%.o: counters/%.c counters/counters.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden -Icounters -c $< -o $@
 
-$(B)/libnnspy.so: $(PRELOAD_OBJ)
-	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,-z,start-stop-visibility=hidden -o $@ $^ -ldl -lpthread
+$(B)/libnnspy.so: $(PRELOAD_OBJ) preload/libnnspy.map
+	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,--version-script=preload/libnnspy.map -o $@ $(PRELOAD_OBJ) -ldl -lpthread
 
 $(B)/nnspy: $(wildcard report/*.c) $(wildcard report/*.h)
 	@mkdir -p $(B)

@@ -262,9 +262,10 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
             op.dtype = c.dtype;
             op.cost = nn_add_tensor_cost(a.elements, a.dtype, c.elements, c.dtype,
                                          !cudnn_scalar_is_zero(beta, c.dtype));
-            /* A bias is broadcast over C and is no earlier operation's output;
-             * an A as large as C is an activation (a residual connection). */
-            if (a.elements < c.elements && !nn_is_activation(A))
+            /* A bias is one tensor for the whole batch (N = 1), smaller than C or
+             * not, and no earlier operation's output; a residual connection's A is
+             * an earlier output, and has the batch's N. */
+            if (a.dims[0] == 1 && !nn_is_activation(A))
                 nn_op_add_param(&op, A, a.elements, a.dtype);
             size_t pos = 0;
             nn_shape_append(op.shape, sizeof op.shape, &pos, a.dims, a.nb);
