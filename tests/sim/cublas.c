@@ -819,6 +819,7 @@ static cublasStatus_t grouped_run(const grouped_call *gc)
     return CUBLAS_STATUS_SUCCESS;
 }
 
+/* sfx (32 or 64) picks the grouped_call fields of the int or int64_t variant. */
 #define GROUPED_GEMM(name, I, sfx, T, dtype)                                                      \
     cublasStatus_t name(cublasHandle_t handle, const cublasOperation_t transa_array[],          \
                         const cublasOperation_t transb_array[], const I m_array[],              \

@@ -238,9 +238,9 @@ cublasStatus_t cublasLtGetProperty(libraryPropertyType type, int *value)
 
 /* ------------------------------------------------------------ matrix layout */
 
-cublasStatus_t cublasLtMatrixLayoutInit_internal(cublasLtMatrixLayout_t matLayout, size_t size,
-                                                 cudaDataType type, uint64_t rows, uint64_t cols,
-                                                 int64_t ld)
+/* Exported functions never call each other: a profiler would see nested calls. */
+static cublasStatus_t layout_init(cublasLtMatrixLayout_t matLayout, size_t size, cudaDataType type,
+                                  uint64_t rows, uint64_t cols, int64_t ld)
 {
     lt_layout *l = (lt_layout *)matLayout;
     if (!l)
@@ -258,6 +258,13 @@ cublasStatus_t cublasLtMatrixLayoutInit_internal(cublasLtMatrixLayout_t matLayou
     return CUBLAS_STATUS_SUCCESS;
 }
 
+cublasStatus_t cublasLtMatrixLayoutInit_internal(cublasLtMatrixLayout_t matLayout, size_t size,
+                                                 cudaDataType type, uint64_t rows, uint64_t cols,
+                                                 int64_t ld)
+{
+    return layout_init(matLayout, size, type, rows, cols, ld);
+}
+
 cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *matLayout, cudaDataType type,
                                           uint64_t rows, uint64_t cols, int64_t ld)
 {
@@ -267,7 +274,7 @@ cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *matLayout, cud
     l = malloc(sizeof *l);
     if (!l)
         return CUBLAS_STATUS_ALLOC_FAILED;
-    cublasLtMatrixLayoutInit_internal(l, sizeof *l, type, rows, cols, ld);
+    layout_init(l, sizeof *l, type, rows, cols, ld);
     *matLayout = l;
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -295,9 +302,8 @@ cublasStatus_t cublasLtMatrixLayoutGetAttribute(cublasLtMatrixLayout_t matLayout
 
 /* ---------------------------------------------------------- matmul descriptor */
 
-cublasStatus_t cublasLtMatmulDescInit_internal(cublasLtMatmulDesc_t matmulDesc, size_t size,
-                                               cublasComputeType_t computeType,
-                                               cudaDataType_t scaleType)
+static cublasStatus_t desc_init(cublasLtMatmulDesc_t matmulDesc, size_t size,
+                                cublasComputeType_t computeType, cudaDataType_t scaleType)
 {
     lt_desc *d = (lt_desc *)matmulDesc;
     if (!d)
@@ -317,6 +323,13 @@ cublasStatus_t cublasLtMatmulDescInit_internal(cublasLtMatmulDesc_t matmulDesc, 
     return CUBLAS_STATUS_SUCCESS;
 }
 
+cublasStatus_t cublasLtMatmulDescInit_internal(cublasLtMatmulDesc_t matmulDesc, size_t size,
+                                               cublasComputeType_t computeType,
+                                               cudaDataType_t scaleType)
+{
+    return desc_init(matmulDesc, size, computeType, scaleType);
+}
+
 cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *matmulDesc,
                                         cublasComputeType_t computeType,
                                         cudaDataType_t scaleType)
@@ -327,7 +340,7 @@ cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *matmulDesc,
     d = malloc(sizeof *d);
     if (!d)
         return CUBLAS_STATUS_ALLOC_FAILED;
-    cublasLtMatmulDescInit_internal(d, sizeof *d, computeType, scaleType);
+    desc_init(d, sizeof *d, computeType, scaleType);
     *matmulDesc = d;
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -355,7 +368,7 @@ cublasStatus_t cublasLtMatmulDescGetAttribute(cublasLtMatmulDesc_t matmulDesc,
 
 /* ------------------------------------------------------------- preference */
 
-cublasStatus_t cublasLtMatmulPreferenceInit_internal(cublasLtMatmulPreference_t pref, size_t size)
+static cublasStatus_t pref_init(cublasLtMatmulPreference_t pref, size_t size)
 {
     lt_pref *p = (lt_pref *)pref;
     if (!p)
@@ -371,6 +384,11 @@ cublasStatus_t cublasLtMatmulPreferenceInit_internal(cublasLtMatmulPreference_t 
     return CUBLAS_STATUS_SUCCESS;
 }
 
+cublasStatus_t cublasLtMatmulPreferenceInit_internal(cublasLtMatmulPreference_t pref, size_t size)
+{
+    return pref_init(pref, size);
+}
+
 cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t *pref)
 {
     cublasLtMatmulPreference_t p;
@@ -379,7 +397,7 @@ cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t *pref)
     p = malloc(sizeof *p);
     if (!p)
         return CUBLAS_STATUS_ALLOC_FAILED;
-    cublasLtMatmulPreferenceInit_internal(p, sizeof *p);
+    pref_init(p, sizeof *p);
     *pref = p;
     return CUBLAS_STATUS_SUCCESS;
 }

@@ -181,32 +181,43 @@ static uint64_t device_time(void)
     return t;
 }
 
-static int trace_enabled(void)
+/* Switches read once when the library loads: NNSPY_SIM_MATH, NNSPY_SIM_TRACE. */
+static int g_math, g_trace;
+
+static int env_flag(const char *name)
 {
-    static int enabled = -1;
-    if (enabled < 0) {
-        const char *v = getenv("NNSPY_SIM_TRACE");
-        enabled = v && *v && strcmp(v, "0") != 0;
-    }
-    return enabled;
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
 }
 
-uint64_t nnspy_sim_kernel_ns(uint64_t flops, uint64_t bytes)
+__attribute__((constructor)) static void read_switches(void)
+{
+    g_math = env_flag("NNSPY_SIM_MATH");
+    g_trace = env_flag("NNSPY_SIM_TRACE");
+}
+
+static uint64_t kernel_ns(uint64_t flops, uint64_t bytes)
 {
     uint64_t compute = flops / 100000u; /* 100 TFLOP/s = 1e5 FLOP per ns */
     uint64_t memory = bytes / 2000u;    /* 2 TB/s = 2000 bytes per ns */
     return sim_add(2000u, max_u64(compute, memory));
 }
 
-/* Runs one kernel on s (lock held); returns its completion time. */
-static uint64_t run_kernel(struct CUstream_st *s, uint64_t flops, uint64_t bytes)
+uint64_t nnspy_sim_kernel_ns(uint64_t flops, uint64_t bytes)
+{
+    return kernel_ns(flops, bytes);
+}
+
+/* Runs one kernel on s, the stream behind `handle` (lock held); returns its end. */
+static uint64_t run_kernel(struct CUstream_st *s, cudaStream_t handle, uint64_t flops,
+                           uint64_t bytes)
 {
     uint64_t start = ready_time(s);
-    s->clock_ns = sim_add(start, nnspy_sim_kernel_ns(flops, bytes));
+    s->clock_ns = sim_add(start, kernel_ns(flops, bytes));
     g_kernels++;
-    if (trace_enabled())
+    if (g_trace)
         fprintf(stderr, "nnspy-sim: kernel stream=%p flops=%llu bytes=%llu start=%llu end=%llu\n",
-                (void *)s, (unsigned long long)flops, (unsigned long long)bytes,
+                (void *)handle, (unsigned long long)flops, (unsigned long long)bytes,
                 (unsigned long long)start, (unsigned long long)s->clock_ns);
     return s->clock_ns;
 }
@@ -217,7 +228,7 @@ cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes
     pthread_mutex_lock(&g_lock);
     struct CUstream_st *s = find_stream(stream);
     if (s)
-        run_kernel(s, flops, bytes);
+        run_kernel(s, stream, flops, bytes);
     else
         e = cudaErrorInvalidResourceHandle;
     pthread_mutex_unlock(&g_lock);
@@ -248,12 +259,7 @@ uint64_t nnspy_sim_kernel_count(void)
 
 int nnspy_sim_math_enabled(void)
 {
-    static int enabled = -1;
-    if (enabled < 0) {
-        const char *v = getenv("NNSPY_SIM_MATH");
-        enabled = v && *v && strcmp(v, "0") != 0;
-    }
-    return enabled;
+    return g_math;
 }
 
 const char *nnspy_sim_device_name(void)
@@ -408,18 +414,24 @@ cudaError_t cudaDriverGetVersion(int *driverVersion)
 }
 
 /* Waits (virtually) for everything on the device. */
-cudaError_t cudaDeviceSynchronize(void)
+static void device_synchronize(void)
 {
     pthread_mutex_lock(&g_lock);
     t_host_ns = max_u64(t_host_ns, device_time());
     pthread_mutex_unlock(&g_lock);
+}
+
+cudaError_t cudaDeviceSynchronize(void)
+{
+    device_synchronize();
     return cudaSuccess;
 }
 
 /* The simulated context has nothing to tear down: a reset only synchronises. */
 cudaError_t cudaDeviceReset(void)
 {
-    return cudaDeviceSynchronize();
+    device_synchronize();
+    return cudaSuccess;
 }
 
 /* ------------------------------------------------------------------ memory */
@@ -569,9 +581,9 @@ static cudaError_t enqueue_transfer(cudaStream_t stream, uint64_t bytes, int wai
     if (!s)
         e = cudaErrorInvalidResourceHandle;
     else if (wait)
-        t_host_ns = max_u64(t_host_ns, run_kernel(s, 0, bytes));
+        t_host_ns = max_u64(t_host_ns, run_kernel(s, stream, 0, bytes));
     else
-        run_kernel(s, 0, bytes);
+        run_kernel(s, stream, 0, bytes);
     pthread_mutex_unlock(&g_lock);
     return e;
 }
@@ -626,7 +638,8 @@ cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t 
 
 /* ----------------------------------------------------------------- streams */
 
-cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream, unsigned int flags, int priority)
+/* Exported functions never call each other: a profiler would see nested calls. */
+static cudaError_t stream_create(cudaStream_t *pStream, unsigned int flags, int priority)
 {
     struct CUstream_st *s;
     if (!pStream || (flags & ~(unsigned)cudaStreamNonBlocking))
@@ -645,14 +658,19 @@ cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream, unsigned int fla
     return cudaSuccess;
 }
 
+cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream, unsigned int flags, int priority)
+{
+    return stream_create(pStream, flags, priority);
+}
+
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *pStream, unsigned int flags)
 {
-    return cudaStreamCreateWithPriority(pStream, flags, 0);
+    return stream_create(pStream, flags, 0);
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t *pStream)
 {
-    return cudaStreamCreateWithPriority(pStream, cudaStreamDefault, 0);
+    return stream_create(pStream, cudaStreamDefault, 0);
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream)
@@ -761,7 +779,7 @@ static struct CUevent_st *find_event(cudaEvent_t e)
     return NULL;
 }
 
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
+static cudaError_t event_create(cudaEvent_t *event, unsigned int flags)
 {
     const unsigned known = cudaEventBlockingSync | cudaEventDisableTiming | cudaEventInterprocess;
     struct CUevent_st *e;
@@ -780,9 +798,14 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
     return cudaSuccess;
 }
 
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
+{
+    return event_create(event, flags);
+}
+
 cudaError_t cudaEventCreate(cudaEvent_t *event)
 {
-    return cudaEventCreateWithFlags(event, cudaEventDefault);
+    return event_create(event, cudaEventDefault);
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t event)
@@ -804,7 +827,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event)
 }
 
 /* The event completes when the work enqueued before it on the stream does. */
-cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, unsigned int flags)
+static cudaError_t event_record(cudaEvent_t event, cudaStream_t stream, unsigned int flags)
 {
     cudaError_t err = cudaSuccess;
     if (flags & ~(unsigned)cudaEventRecordExternal)
@@ -823,9 +846,14 @@ cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, uns
     return record_error(err);
 }
 
+cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, unsigned int flags)
+{
+    return event_record(event, stream, flags);
+}
+
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
 {
-    return cudaEventRecordWithFlags(event, stream, cudaEventRecordDefault);
+    return event_record(event, stream, cudaEventRecordDefault);
 }
 
 cudaError_t cudaEventQuery(cudaEvent_t event)

@@ -1210,7 +1210,7 @@ cudnnStatus_t cudnnAddTensor(cudnnHandle_t handle, const void *alpha,
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&cDesc->dtype, 1))
         return s;
     double al = scale_of(alpha, cDesc->dtype), be = scale_of(beta, cDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(cDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(cDesc); e < n_; e++) {
         unravel(e, cDesc->nb, cDesc->dim, idx);
         blend(cDesc, C, offset_of(cDesc, idx), al, load(aDesc, A, offset_of(aDesc, idx)), be);
     }
@@ -1228,7 +1228,7 @@ cudnnStatus_t cudnnSetTensor(cudnnHandle_t handle, const cudnnTensorDescriptor_t
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
         return s;
     double v = sim_load_real(valuePtr, math_type(yDesc->dtype), 0);
-    for (int64_t e = 0; e < tensor_elements(yDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(yDesc); e < n_; e++) {
         unravel(e, yDesc->nb, yDesc->dim, idx);
         sim_store_real(y, math_type(yDesc->dtype), offset_of(yDesc, idx), v);
     }
@@ -1245,7 +1245,7 @@ cudnnStatus_t cudnnScaleTensor(cudnnHandle_t handle, const cudnnTensorDescriptor
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
         return s;
     double al = scale_of(alpha, yDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(yDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(yDesc); e < n_; e++) {
         unravel(e, yDesc->nb, yDesc->dim, idx);
         int64_t off = offset_of(yDesc, idx);
         sim_store_real(y, math_type(yDesc->dtype), off, al * load(yDesc, y, off));
@@ -1269,7 +1269,7 @@ cudnnStatus_t cudnnTransformTensor(cudnnHandle_t handle, const void *alpha,
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
         return s;
     double al = scale_of(alpha, yDesc->dtype), be = scale_of(beta, yDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(yDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(yDesc); e < n_; e++) {
         unravel(e, yDesc->nb, yDesc->dim, idx);
         blend(yDesc, y, offset_of(yDesc, idx), al, load(xDesc, x, offset_of(xDesc, idx)), be);
     }
@@ -1309,7 +1309,7 @@ cudnnStatus_t cudnnOpTensor(cudnnHandle_t handle, const cudnnOpTensorDescriptor_
         return s;
     double a1 = scale_of(alpha1, cDesc->dtype), a2 = scale_of(alpha2, cDesc->dtype);
     double be = scale_of(beta, cDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(cDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(cDesc); e < n_; e++) {
         unravel(e, cDesc->nb, cDesc->dim, idx);
         double v = op_tensor(opTensorDesc->op, a1 * load(aDesc, A, offset_of(aDesc, idx)),
                              a2 * load(bDesc, B, offset_of(bDesc, idx)));
@@ -1355,7 +1355,7 @@ cudnnStatus_t cudnnActivationForward(cudnnHandle_t handle,
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
         return s;
     double al = scale_of(alpha, yDesc->dtype), be = scale_of(beta, yDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(yDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(yDesc); e < n_; e++) {
         unravel(e, yDesc->nb, yDesc->dim, idx);
         double v = activate(activationDesc, load(xDesc, x, offset_of(xDesc, idx)));
         blend(yDesc, y, offset_of(yDesc, idx), al, v, be);
@@ -1438,7 +1438,7 @@ cudnnStatus_t cudnnPoolingForward(cudnnHandle_t handle, const cudnnPoolingDescri
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
         return s;
     double al = scale_of(alpha, yDesc->dtype), be = scale_of(beta, yDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(yDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(yDesc); e < n_; e++) {
         unravel(e, yDesc->nb, yDesc->dim, idx);
         double v = pool_value(poolingDesc, pool_window(poolingDesc, xDesc, x, idx));
         blend(yDesc, y, offset_of(yDesc, idx), al, v, be);
@@ -1550,7 +1550,7 @@ cudnnStatus_t cudnnLRNCrossChannelForward(cudnnHandle_t handle, cudnnLRNDescript
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
         return s;
     double al = scale_of(alpha, yDesc->dtype), be = scale_of(beta, yDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(yDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(yDesc); e < n_; e++) {
         unravel(e, yDesc->nb, yDesc->dim, idx);
         blend(yDesc, y, offset_of(yDesc, idx), al, lrn_value(normDesc, xDesc, x, idx), be);
     }
@@ -1610,7 +1610,7 @@ cudnnStatus_t cudnnBatchNormalizationForwardInference(
     if (s != CUDNN_STATUS_SUCCESS || !math_on(types, 3))
         return s;
     double al = scale_of(alpha, yDesc->dtype), be = scale_of(beta, yDesc->dtype);
-    for (int64_t e = 0; e < tensor_elements(yDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(yDesc); e < n_; e++) {
         unravel(e, yDesc->nb, yDesc->dim, idx);
         int64_t p = offset_of(bn, idx); /* bn's unit dimensions broadcast */
         double v = load(bn, bnScale, p) * (load(xDesc, x, offset_of(xDesc, idx)) -
@@ -1779,7 +1779,7 @@ static void conv_job_init(conv_job *j, const conv_t *c, const tensor_t *x, const
 static void store_tensor(const tensor_t *t, void *p, const double *acc, double al, double be)
 {
     int idx[MAX_DIMS];
-    for (int64_t e = 0; e < tensor_elements(t); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(t); e < n_; e++) {
         unravel(e, t->nb, t->dim, idx);
         blend(t, p, offset_of(t, idx), al, acc[e], be);
     }
@@ -1789,7 +1789,7 @@ static void store_filter(const conv_job *j, void *p, double al, double be)
 {
     int idx[MAX_DIMS];
     cudaDataType t = math_type(j->w->dtype);
-    for (int64_t e = 0; e < filter_elements(j->w); e++) {
+    for (int64_t e = 0, n_ = filter_elements(j->w); e < n_; e++) {
         int64_t off = 0;
         unravel(e, j->w->nb, j->w->dim, idx);
         for (int i = 0; i < j->w->nb; i++)
@@ -1935,7 +1935,7 @@ cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t handle, const void *alp
     double *acc = calloc((size_t)dyDesc->dim[1], sizeof *acc);
     if (!acc)
         return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
-    for (int64_t e = 0; e < tensor_elements(dyDesc); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(dyDesc); e < n_; e++) {
         unravel(e, dyDesc->nb, dyDesc->dim, idx);
         acc[idx[1]] += load(dyDesc, dy, offset_of(dyDesc, idx));
     }
@@ -1969,7 +1969,7 @@ static void store_bias_act(const conv_job *j, void *y, double alpha1, const tens
                            const struct cudnnActivationStruct *act)
 {
     int idx[MAX_DIMS];
-    for (int64_t e = 0; e < tensor_elements(j->y); e++) {
+    for (int64_t e = 0, n_ = tensor_elements(j->y); e < n_; e++) {
         unravel(e, j->y->nb, j->y->dim, idx);
         double v = alpha1 * j->acc[e] + load(bias, bp, offset_of(bias, idx));
         if (alpha2 != 0)
