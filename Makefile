@@ -99,7 +99,7 @@ unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 e2e: all
-	@B=$(B) python3 tests/run_e2e.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) E2E_SCALE=$(E2E_SCALE) python3 tests/run_e2e.py
 
 # Missing Debian packages (cmocka) are installed first, so that `make check` and
 # `make demo` are the only two commands a fresh machine needs.
@@ -117,9 +117,14 @@ demo: deps
 	@B=$(B) tests/demo.sh
 
 # The whole suite again under ASan+UBSan and under TSan, in separate build dirs.
+# Programs run with the sanitizer's runtime preloaded ahead of libnnspy.so.
+E2E_SCALE ?= 1
+SAN_PRELOAD ?=
 sanitize:
-	$(MAKE) B=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" check
-	$(MAKE) B=build-tsan SAN="-fsanitize=thread" check
+	$(MAKE) --no-print-directory B=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  SAN_PRELOAD="$$($(CC) -print-file-name=libasan.so)" E2E_SCALE=0.1 check
+	$(MAKE) --no-print-directory B=build-tsan SAN="-fsanitize=thread" \
+	  SAN_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" E2E_SCALE=0.02 check
 
 clean:
 	rm -rf build build-asan build-tsan

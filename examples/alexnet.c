@@ -391,8 +391,12 @@ static void create_net(struct net *net, const struct options *o)
     setup_layers(net);
     struct dims in = net->layers[0].in;
     net->input = upload_random(elems(in), 1.0f);
-    for (int i = 0; i < 2; i++)
+    /* Zeroed so that the printed result is defined even on a device that skips the
+     * math (the simulated one by default); on a GPU every layer overwrites them. */
+    for (int i = 0; i < 2; i++) {
         CHECK_CUDA(cudaMalloc((void **)&net->act[i], net->act_elems * sizeof(float)));
+        CHECK_CUDA(cudaMemset(net->act[i], 0, net->act_elems * sizeof(float)));
+    }
     if (net->workspace_bytes)
         CHECK_CUDA(cudaMalloc(&net->workspace, net->workspace_bytes));
 }

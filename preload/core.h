@@ -26,8 +26,14 @@ typedef struct nn_config {
     uint64_t max_listed_ops; /* NNSPY_MAX_OPS: operations kept for the per-op table */
 } nn_config;
 
+#define NN_DEFAULT_MAX_LISTED_OPS 100000ULL
+#define NN_MAX_LISTED_OPS_LIMIT (1ULL << 32)
+
 /* Read once, at load time; never changes afterwards. */
 const nn_config *nn_config_get(void);
+
+/* Fills c from the variables that get() returns (getenv, or a fuzzer's input). */
+void nn_config_parse(nn_config *c, const char *(*get)(const char *name), long pid);
 
 /* One message on stderr, prefixed "nnspy: ". Use nn_warn_once for repeatable paths. */
 void nn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

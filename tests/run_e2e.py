@@ -17,6 +17,10 @@ SIM = os.path.abspath(f"{B}/sim")
 NNSPY = os.path.abspath(f"{B}/nnspy")
 ALEXNET = f"{B}/examples/alexnet"
 TESTS = f"{B}/tests"
+# Sanitizer builds: the sanitizer's runtime must be loaded before anything else.
+SAN_PRELOAD = os.environ.get("SAN_PRELOAD", "")
+# Fewer iterations for the slow sanitizer builds; the checks scale with them.
+SCALE = float(os.environ.get("E2E_SCALE", "1"))
 
 # ------------------------------------------------------------------ AlexNet by hand
 # conv MACs = K x Hout x Wout x C x kh x kw (batch 1)
@@ -61,7 +65,9 @@ def run(argv, preload=True, sim=True, env_extra=None, json_out=False):
     if sim:
         env["LD_LIBRARY_PATH"] = SIM
     if preload:
-        env["LD_PRELOAD"] = LIB
+        env["LD_PRELOAD"] = f"{SAN_PRELOAD}:{LIB}" if SAN_PRELOAD else LIB
+    elif SAN_PRELOAD:
+        env["LD_PRELOAD"] = SAN_PRELOAD
     report = None
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "report.json")
@@ -142,7 +148,7 @@ def test_bit_identical():
 def test_plugin_local_scope():
     print("plugin loaded with dlopen(RTLD_LOCAL), as Python extension modules are")
     so = os.path.abspath(f"{TESTS}/plugin_conv.so")
-    rc, _, err, r = run([f"{TESTS}/plugin_host", so, "3"], json_out=True)
+    rc, _, err, r = run([f"{TESTS}/dlopen_host", so, "3"], json_out=True)
     check(rc == 0, f"plugin ran ({rc})", err)
     # one 1x3x8x8 conv, 3->2 channels, 3x3, no padding: 2 x 6x6 x 3 x 3x3 = 1,944 MACs
     check(r and r["totals"]["macs"] == 3 * 1944, "3 convolutions counted: 5,832 MACs")
@@ -152,7 +158,7 @@ def test_plugin_local_scope():
 
 def test_threads():
     print("8 threads at once")
-    threads, iters = 8, 2000
+    threads, iters = 8, max(50, int(2000 * SCALE))
     rc, _, err, r = run([f"{TESTS}/threads", str(threads), str(iters)], json_out=True,
                         env_extra={"NNSPY_MAX_OPS": "0", "NNSPY_REPORT": "none"})
     check(rc == 0, f"threads ran ({rc})", err)

@@ -1,6 +1,6 @@
 /*
  * plugin_conv: a shared object that uses cuDNN the way a framework's extension module
- * does. plugin_host dlopen()s it RTLD_LOCAL, so cuDNN comes in through the plugin's
+ * does. dlopen_host dlopen()s it RTLD_LOCAL, so cuDNN comes in through the plugin's
  * own dependencies, in a local scope that nnspy's interposition must still reach.
  *
  *   int plugin_run(int iters)

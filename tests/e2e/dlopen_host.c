@@ -1,10 +1,13 @@
 /*
- * plugin_host: loads a plugin the way Python loads an extension module, with
+ * dlopen_host: loads a plugin the way Python loads an extension module, with
  * dlopen(RTLD_NOW | RTLD_LOCAL), and calls its `int plugin_run(int iters)`.
  * This file itself references no cuDNN symbol, so every cuDNN call comes from
  * inside the locally scoped plugin.
  *
- *   plugin_host PLUGIN.so ITERS
+ *   dlopen_host PLUGIN.so ITERS
+ *
+ * (Named dlopen_host, not plugin_host: the Makefile builds every tests/e2e/plugin_*.c
+ * as a shared object, and this one must be a program.)
  *
  * Prints "plugin_run(ITERS) = 0" on success and exits 0; exits 1 when the plugin
  * cannot be loaded or fails, 2 on bad arguments.
@@ -30,19 +33,19 @@ int main(int argc, char **argv)
 {
     int iters;
     if (argc != 3 || parse_iters(argv[2], &iters)) {
-        fprintf(stderr, "usage: plugin_host PLUGIN.so ITERS\n");
+        fprintf(stderr, "usage: dlopen_host PLUGIN.so ITERS\n");
         return 2;
     }
     void *plugin = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     if (!plugin) {
-        fprintf(stderr, "plugin_host: dlopen(%s) failed: %s\n", argv[1], dlerror());
+        fprintf(stderr, "dlopen_host: dlopen(%s) failed: %s\n", argv[1], dlerror());
         return 1;
     }
     /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
     plugin_run_fn run;
     *(void **)&run = dlsym(plugin, "plugin_run");
     if (!run) {
-        fprintf(stderr, "plugin_host: no plugin_run in %s: %s\n", argv[1], dlerror());
+        fprintf(stderr, "dlopen_host: no plugin_run in %s: %s\n", argv[1], dlerror());
         return 1;
     }
     int rc = run(iters);

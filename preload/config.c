@@ -1,0 +1,100 @@
+/*
+ * config.c: nnspy's messages and its configuration, read from the environment.
+ * Every value is validated; a bad one is named in one warning and the default kept.
+ */
+#define _GNU_SOURCE
+#include "core.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void nn_warn(const char *fmt, ...)
+{
+    /* One write(2) per message, so that lines of several threads never interleave,
+     * and no stdio buffer of the program's is touched. */
+    char line[512];
+    int saved_errno = errno;
+    int n = snprintf(line, sizeof line, "nnspy: ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = strnlen(line, sizeof line - 2);
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+    errno = saved_errno;
+}
+
+/* NNSPY_DISABLE: "1" turns nnspy off, "0" or empty leaves it on. */
+static void parse_disable(nn_config *c, const char *v)
+{
+    if (!v || !*v || strcmp(v, "0") == 0) return;
+    if (strcmp(v, "1") != 0)
+        nn_warn("NNSPY_DISABLE=\"%.64s\" is not 0 or 1; taking it as 1 (disabled)", v);
+    c->disabled = true;
+}
+
+static void parse_report_mode(nn_config *c, const char *v)
+{
+    if (!v || !*v || strcmp(v, "table") == 0) return;
+    if (strcmp(v, "none") == 0) {
+        c->print_table = false;
+        return;
+    }
+    nn_warn("NNSPY_REPORT=\"%.64s\" is not \"table\" or \"none\"; using \"table\"", v);
+}
+
+static void parse_max_ops(nn_config *c, const char *v)
+{
+    if (!v || !*v) return;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || v[0] < '0' || v[0] > '9' || n > NN_MAX_LISTED_OPS_LIMIT) {
+        nn_warn("NNSPY_MAX_OPS=\"%.64s\" is not a number from 0 to %llu; using %llu", v,
+                (unsigned long long)NN_MAX_LISTED_OPS_LIMIT,
+                (unsigned long long)c->max_listed_ops);
+        return;
+    }
+    c->max_listed_ops = n;
+}
+
+/* NNSPY_JSON, with every %p replaced by the pid so that processes don't collide. */
+static void parse_json_path(nn_config *c, const char *v, long pid)
+{
+    c->json_path[0] = '\0';
+    if (!v || !*v) return;
+    size_t out = 0;
+    for (const char *p = v; *p; p++) {
+        char piece[24] = {p[0], 0};
+        if (p[0] == '%' && p[1] == 'p') {
+            snprintf(piece, sizeof piece, "%ld", pid);
+            p++;
+        }
+        size_t len = strlen(piece);
+        if (out + len >= sizeof c->json_path) {
+            c->json_path[0] = '\0';
+            nn_warn("NNSPY_JSON is longer than %zu bytes; no JSON will be written",
+                    sizeof c->json_path - 1);
+            return;
+        }
+        memcpy(c->json_path + out, piece, len);
+        out += len;
+    }
+    c->json_path[out] = '\0';
+}
+
+void nn_config_parse(nn_config *c, const char *(*get)(const char *name), long pid)
+{
+    *c = (nn_config){.print_table = true, .max_listed_ops = NN_DEFAULT_MAX_LISTED_OPS};
+    parse_disable(c, get("NNSPY_DISABLE"));
+    if (c->disabled) return;
+    parse_report_mode(c, get("NNSPY_REPORT"));
+    parse_max_ops(c, get("NNSPY_MAX_OPS"));
+    parse_json_path(c, get("NNSPY_JSON"), pid);
+}
