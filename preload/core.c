@@ -43,7 +43,7 @@ __attribute__((constructor)) static void nn_load(void)
 /* Runs at exit (after the program's own atexit handlers). */
 __attribute__((destructor)) static void nn_unload(void)
 {
-    if (!config.disabled) nn_report_write();
+    if (!config.disabled) nn_report_write(NN_REPORT_EXIT);
 }
 
 static __thread unsigned depth;

@@ -201,9 +201,18 @@ void nn_shape_append_text(char *buf, size_t len, size_t *pos, const char *text);
 /* Called on the first recorded call: notes which device the program runs on. */
 void nn_device_note(void);
 
+/* Called on every recorded call: the first one sets up the signal handlers. */
+void nn_process_note_first_call(void);
+
 /* ------------------------------------------------------------ exit report */
 
-/* Writes the table (stderr) and the JSON summary, once; called at exit. */
-void nn_report_write(void);
+typedef enum nn_report_moment {
+    NN_REPORT_EXIT,   /* the process exits normally */
+    NN_REPORT_EXEC,   /* the process image is about to be replaced: JSON only */
+    NN_REPORT_SIGNAL, /* a signal is about to end the process */
+} nn_report_moment;
+
+/* Writes the table (stderr) and the JSON summary of everything recorded so far. */
+void nn_report_write(nn_report_moment moment);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define OPS_PER_CHUNK 1024
 #define MAX_PARAM_BUFFERS (1u << 22)
@@ -204,6 +205,7 @@ static void list_op(const nn_op *op)
 void nn_record(const nn_op *op)
 {
     nn_device_note();
+    nn_process_note_first_call();
     pthread_mutex_lock(&lock);
     totals.calls++;
     if (!op->succeeded) totals.failed_calls++;
@@ -247,14 +249,17 @@ void nn_shape_append(char *buf, size_t len, size_t *pos, const uint64_t *dims, i
 
 /* ------------------------------------------------------------ reading it back */
 
-bool nn_snapshot_lock(void)
+bool nn_snapshot_lock(bool from_signal)
 {
-    /* At exit another thread may still be inside a wrapper; wait for it a little,
-     * but never hang the program's exit on it. */
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 2;
-    return pthread_mutex_timedlock(&lock, &deadline) == 0;
+    /* Another thread may still be inside a wrapper; wait for it a little, but never
+     * hang the program's exit on it. trylock and nanosleep are async-signal-safe. */
+    int tries = from_signal ? 100 : 2000; /* 0.1 s or 2 s */
+    for (int i = 0; i < tries; i++) {
+        if (pthread_mutex_trylock(&lock) == 0) return true;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return false;
 }
 
 void nn_snapshot_unlock(void)

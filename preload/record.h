@@ -31,8 +31,9 @@ typedef struct nn_listed_op {
     char shape[NN_SHAPE_LEN];
 } nn_listed_op;
 
-/* Hold the state still while reading it; false if it could not be had in time. */
-bool nn_snapshot_lock(void);
+/* Hold the state still while reading it; false if it could not be had in time.
+ * From a signal handler the wait is short: the interrupted thread may hold it. */
+bool nn_snapshot_lock(bool from_signal);
 void nn_snapshot_unlock(void);
 nn_totals nn_totals_get(void);
 uint64_t nn_listed_count(void);

@@ -102,7 +102,11 @@ static int setup_environment(bool sim, const char *json)
         }
         if (env_join("LD_LIBRARY_PATH", simdir, true) != 0) return -1;
     }
-    if (json && setenv("NNSPY_JSON", json, 1) != 0) return -1;
+    /* The file is this run's: an old one goes (libnnspy.so never overwrites one). */
+    if (json && ((unlink(json) != 0 && errno != ENOENT) || setenv("NNSPY_JSON", json, 1) != 0)) {
+        fprintf(stderr, "nnspy: cannot use %s for the JSON summary: %s\n", json, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 

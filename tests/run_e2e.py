@@ -243,10 +243,62 @@ def test_cli():
     check(p.stdout.strip() == f"libm.so.6:{LIB}", "existing LD_PRELOAD kept, nnspy after it")
 
 
+def sim_env(json_path):
+    env = dict(os.environ, LD_LIBRARY_PATH=SIM, NNSPY_JSON=json_path)
+    env["LD_PRELOAD"] = f"{SAN_PRELOAD}:{LIB}" if SAN_PRELOAD else LIB
+    return env
+
+
+def test_signals():
+    print("SIGTERM, the program's own handler, abort: the report is kept")
+    n = 7  # GEMMs before the signal, 8x4x16 = 512 MACs each
+    import signal
+    for mode, expect_rc in (("term", -signal.SIGTERM), ("handler", 0), ("abort", -signal.SIGABRT)):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "r.json")
+            p = subprocess.Popen([f"{TESTS}/signals", str(n), mode], env=sim_env(path),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if mode != "abort":
+                ready = p.stdout.readline()
+                check(ready.strip() == "ready", f"{mode}: program reached its wait")
+                p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=60)
+            check(p.returncode == expect_rc, f"{mode}: exit status {p.returncode} == {expect_rc}",
+                  err)
+            r = json.load(open(path)) if os.path.exists(path) else None
+            check(r is not None and r["totals"]["calls"] == n and r["totals"]["macs"] == n * 512,
+                  f"{mode}: JSON complete up to the signal ({n} calls, {n * 512} MACs)")
+            check("nnspy report" in err, f"{mode}: table printed", err)
+            if mode == "handler":
+                check("handled" in out, "the program's own SIGTERM handler ran")
+
+
+def test_fork_exec_storm():
+    print("fork-and-exec storm: every process image keeps its own report")
+    children = 20
+    with tempfile.TemporaryDirectory() as tmp:
+        env = sim_env(os.path.join(tmp, "r-%p.json"))
+        exe = os.path.abspath(f"{TESTS}/forkexec")
+        p = subprocess.run([exe, exe, str(children)], env=env, capture_output=True, text=True,
+                           timeout=300)
+        check(p.returncode == 0, f"storm ran ({p.returncode})", p.stderr)
+        reports = [json.load(open(os.path.join(tmp, f))) for f in sorted(os.listdir(tmp))
+                   if f.startswith("r-")]
+        calls = sorted(r["totals"]["calls"] for r in reports)
+        # the parent (1 GEMM), each child before exec (2), each child after exec (3)
+        expected = sorted([1] + [2] * children + [3] * children)
+        check(calls == expected, f"{len(reports)} reports with 1, 2 and 3 calls "
+              f"(expected {len(expected)})", str(calls))
+        check(all(r["totals"]["macs"] == 512 * r["totals"]["calls"] for r in reports),
+              "each report's MACs match its calls")
+        check(not [f for f in os.listdir(tmp) if f.endswith(".tmp")], "no temporary file left")
+
+
 def main():
     for test in (test_alexnet_batch1, test_alexnet_variants, test_bit_identical,
                  test_plugin_local_scope, test_threads, test_nested_call_counted_once,
-                 test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli):
+                 test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli,
+                 test_signals, test_fork_exec_storm):
         test()
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")

@@ -30,6 +30,7 @@ struct cudnnContext {
 };
 
 struct cudnnTensorStruct {
+    const char *owner; /* &owner_tag of the copy of the library that created it */
     cudnnDataType_t dtype;
     int nb;
     int vect; /* channels per vector element (NCHW_VECT_C), else 1 */
@@ -38,6 +39,7 @@ struct cudnnTensorStruct {
 };
 
 struct cudnnFilterStruct {
+    const char *owner;
     cudnnDataType_t dtype;
     cudnnTensorFormat_t format;
     int nb;
@@ -45,6 +47,7 @@ struct cudnnFilterStruct {
 };
 
 struct cudnnConvolutionStruct {
+    const char *owner;
     int len; /* spatial dimensions */
     int pad[MAX_SPATIAL], stride[MAX_SPATIAL], dilation[MAX_SPATIAL];
     cudnnConvolutionMode_t mode;
@@ -81,6 +84,29 @@ struct cudnnOpTensorStruct {
 typedef struct cudnnTensorStruct tensor_t;
 typedef struct cudnnFilterStruct filter_t;
 typedef struct cudnnConvolutionStruct conv_t;
+
+/*
+ * Which loaded copy of this library a descriptor belongs to. A process may load
+ * two copies (two files, each dlopen'ed RTLD_LOCAL); each has its own owner_tag,
+ * so a tensor, filter or convolution descriptor records the address of its
+ * creator's. Every function refuses another copy's descriptor with BAD_PARAM,
+ * which makes a profiler that reads descriptors through the wrong copy's getters
+ * fail visibly instead of reading a look-alike structure.
+ */
+static const char owner_tag;
+
+/* Non-NULL and made by another copy (NULL is left to each function's own checks). */
+#define FOREIGN(desc) ((desc) != NULL && (desc)->owner != &owner_tag)
+
+/* cudnnConvolutionForward calls this copy has run (launched a kernel), for tests
+ * that check each call reached the copy its descriptors came from. */
+static unsigned long conv_fwd_calls;
+
+unsigned long nnspy_sim_cudnn_conv_calls(void);
+unsigned long nnspy_sim_cudnn_conv_calls(void)
+{
+    return __atomic_load_n(&conv_fwd_calls, __ATOMIC_RELAXED);
+}
 
 /* ------------------------------------------------------------- data types */
 
@@ -297,8 +323,30 @@ cudnnStatus_t cudnnGetStream(cudnnHandle_t handle, cudaStream_t *streamId)
         return CUDNN_STATUS_SUCCESS;                                                           \
     }
 
-CREATE_DESTROY(cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor, cudnnTensorDescriptor_t)
-CREATE_DESTROY(cudnnCreateFilterDescriptor, cudnnDestroyFilterDescriptor, cudnnFilterDescriptor_t)
+/* The same for the descriptors that remember their copy (see owner_tag). */
+#define CREATE_DESTROY_OWNED(create, destroy, handle_t)                                          \
+    cudnnStatus_t create(handle_t *desc)                                                       \
+    {                                                                                          \
+        if (!desc)                                                                             \
+            return CUDNN_STATUS_BAD_PARAM;                                                     \
+        *desc = calloc(1, sizeof **desc);                                                      \
+        if (!*desc)                                                                            \
+            return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;                         \
+        (*desc)->owner = &owner_tag;                                                           \
+        return CUDNN_STATUS_SUCCESS;                                                           \
+    }                                                                                          \
+    cudnnStatus_t destroy(handle_t desc)                                                       \
+    {                                                                                          \
+        if (FOREIGN(desc))                                                                     \
+            return CUDNN_STATUS_BAD_PARAM;                                                     \
+        free(desc);                                                                            \
+        return CUDNN_STATUS_SUCCESS;                                                           \
+    }
+
+CREATE_DESTROY_OWNED(cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor,
+                     cudnnTensorDescriptor_t)
+CREATE_DESTROY_OWNED(cudnnCreateFilterDescriptor, cudnnDestroyFilterDescriptor,
+                     cudnnFilterDescriptor_t)
 CREATE_DESTROY(cudnnCreatePoolingDescriptor, cudnnDestroyPoolingDescriptor,
                cudnnPoolingDescriptor_t)
 CREATE_DESTROY(cudnnCreateOpTensorDescriptor, cudnnDestroyOpTensorDescriptor,
@@ -311,12 +359,15 @@ cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *con
     *convDesc = calloc(1, sizeof **convDesc);
     if (!*convDesc)
         return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    (*convDesc)->owner = &owner_tag;
     (*convDesc)->groups = 1;
     return CUDNN_STATUS_SUCCESS;
 }
 
 cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t convDesc)
 {
+    if (FOREIGN(convDesc))
+        return CUDNN_STATUS_BAD_PARAM;
     free(convDesc);
     return CUDNN_STATUS_SUCCESS;
 }
@@ -442,7 +493,8 @@ static cudnnStatus_t set_packed(tensor_t *t, cudnnTensorFormat_t format, cudnnDa
                                 int nb, const int *dim)
 {
     int vect = vector_length(dtype);
-    if (!t || !dim || format < CUDNN_TENSOR_NCHW || format > CUDNN_TENSOR_NCHW_VECT_C ||
+    if (!t || FOREIGN(t) || !dim || format < CUDNN_TENSOR_NCHW ||
+        format > CUDNN_TENSOR_NCHW_VECT_C ||
         !legacy_type(dtype) || check_dims(nb, dim) != CUDNN_STATUS_SUCCESS)
         return CUDNN_STATUS_BAD_PARAM;
     if (format == CUDNN_TENSOR_NCHW_VECT_C && (nb < 4 || vect == 1 || dim[1] % vect != 0))
@@ -475,7 +527,7 @@ cudnnStatus_t cudnnSetTensorNdDescriptorEx(cudnnTensorDescriptor_t tensorDesc,
 static cudnnStatus_t set_strided(tensor_t *t, cudnnDataType_t dtype, int nb, const int *dim,
                                  const int *stride)
 {
-    if (!t || !dim || !stride || !legacy_type(dtype) ||
+    if (!t || FOREIGN(t) || !dim || !stride || !legacy_type(dtype) ||
         check_dims(nb, dim) != CUDNN_STATUS_SUCCESS ||
         check_strides(nb, dim, stride) != CUDNN_STATUS_SUCCESS)
         return CUDNN_STATUS_BAD_PARAM;
@@ -515,7 +567,8 @@ cudnnStatus_t cudnnGetTensor4dDescriptor(const cudnnTensorDescriptor_t tensorDes
                                          int *wStride)
 {
     const tensor_t *t = tensorDesc;
-    if (!t || !dataType || !n || !c || !h || !w || !nStride || !cStride || !hStride || !wStride)
+    if (!t || FOREIGN(t) || !dataType || !n || !c || !h || !w || !nStride || !cStride ||
+        !hStride || !wStride)
         return CUDNN_STATUS_BAD_PARAM;
     *dataType = t->dtype;
     *n = t->dim[0], *c = t->dim[1], *h = t->dim[2], *w = t->dim[3];
@@ -529,7 +582,7 @@ cudnnStatus_t cudnnGetTensorNdDescriptor(const cudnnTensorDescriptor_t tensorDes
                                          int *nbDims, int dimA[], int strideA[])
 {
     const tensor_t *t = tensorDesc;
-    if (!t || !dataType || !nbDims)
+    if (!t || FOREIGN(t) || !dataType || !nbDims)
         return CUDNN_STATUS_BAD_PARAM;
     int n = nbDimsRequested < t->nb ? nbDimsRequested : t->nb;
     if (n > 0 && (!dimA || !strideA))
@@ -545,7 +598,7 @@ cudnnStatus_t cudnnGetTensorNdDescriptor(const cudnnTensorDescriptor_t tensorDes
 
 cudnnStatus_t cudnnGetTensorSizeInBytes(const cudnnTensorDescriptor_t tensorDesc, size_t *size)
 {
-    if (!tensorDesc || !size)
+    if (!tensorDesc || FOREIGN(tensorDesc) || !size)
         return CUDNN_STATUS_BAD_PARAM;
     *size = (size_t)tensor_bytes(tensorDesc);
     return CUDNN_STATUS_SUCCESS;
@@ -562,7 +615,7 @@ static cudnnStatus_t set_filter(filter_t *f, cudnnDataType_t dtype, cudnnTensorF
                                 int nb, const int *dim)
 {
     int vect = vector_length(dtype);
-    if (!f || !dim || !filter_type(dtype) || format < CUDNN_TENSOR_NCHW ||
+    if (!f || FOREIGN(f) || !dim || !filter_type(dtype) || format < CUDNN_TENSOR_NCHW ||
         format > CUDNN_TENSOR_NCHW_VECT_C || check_dims(nb, dim) != CUDNN_STATUS_SUCCESS)
         return CUDNN_STATUS_BAD_PARAM;
     if (format == CUDNN_TENSOR_NCHW_VECT_C && (vect == 1 || dim[1] % vect != 0))
@@ -598,7 +651,7 @@ cudnnStatus_t cudnnGetFilter4dDescriptor(const cudnnFilterDescriptor_t filterDes
                                          int *k, int *c, int *h, int *w)
 {
     const filter_t *f = filterDesc;
-    if (!f || !dataType || !format || !k || !c || !h || !w)
+    if (!f || FOREIGN(f) || !dataType || !format || !k || !c || !h || !w)
         return CUDNN_STATUS_BAD_PARAM;
     *dataType = f->dtype;
     *format = f->format;
@@ -612,7 +665,7 @@ cudnnStatus_t cudnnGetFilterNdDescriptor(const cudnnFilterDescriptor_t filterDes
                                          int filterDimA[])
 {
     const filter_t *f = filterDesc;
-    if (!f || !dataType || !format || !nbDims)
+    if (!f || FOREIGN(f) || !dataType || !format || !nbDims)
         return CUDNN_STATUS_BAD_PARAM;
     /* Like the real library, fills every requested entry (stale ones past nbDims). */
     int n = nbDimsRequested < MAX_DIMS ? nbDimsRequested : MAX_DIMS;
@@ -642,7 +695,7 @@ static uint64_t filter_bytes(const filter_t *f)
 
 cudnnStatus_t cudnnGetFilterSizeInBytes(const cudnnFilterDescriptor_t filterDesc, size_t *size)
 {
-    if (!filterDesc || !size)
+    if (!filterDesc || FOREIGN(filterDesc) || !size)
         return CUDNN_STATUS_BAD_PARAM;
     *size = (size_t)filter_bytes(filterDesc);
     return CUDNN_STATUS_SUCCESS;
@@ -680,7 +733,7 @@ static cudnnStatus_t set_conv(conv_t *c, int len, const int *pad, const int *str
                               const int *dilation, cudnnConvolutionMode_t mode,
                               cudnnDataType_t compute)
 {
-    if (!c || len < 0 || (len > 0 && (!pad || !stride || !dilation)))
+    if (!c || FOREIGN(c) || len < 0 || (len > 0 && (!pad || !stride || !dilation)))
         return CUDNN_STATUS_BAD_PARAM;
     if (len > MAX_SPATIAL)
         return CUDNN_STATUS_NOT_SUPPORTED;
@@ -725,7 +778,8 @@ cudnnStatus_t cudnnGetConvolution2dDescriptor(const cudnnConvolutionDescriptor_t
                                               cudnnDataType_t *computeType)
 {
     const conv_t *c = convDesc;
-    if (!c || !pad_h || !pad_w || !u || !v || !dilation_h || !dilation_w || !mode || !computeType)
+    if (!c || FOREIGN(c) || !pad_h || !pad_w || !u || !v || !dilation_h || !dilation_w ||
+        !mode || !computeType)
         return CUDNN_STATUS_BAD_PARAM;
     *pad_h = c->pad[0], *pad_w = c->pad[1];
     *u = c->stride[0], *v = c->stride[1];
@@ -742,7 +796,7 @@ cudnnStatus_t cudnnGetConvolutionNdDescriptor(const cudnnConvolutionDescriptor_t
                                               cudnnDataType_t *computeType)
 {
     const conv_t *c = convDesc;
-    if (!c || !arrayLength || !mode || !computeType)
+    if (!c || FOREIGN(c) || !arrayLength || !mode || !computeType)
         return CUDNN_STATUS_BAD_PARAM;
     /* Like the real library, fills every requested entry (stale ones past the length). */
     int n = arrayLengthRequested < MAX_SPATIAL ? arrayLengthRequested : MAX_SPATIAL;
@@ -761,7 +815,7 @@ cudnnStatus_t cudnnGetConvolutionNdDescriptor(const cudnnConvolutionDescriptor_t
 
 cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t convDesc, int groupCount)
 {
-    if (!convDesc || groupCount <= 0)
+    if (!convDesc || FOREIGN(convDesc) || groupCount <= 0)
         return CUDNN_STATUS_BAD_PARAM;
     convDesc->groups = groupCount;
     return CUDNN_STATUS_SUCCESS;
@@ -769,7 +823,7 @@ cudnnStatus_t cudnnSetConvolutionGroupCount(cudnnConvolutionDescriptor_t convDes
 
 cudnnStatus_t cudnnGetConvolutionGroupCount(cudnnConvolutionDescriptor_t convDesc, int *groupCount)
 {
-    if (!convDesc || !groupCount)
+    if (!convDesc || FOREIGN(convDesc) || !groupCount)
         return CUDNN_STATUS_BAD_PARAM;
     *groupCount = convDesc->groups;
     return CUDNN_STATUS_SUCCESS;
@@ -778,7 +832,8 @@ cudnnStatus_t cudnnGetConvolutionGroupCount(cudnnConvolutionDescriptor_t convDes
 cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t convDesc,
                                           cudnnMathType_t mathType)
 {
-    if (!convDesc || mathType < CUDNN_DEFAULT_MATH || mathType > CUDNN_FMA_MATH)
+    if (!convDesc || FOREIGN(convDesc) || mathType < CUDNN_DEFAULT_MATH ||
+        mathType > CUDNN_FMA_MATH)
         return CUDNN_STATUS_BAD_PARAM;
     convDesc->math = mathType;
     return CUDNN_STATUS_SUCCESS;
@@ -787,7 +842,7 @@ cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t convDesc,
 cudnnStatus_t cudnnGetConvolutionMathType(cudnnConvolutionDescriptor_t convDesc,
                                           cudnnMathType_t *mathType)
 {
-    if (!convDesc || !mathType)
+    if (!convDesc || FOREIGN(convDesc) || !mathType)
         return CUDNN_STATUS_BAD_PARAM;
     *mathType = convDesc->math;
     return CUDNN_STATUS_SUCCESS;
@@ -796,7 +851,8 @@ cudnnStatus_t cudnnGetConvolutionMathType(cudnnConvolutionDescriptor_t convDesc,
 cudnnStatus_t cudnnSetConvolutionReorderType(cudnnConvolutionDescriptor_t convDesc,
                                              cudnnReorderType_t reorderType)
 {
-    if (!convDesc || reorderType < CUDNN_DEFAULT_REORDER || reorderType > CUDNN_NO_REORDER)
+    if (!convDesc || FOREIGN(convDesc) || reorderType < CUDNN_DEFAULT_REORDER ||
+        reorderType > CUDNN_NO_REORDER)
         return CUDNN_STATUS_BAD_PARAM;
     convDesc->reorder = reorderType;
     return CUDNN_STATUS_SUCCESS;
@@ -805,7 +861,7 @@ cudnnStatus_t cudnnSetConvolutionReorderType(cudnnConvolutionDescriptor_t convDe
 cudnnStatus_t cudnnGetConvolutionReorderType(cudnnConvolutionDescriptor_t convDesc,
                                              cudnnReorderType_t *reorderType)
 {
-    if (!convDesc || !reorderType)
+    if (!convDesc || FOREIGN(convDesc) || !reorderType)
         return CUDNN_STATUS_BAD_PARAM;
     *reorderType = convDesc->reorder;
     return CUDNN_STATUS_SUCCESS;
@@ -819,7 +875,8 @@ cudnnStatus_t cudnnGetConvolutionReorderType(cudnnConvolutionDescriptor_t convDe
  */
 static cudnnStatus_t conv_output(const conv_t *c, const tensor_t *x, const filter_t *w, int *out)
 {
-    if (!c || !x || !w || x->nb < 3 || x->nb != w->nb || x->nb != c->len + 2)
+    if (!c || !x || !w || FOREIGN(c) || FOREIGN(x) || FOREIGN(w) || x->nb < 3 ||
+        x->nb != w->nb || x->nb != c->len + 2)
         return CUDNN_STATUS_BAD_PARAM;
     if ((int64_t)x->dim[1] != (int64_t)w->dim[1] * c->groups)
         return CUDNN_STATUS_BAD_PARAM;
@@ -841,7 +898,8 @@ cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescri
                                                     int *n, int *c, int *h, int *w)
 {
     int out[MAX_DIMS];
-    if (!n || !c || !h || !w || !inputTensorDesc || inputTensorDesc->nb < 4)
+    if (!n || !c || !h || !w || !inputTensorDesc || FOREIGN(inputTensorDesc) ||
+        inputTensorDesc->nb < 4)
         return CUDNN_STATUS_BAD_PARAM;
     cudnnStatus_t s = conv_output(convDesc, inputTensorDesc, filterDesc, out);
     if (s != CUDNN_STATUS_SUCCESS)
@@ -856,7 +914,8 @@ cudnnStatus_t cudnnGetConvolutionNdForwardOutputDim(const cudnnConvolutionDescri
                                                     int nbDims, int tensorOuputDimA[])
 {
     int out[MAX_DIMS];
-    if (!tensorOuputDimA || !inputTensorDesc || nbDims < 1 || nbDims > inputTensorDesc->nb)
+    if (!tensorOuputDimA || !inputTensorDesc || FOREIGN(inputTensorDesc) || nbDims < 1 ||
+        nbDims > inputTensorDesc->nb)
         return CUDNN_STATUS_BAD_PARAM;
     cudnnStatus_t s = conv_output(convDesc, inputTensorDesc, filterDesc, out);
     if (s != CUDNN_STATUS_SUCCESS)
@@ -955,7 +1014,7 @@ cudnnStatus_t cudnnGetPoolingNdDescriptor(const cudnnPoolingDescriptor_t pooling
 static cudnnStatus_t pooling_output(const struct cudnnPoolingStruct *p, const tensor_t *x,
                                     int *out)
 {
-    if (!p || !x || p->nb == 0 || x->nb != p->nb + 2)
+    if (!p || !x || FOREIGN(x) || p->nb == 0 || x->nb != p->nb + 2)
         return CUDNN_STATUS_BAD_PARAM;
     out[0] = x->dim[0];
     out[1] = x->dim[1];
@@ -987,7 +1046,8 @@ cudnnStatus_t cudnnGetPoolingNdForwardOutputDim(const cudnnPoolingDescriptor_t p
                                                 int nbDims, int outputTensorDimA[])
 {
     int out[MAX_DIMS];
-    if (!outputTensorDimA || !inputTensorDesc || nbDims != inputTensorDesc->nb)
+    if (!outputTensorDimA || !inputTensorDesc || FOREIGN(inputTensorDesc) ||
+        nbDims != inputTensorDesc->nb)
         return CUDNN_STATUS_BAD_PARAM;
     cudnnStatus_t s = pooling_output(poolingDesc, inputTensorDesc, out);
     if (s != CUDNN_STATUS_SUCCESS)
@@ -1200,7 +1260,8 @@ cudnnStatus_t cudnnAddTensor(cudnnHandle_t handle, const void *alpha,
     int idx[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !alpha || !beta || !aDesc || !A || !cDesc || !C ||
-        aDesc->dtype != cDesc->dtype || !broadcasts_to(aDesc, cDesc))
+        FOREIGN(aDesc) || FOREIGN(cDesc) || aDesc->dtype != cDesc->dtype ||
+        !broadcasts_to(aDesc, cDesc))
         return CUDNN_STATUS_BAD_PARAM;
     if (cDesc->nb > 5)
         return CUDNN_STATUS_NOT_SUPPORTED;
@@ -1222,7 +1283,7 @@ cudnnStatus_t cudnnSetTensor(cudnnHandle_t handle, const cudnnTensorDescriptor_t
                              const void *valuePtr)
 {
     int idx[MAX_DIMS];
-    if (!valid_handle(handle) || !yDesc || !y || !valuePtr)
+    if (!valid_handle(handle) || !yDesc || FOREIGN(yDesc) || !y || !valuePtr)
         return CUDNN_STATUS_BAD_PARAM;
     cudnnStatus_t s = launch(handle, 0, tensor_bytes(yDesc));
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
@@ -1239,7 +1300,7 @@ cudnnStatus_t cudnnScaleTensor(cudnnHandle_t handle, const cudnnTensorDescriptor
                                const void *alpha)
 {
     int idx[MAX_DIMS];
-    if (!valid_handle(handle) || !yDesc || !y || !alpha)
+    if (!valid_handle(handle) || !yDesc || FOREIGN(yDesc) || !y || !alpha)
         return CUDNN_STATUS_BAD_PARAM;
     cudnnStatus_t s = launch(handle, (uint64_t)tensor_elements(yDesc), tensor_bytes(yDesc));
     if (s != CUDNN_STATUS_SUCCESS || !math_on(&yDesc->dtype, 1))
@@ -1261,7 +1322,8 @@ cudnnStatus_t cudnnTransformTensor(cudnnHandle_t handle, const void *alpha,
     int idx[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !alpha || !beta || !xDesc || !x || !yDesc || !y ||
-        !same_dims(xDesc, yDesc) || xDesc->dtype != yDesc->dtype)
+        FOREIGN(xDesc) || FOREIGN(yDesc) || !same_dims(xDesc, yDesc) ||
+        xDesc->dtype != yDesc->dtype)
         return CUDNN_STATUS_BAD_PARAM;
     add_buffer(&b, x, tensor_bytes(xDesc));
     add_buffer(&b, y, tensor_bytes(yDesc));
@@ -1298,7 +1360,8 @@ cudnnStatus_t cudnnOpTensor(cudnnHandle_t handle, const cudnnOpTensorDescriptor_
     int idx[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !opTensorDesc || !alpha1 || !alpha2 || !beta || !aDesc || !A ||
-        !bDesc || !B || !cDesc || !C || !same_dims(aDesc, cDesc) || !broadcasts_to(bDesc, cDesc) ||
+        !bDesc || !B || !cDesc || !C || FOREIGN(aDesc) || FOREIGN(bDesc) || FOREIGN(cDesc) ||
+        !same_dims(aDesc, cDesc) || !broadcasts_to(bDesc, cDesc) ||
         aDesc->dtype != cDesc->dtype || bDesc->dtype != cDesc->dtype)
         return CUDNN_STATUS_BAD_PARAM;
     add_buffer(&b, A, tensor_bytes(aDesc));
@@ -1347,7 +1410,8 @@ cudnnStatus_t cudnnActivationForward(cudnnHandle_t handle,
     int idx[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !activationDesc || !alpha || !beta || !xDesc || !x || !yDesc ||
-        !y || !same_dims(xDesc, yDesc) || xDesc->dtype != yDesc->dtype)
+        !y || FOREIGN(xDesc) || FOREIGN(yDesc) || !same_dims(xDesc, yDesc) ||
+        xDesc->dtype != yDesc->dtype)
         return CUDNN_STATUS_BAD_PARAM;
     add_buffer(&b, x, tensor_bytes(xDesc));
     add_buffer(&b, y, tensor_bytes(yDesc));
@@ -1425,7 +1489,8 @@ cudnnStatus_t cudnnPoolingForward(cudnnHandle_t handle, const cudnnPoolingDescri
     int idx[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !poolingDesc || !alpha || !beta || !xDesc || !x || !yDesc ||
-        !y || xDesc->nb != poolingDesc->nb + 2 || yDesc->nb != xDesc->nb ||
+        !y || FOREIGN(xDesc) || FOREIGN(yDesc) || xDesc->nb != poolingDesc->nb + 2 ||
+        yDesc->nb != xDesc->nb ||
         xDesc->dim[0] != yDesc->dim[0] || xDesc->dim[1] != yDesc->dim[1] ||
         xDesc->dtype != yDesc->dtype)
         return CUDNN_STATUS_BAD_PARAM;
@@ -1483,7 +1548,7 @@ cudnnStatus_t cudnnSoftmaxForward(cudnnHandle_t handle, cudnnSoftmaxAlgorithm_t 
     int outer[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !alpha || !beta || !xDesc || !x || !yDesc || !y ||
-        algo < CUDNN_SOFTMAX_FAST || algo > CUDNN_SOFTMAX_LOG ||
+        FOREIGN(xDesc) || FOREIGN(yDesc) || algo < CUDNN_SOFTMAX_FAST || algo > CUDNN_SOFTMAX_LOG ||
         (mode != CUDNN_SOFTMAX_MODE_INSTANCE && mode != CUDNN_SOFTMAX_MODE_CHANNEL) ||
         !same_dims(xDesc, yDesc) || xDesc->dtype != yDesc->dtype || xDesc->nb < 2)
         return CUDNN_STATUS_BAD_PARAM;
@@ -1541,8 +1606,8 @@ cudnnStatus_t cudnnLRNCrossChannelForward(cudnnHandle_t handle, cudnnLRNDescript
     int idx[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !normDesc || lrnMode != CUDNN_LRN_CROSS_CHANNEL_DIM1 || !alpha ||
-        !beta || !xDesc || !x || !yDesc || !y || !same_dims(xDesc, yDesc) ||
-        xDesc->dtype != yDesc->dtype || xDesc->nb < 3)
+        !beta || !xDesc || !x || !yDesc || !y || FOREIGN(xDesc) || FOREIGN(yDesc) ||
+        !same_dims(xDesc, yDesc) || xDesc->dtype != yDesc->dtype || xDesc->nb < 3)
         return CUDNN_STATUS_BAD_PARAM;
     add_buffer(&b, x, tensor_bytes(xDesc));
     add_buffer(&b, y, tensor_bytes(yDesc));
@@ -1574,7 +1639,8 @@ cudnnStatus_t cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derivedBnDes
                                             cudnnBatchNormMode_t mode)
 {
     int dim[MAX_DIMS];
-    if (!derivedBnDesc || !xDesc || xDesc->nb < 4 || mode < CUDNN_BATCHNORM_PER_ACTIVATION ||
+    if (!derivedBnDesc || !xDesc || FOREIGN(derivedBnDesc) || FOREIGN(xDesc) || xDesc->nb < 4 ||
+        mode < CUDNN_BATCHNORM_PER_ACTIVATION ||
         mode > CUDNN_BATCHNORM_SPATIAL_PERSISTENT)
         return CUDNN_STATUS_BAD_PARAM;
     bn_dims(xDesc, mode, dim);
@@ -1593,7 +1659,8 @@ cudnnStatus_t cudnnBatchNormalizationForwardInference(
     if (!valid_handle(handle) || !alpha || !beta || !xDesc || !x || !yDesc || !y || !bn ||
         !bnScale || !bnBias || !estimatedMean || !estimatedVariance ||
         mode < CUDNN_BATCHNORM_PER_ACTIVATION || mode > CUDNN_BATCHNORM_SPATIAL_PERSISTENT ||
-        epsilon < CUDNN_BN_MIN_EPSILON || !same_dims(xDesc, yDesc) || xDesc->nb < 4)
+        epsilon < CUDNN_BN_MIN_EPSILON || FOREIGN(xDesc) || FOREIGN(yDesc) || FOREIGN(bn) ||
+        !same_dims(xDesc, yDesc) || xDesc->nb < 4)
         return CUDNN_STATUS_BAD_PARAM;
     bn_dims(xDesc, mode, dim);
     for (int i = 0; i < xDesc->nb; i++)
@@ -1634,7 +1701,8 @@ static cudnnStatus_t conv_check(const conv_t *c, const tensor_t *x, const filter
                                 const tensor_t *y)
 {
     int out[MAX_DIMS];
-    if (!c || !x || !w || !y || x->nb != y->nb || x->nb != w->nb)
+    if (!c || !x || !w || !y || FOREIGN(c) || FOREIGN(x) || FOREIGN(w) || FOREIGN(y) ||
+        x->nb != y->nb || x->nb != w->nb)
         return CUDNN_STATUS_BAD_PARAM;
     if (x->nb < 4 || x->nb > 5)
         return CUDNN_STATUS_NOT_SUPPORTED;
@@ -1849,6 +1917,8 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void *alpha,
     add_buffer(&b, w, filter_bytes(wDesc));
     add_buffer(&b, y, tensor_bytes(yDesc));
     s = launch(handle, conv_flops(xDesc, wDesc, yDesc), b.bytes);
+    if (s == CUDNN_STATUS_SUCCESS)
+        __atomic_add_fetch(&conv_fwd_calls, 1, __ATOMIC_RELAXED);
     if (s != CUDNN_STATUS_SUCCESS || !conv_types_have_math(xDesc, wDesc, yDesc))
         return s;
     conv_job_init(&j, convDesc, xDesc, x, wDesc, w, yDesc, NULL);
@@ -1924,7 +1994,7 @@ cudnnStatus_t cudnnConvolutionBackwardBias(cudnnHandle_t handle, const void *alp
     int idx[MAX_DIMS];
     buffers b = {0};
     if (!valid_handle(handle) || !alpha || !beta || !dyDesc || !dy || !dbDesc || !db ||
-        dbDesc->nb != dyDesc->nb || dbDesc->dim[1] != dyDesc->dim[1] ||
+        FOREIGN(dyDesc) || FOREIGN(dbDesc) || dbDesc->nb != dyDesc->nb || dbDesc->dim[1] != dyDesc->dim[1] ||
         dbDesc->dtype != dyDesc->dtype || tensor_elements(dbDesc) != dyDesc->dim[1])
         return CUDNN_STATUS_BAD_PARAM;
     add_buffer(&b, dy, tensor_bytes(dyDesc));
@@ -1950,7 +2020,7 @@ static cudnnStatus_t bias_act_check(const tensor_t *y, const tensor_t *z, const 
                                     const struct cudnnActivationStruct *act,
                                     cudnnConvolutionFwdAlgo_t algo)
 {
-    if (!bias || !act || bias->nb != y->nb || bias->dim[1] != y->dim[1] ||
+    if (!bias || !act || FOREIGN(bias) || (alpha2 != 0 && FOREIGN(z)) || bias->nb != y->nb || bias->dim[1] != y->dim[1] ||
         tensor_elements(bias) != y->dim[1])
         return CUDNN_STATUS_BAD_PARAM;
     if (alpha2 != 0 && (!z || !zp || !same_dims(z, y)))
