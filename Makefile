@@ -42,6 +42,12 @@ $(B)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden $(CUDA_INC) -Iinclude -Icounters -Ipreload -c $< -o $@
 
+# dlsym.c runs before any sanitizer runtime is ready (the runtimes resolve their
+# own interceptors through dlsym), so it is never instrumented.
+$(B)/obj/preload/dlsym.o: preload/dlsym.c preload/core.h
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(SAN),$(CFLAGS_BASE)) -fPIC -fvisibility=hidden $(CUDA_INC) -Iinclude -Icounters -Ipreload -c $< -o $@
+
 # counters/ must stay free of CUDA headers: compiled without the include path.
 $(B)/obj/counters/%.o: counters/%.c counters/counters.h
 	@mkdir -p $(dir $@)
