@@ -35,7 +35,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 CUDA_APP_LIBS := -L$(CUDA_LIBDIR) -Wl,--enable-new-dtags,-rpath,$(CUDA_LIBDIR) \
                  -lcudnn -lcublasLt -lcublas -lcudart -lm
 
-.PHONY: all check unit e2e demo clean sanitize deps
+.PHONY: all check unit e2e demo clean sanitize deps fuzz
 all: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES) $(E2E_PROGS) $(E2E_PLUGINS) $(UNIT_TESTS)
 
 $(B)/obj/%.o: %.c $(wildcard */*.h)
@@ -132,5 +132,30 @@ sanitize:
 	$(MAKE) --no-print-directory B=build-tsan SAN="-fsanitize=thread" \
 	  SAN_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" E2E_SCALE=0.02 check
 
+# Bounded fuzzing (libFuzzer, clang) of every parser of outside input: the
+# environment, `nnspy run`'s options, and the descriptors a program hands over.
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              $(CUDA_INC) -Icounters -Ipreload -Ireport -Iinclude
+FUZZ_TARGETS := fuzz_config fuzz_cli fuzz_descriptors
+fuzz_config_SRC := preload/config.c
+fuzz_cli_SRC := report/cli.c
+fuzz_descriptors_SRC := preload/cudnn_read.c preload/cublaslt_read.c preload/cuda_types.c \
+                        $(wildcard counters/*.c)
+build-fuzz/%: tests/fuzz/%.c $(wildcard preload/*.c preload/*.h report/*.c report/*.h counters/*)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $($*_SRC)
+
+fuzz: deps $(addprefix build-fuzz/,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  if ! build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	       -artifact_prefix=build-fuzz/$$t- build-fuzz/corpus-$$t > build-fuzz/$$t.log 2>&1; then \
+	    tail -40 build-fuzz/$$t.log; echo "fuzz: $$t found a crash"; exit 1; fi; \
+	  echo "fuzz: $$t: $$(grep -E '^stat::number_of_executed_units' build-fuzz/$$t.log | \
+	    awk '{print $$2}') inputs in $(FUZZ_SECONDS) s, no crash"; \
+	done
+
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

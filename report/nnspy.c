@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,11 +16,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "nnspy.h"
 
-static const char usage_text[] =
-    "usage: nnspy run [--sim] [--json FILE] [--] PROGRAM [ARGS...]\n"
+#define USAGE_HEAD                                                    \
+    "usage: nnspy run [--sim] [--json FILE] [--] PROGRAM [ARGS...]\n" \
     "       nnspy --help | --version\n"
+
+static const char usage_text[] =
+    USAGE_HEAD
     "\n"
     "Runs PROGRAM with libnnspy.so preloaded (after any LD_PRELOAD already set).\n"
     "When PROGRAM exits, nnspy prints on stderr each cuDNN / cuBLAS / cuBLASLt\n"
@@ -32,8 +35,10 @@ static const char usage_text[] =
     "options:\n"
     "  --sim        run on nnspy's simulated device (test stand-ins for libcudart,\n"
     "               libcudnn, libcublas, libcublasLt): no GPU needed, no math done\n"
-    "  --json FILE  also write the JSON summary (schema nnspy.report/1) to FILE;\n"
-    "               %p in FILE becomes the process id\n"
+    "  --json FILE  also write the JSON summary (schema nnspy.report/1) to FILE,\n"
+    "               replacing an old FILE; %p in FILE becomes the process id. A\n"
+    "               second process (or exec'd image) writing the same name\n"
+    "               gets FILE.1, FILE.2, ...: no report overwrites another\n"
     "  -h, --help   this text\n"
     "  --version    nnspy's version\n"
     "\n"
@@ -137,34 +142,17 @@ static int run_and_wait(char **argv)
 
 static int cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"sim", no_argument, NULL, 's'},
-        {"json", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool sim = false;
-    const char *json = NULL;
-    int c;
-    /* '+': stop at PROGRAM, so that its own options stay its own. */
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': sim = true; break;
-        case 'j': json = optarg; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
-        }
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "nnspy run: no PROGRAM given\n\n%s", usage_text);
+    run_options o;
+    switch (parse_run_options(argc, argv, &o)) {
+    case RUN_PARSE_HELP: fputs(usage_text, stdout); return 0;
+    case RUN_PARSE_ERROR:
+        fprintf(stderr, "nnspy run: %s%s%s\n%sTry 'nnspy --help'.\n", o.error,
+                o.culprit ? ": " : "", o.culprit ? o.culprit : "", USAGE_HEAD);
         return 2;
+    case RUN_PARSE_OK: break;
     }
-    if (json && !*json) {
-        fprintf(stderr, "nnspy run: --json needs a file name\n");
-        return 2;
-    }
-    if (setup_environment(sim, json) != 0) return 126;
-    return run_and_wait(argv + optind);
+    if (setup_environment(o.sim, o.json) != 0) return 126;
+    return run_and_wait(o.program);
 }
 
 int main(int argc, char **argv)
@@ -182,6 +170,6 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
-    fprintf(stderr, "nnspy: unknown command \"%s\"\n\n%s", argv[1], usage_text);
+    fprintf(stderr, "nnspy: unknown command \"%s\"\n%sTry 'nnspy --help'.\n", argv[1], USAGE_HEAD);
     return 2;
 }

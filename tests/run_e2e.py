@@ -7,6 +7,7 @@ from nnspy's own output. Run by `make check` (or `make e2e`).
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -217,19 +218,26 @@ def test_disable_and_env_errors():
 
 def test_cli():
     print("nnspy run")
+    # In sanitizer builds the runtime must come first: it is the "existing" preload.
+    base = dict(os.environ)
+    base.pop("NNSPY_JSON", None)
+    base.pop("LD_PRELOAD", None)
+    if SAN_PRELOAD:
+        base["LD_PRELOAD"] = SAN_PRELOAD
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "r.json")
         p = subprocess.run([NNSPY, "run", "--sim", "--json", path, "--", ALEXNET, "--batch", "2"],
-                           capture_output=True, text=True, timeout=300)
-        check(p.returncode == 0, f"exit status passed through ({p.returncode})")
+                           env=base, capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, f"exit status passed through ({p.returncode})", p.stderr)
         ok = os.path.exists(path)
         check(ok and json.load(open(path))["totals"]["macs"] == 2 * ALEXNET_MACS,
               "--json written with the right MACs")
         check("SIMULATED DEVICE" in p.stderr, "report printed")
-    p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "exit 7"], capture_output=True, timeout=60)
-    check(p.returncode == 7, "exit code 7 passed through")
-    p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "kill -TERM $$"], capture_output=True,
+    p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "exit 7"], env=base, capture_output=True,
                        timeout=60)
+    check(p.returncode == 7, "exit code 7 passed through")
+    p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "kill -TERM $$"], env=base,
+                       capture_output=True, timeout=60)
     check(p.returncode == 128 + 15, "death by SIGTERM reported as 143")
     p = subprocess.run([NNSPY, "run"], capture_output=True, text=True, timeout=60)
     check(p.returncode == 2 and "no PROGRAM" in p.stderr, "missing PROGRAM: usage error")
@@ -237,10 +245,11 @@ def test_cli():
     check(p.returncode == 127, "missing program: 127")
     p = subprocess.run([NNSPY, "--help"], capture_output=True, text=True, timeout=60)
     check(p.returncode == 0 and "--sim" in p.stdout and "--json" in p.stdout, "--help")
-    env = dict(os.environ, LD_PRELOAD="libm.so.6")
+    existing = f"{SAN_PRELOAD}:libm.so.6" if SAN_PRELOAD else "libm.so.6"
+    env = dict(base, LD_PRELOAD=existing)
     p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "echo $LD_PRELOAD"], env=env,
                        capture_output=True, text=True, timeout=60)
-    check(p.stdout.strip() == f"libm.so.6:{LIB}", "existing LD_PRELOAD kept, nnspy after it")
+    check(p.stdout.strip() == f"{existing}:{LIB}", "existing LD_PRELOAD kept, nnspy after it")
 
 
 def sim_env(json_path):
@@ -294,11 +303,74 @@ def test_fork_exec_storm():
         check(not [f for f in os.listdir(tmp) if f.endswith(".tmp")], "no temporary file left")
 
 
+def test_tensorflow_style_loading():
+    print("dlopen(RTLD_LOCAL) + dlsym(handle), eagerly (TensorFlow) and through implib trampolines")
+    iters = 5
+    for mode in ("eager", "lazy"):
+        rc, _, err, r = run([f"{TESTS}/tf_loader", mode, str(iters)], json_out=True)
+        check(rc == 0, f"{mode}: ran ({rc})", err)
+        t = r["totals"] if r else {}
+        # per iteration: conv 2x6x6 outputs x 3x3x3 = 1,944 MACs (+ bias add), GEMM 8x4x16 = 512
+        check(t.get("macs") == iters * (1944 + 512), f"{mode}: {iters} x 2,456 MACs")
+        check(t.get("calls") == 3 * iters, f"{mode}: 3 calls per iteration, each counted once")
+        # filter 2x3x3x3 = 54, bias 2, GEMM weight A 8x16 = 128
+        check(t.get("params") == 184, f"{mode}: 184 parameters")
+
+
+def test_two_copies():
+    print("two copies of cuDNN in one process")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for name in ("a", "b"):
+            os.mkdir(os.path.join(tmp, name))
+            paths.append(os.path.join(tmp, name, "libcudnn.so.9"))
+            shutil.copy(f"{SIM}/libcudnn.so.9", paths[-1])
+        rc, out, err, r = run([f"{TESTS}/two_copies", *paths], json_out=True)
+        check(rc == 0 and out.strip() == "A 1 B 2", "each call reached its own copy", err + out)
+        t = r["totals"] if r else {}
+        # copy A: 2x6x6 x 3x3x3 = 1,944; copy B twice: 5x8x8 x 4x3x3 = 11,520
+        check(t.get("calls") == 3 and t.get("macs") == 1944 + 2 * 11520,
+              "each call counted once, with its own copy's descriptors (24,984 MACs)")
+        check(t.get("params") == 54 + 180, "filters of both copies: 234 parameters")
+        check(t.get("unknown_cost_calls") == 0, "every descriptor was readable")
+
+
+def test_stacked_interposer():
+    print("stacked with another interposer that uses dlsym(RTLD_NEXT), in both orders")
+    other = os.path.abspath(f"{TESTS}/plugin_interposer.so")
+    for order in ((other, LIB), (LIB, other)):
+        env = dict(os.environ, LD_LIBRARY_PATH=SIM, LD_PRELOAD=":".join(
+            ([SAN_PRELOAD] if SAN_PRELOAD else []) + list(order)))
+        with tempfile.TemporaryDirectory() as tmp:
+            env["NNSPY_JSON"] = os.path.join(tmp, "r.json")
+            p = subprocess.run([ALEXNET], env=env, capture_output=True, text=True, timeout=300)
+            name = "interposer first" if order[0] == other else "nnspy first"
+            check(p.returncode == 0, f"{name}: no recursion, program ran", p.stderr)
+            # AlexNet's 5 convolutions, 8 bias adds and 3 GEMMs pass through the interposer
+            check("interposer: 16 calls" in p.stderr, f"{name}: the interposer saw its 16 calls",
+                  p.stderr)
+            r = json.load(open(env["NNSPY_JSON"])) if os.path.exists(env["NNSPY_JSON"]) else {}
+            check(r.get("totals", {}).get("calls") == ALEXNET_CALLS and
+                  r["totals"]["macs"] == ALEXNET_MACS, f"{name}: nnspy counted each call once")
+
+
+def test_many_threads():
+    print("16 threads x 100,000 calls")
+    threads, iters = 16, max(100, int(50_000 * SCALE))  # 2 calls per iteration
+    rc, _, err, r = run([f"{TESTS}/threads", str(threads), str(iters)], json_out=True,
+                        env_extra={"NNSPY_MAX_OPS": "0", "NNSPY_REPORT": "none"})
+    check(rc == 0, f"{threads} threads x {2 * iters} calls ran", err)
+    t = r["totals"] if r else {}
+    check(t.get("calls") == threads * iters * 2, f"exact call count ({threads * iters * 2:,})")
+    check(t.get("macs") == threads * iters * (512 + 36), "exact MACs")
+
+
 def main():
     for test in (test_alexnet_batch1, test_alexnet_variants, test_bit_identical,
                  test_plugin_local_scope, test_threads, test_nested_call_counted_once,
                  test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli,
-                 test_signals, test_fork_exec_storm):
+                 test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
+                 test_two_copies, test_stacked_interposer, test_many_threads):
         test()
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")

@@ -1,0 +1,20 @@
+/* cli.h: the options of `nnspy run`, parsed apart from acting on them (and fuzzed). */
+#ifndef NNSPY_REPORT_CLI_H
+#define NNSPY_REPORT_CLI_H
+
+#include <stdbool.h>
+
+typedef struct run_options {
+    bool sim;
+    const char *json;    /* NULL: none */
+    char **program;      /* PROGRAM and its arguments, NULL-terminated (argv's tail) */
+    const char *error;   /* why parsing failed, for the message */
+    const char *culprit; /* the argument at fault, or NULL */
+} run_options;
+
+typedef enum { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_ERROR } run_parse_result;
+
+/* Parses `run`'s argv (argv[0] is "run"). Quiet: the caller prints. */
+run_parse_result parse_run_options(int argc, char **argv, run_options *o);
+
+#endif
