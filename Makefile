@@ -35,7 +35,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_
 CUDA_APP_LIBS := -L$(CUDA_LIBDIR) -Wl,--enable-new-dtags,-rpath,$(CUDA_LIBDIR) \
                  -lcudnn -lcublasLt -lcublas -lcudart -lm
 
-.PHONY: all check unit e2e demo clean sanitize deps fuzz
+.PHONY: all check unit e2e demo clean sanitize deps fuzz fuzz-deps
 all: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES) $(E2E_PROGS) $(E2E_PLUGINS) $(UNIT_TESTS)
 
 $(B)/obj/%.o: %.c $(wildcard */*.h)
@@ -147,7 +147,11 @@ build-fuzz/%: tests/fuzz/%.c $(wildcard preload/*.c preload/*.h report/*.c repor
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $($*_SRC)
 
-fuzz: deps $(addprefix build-fuzz/,$(FUZZ_TARGETS))
+fuzz-deps:
+	@tools/install-deps.sh fuzz
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory $(addprefix build-fuzz/,$(FUZZ_TARGETS))
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$t; \
 	  if ! build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
