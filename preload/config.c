@@ -64,37 +64,46 @@ static void parse_max_ops(nn_config *c, const char *v)
     c->max_listed_ops = n;
 }
 
-/* NNSPY_JSON, with every %p replaced by the pid so that processes don't collide. */
-static void parse_json_path(nn_config *c, const char *v, long pid)
+/* NNSPY_JSON: kept as given; %p is expanded when the file is written, so that a
+ * forked child names its own pid. */
+static void parse_json_path(nn_config *c, const char *v)
 {
-    c->json_path[0] = '\0';
+    c->json_template[0] = '\0';
     if (!v || !*v) return;
-    size_t out = 0;
-    for (const char *p = v; *p; p++) {
+    char expanded[sizeof c->json_template];
+    if (strlen(v) >= sizeof c->json_template ||
+        !nn_expand_path(v, 4194304, expanded, sizeof expanded)) {
+        nn_warn("NNSPY_JSON is longer than %zu bytes; no JSON will be written",
+                sizeof c->json_template - 16);
+        return;
+    }
+    memcpy(c->json_template, v, strlen(v) + 1);
+}
+
+bool nn_expand_path(const char *template, long pid, char *out, size_t len)
+{
+    size_t used = 0;
+    for (const char *p = template; *p; p++) {
         char piece[24] = {p[0], 0};
         if (p[0] == '%' && p[1] == 'p') {
             snprintf(piece, sizeof piece, "%ld", pid);
             p++;
         }
-        size_t len = strlen(piece);
-        if (out + len >= sizeof c->json_path) {
-            c->json_path[0] = '\0';
-            nn_warn("NNSPY_JSON is longer than %zu bytes; no JSON will be written",
-                    sizeof c->json_path - 1);
-            return;
-        }
-        memcpy(c->json_path + out, piece, len);
-        out += len;
+        size_t n = strlen(piece);
+        if (used + n >= len) return false;
+        memcpy(out + used, piece, n);
+        used += n;
     }
-    c->json_path[out] = '\0';
+    out[used] = '\0';
+    return true;
 }
 
-void nn_config_parse(nn_config *c, const char *(*get)(const char *name), long pid)
+void nn_config_parse(nn_config *c, const char *(*get)(const char *name))
 {
     *c = (nn_config){.print_table = true, .max_listed_ops = NN_DEFAULT_MAX_LISTED_OPS};
     parse_disable(c, get("NNSPY_DISABLE"));
     if (c->disabled) return;
     parse_report_mode(c, get("NNSPY_REPORT"));
     parse_max_ops(c, get("NNSPY_MAX_OPS"));
-    parse_json_path(c, get("NNSPY_JSON"), pid);
+    parse_json_path(c, get("NNSPY_JSON"));
 }

@@ -25,6 +25,11 @@ _Static_assert(NN_FAMILY_COUNT_ == 5, "copies[] lists every family");
 static const void *copy_base[NN_FAMILY_COUNT_][NN_COPIES];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+__attribute__((constructor)) static void protect_lock(void)
+{
+    nn_fork_protect(&lock, NULL);
+}
+
 const nn_copy *nn_primary(nn_family family)
 {
     return &copies[family][0];

@@ -25,7 +25,7 @@ static void load_config(void)
         config.disabled = true;
         return;
     }
-    nn_config_parse(&config, read_environment, (long)getpid());
+    nn_config_parse(&config, read_environment);
 }
 
 const nn_config *nn_config_get(void)

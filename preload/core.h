@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "counters.h"
@@ -22,7 +23,7 @@
 typedef struct nn_config {
     bool disabled;       /* NNSPY_DISABLE=1, or a secure-execution process */
     bool print_table;    /* NNSPY_REPORT=table (default) or none */
-    char json_path[512]; /* NNSPY_JSON, %p expanded to the pid; empty: no JSON */
+    char json_template[512]; /* NNSPY_JSON as given (%p: the pid); empty: no JSON */
     uint64_t max_listed_ops; /* NNSPY_MAX_OPS: operations kept for the per-op table */
 } nn_config;
 
@@ -33,7 +34,10 @@ typedef struct nn_config {
 const nn_config *nn_config_get(void);
 
 /* Fills c from the variables that get() returns (getenv, or a fuzzer's input). */
-void nn_config_parse(nn_config *c, const char *(*get)(const char *name), long pid);
+void nn_config_parse(nn_config *c, const char *(*get)(const char *name));
+
+/* template with each %p replaced by pid; false when it does not fit in len. */
+bool nn_expand_path(const char *template, long pid, char *out, size_t len);
 
 /* One message on stderr, prefixed "nnspy: ". Use nn_warn_once for repeatable paths. */
 void nn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -203,6 +207,11 @@ void nn_device_note(void);
 
 /* Called on every recorded call: the first one sets up the signal handlers. */
 void nn_process_note_first_call(void);
+
+/* Makes a mutex of nnspy (if m is not NULL) safe across fork: taken before, re-made
+ * in the child; child_hook, if any, runs in the child afterwards. Call from a
+ * constructor. */
+void nn_fork_protect(pthread_mutex_t *m, void (*child_hook)(void));
 
 /* ------------------------------------------------------------ exit report */
 

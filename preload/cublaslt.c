@@ -19,6 +19,11 @@ static struct cublaslt_getters getters_per_copy[NN_COPIES];
 static int getters_ready[NN_COPIES];
 static pthread_mutex_t getters_lock = PTHREAD_MUTEX_INITIALIZER;
 
+__attribute__((constructor)) static void protect_getters_lock(void)
+{
+    nn_fork_protect(&getters_lock, NULL);
+}
+
 static const struct cublaslt_getters *getters(const nn_copy *copy)
 {
     int i = copy->index;

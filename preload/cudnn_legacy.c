@@ -26,6 +26,11 @@ static struct cudnn_getters getters_per_copy[NN_COPIES];
 static int getters_ready[NN_COPIES];
 static pthread_mutex_t getters_lock = PTHREAD_MUTEX_INITIALIZER;
 
+__attribute__((constructor)) static void protect_getters_lock(void)
+{
+    nn_fork_protect(&getters_lock, NULL);
+}
+
 static void resolve_getters(const nn_copy *copy, struct cudnn_getters *g)
 {
     g->tensor = (__typeof__(g->tensor))nn_copy_lookup(copy, "cudnnGetTensorNdDescriptor");

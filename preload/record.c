@@ -286,18 +286,8 @@ const nn_listed_op *nn_listed_at(uint64_t i)
 
 /* ------------------------------------------------------------ fork */
 
-static void before_fork(void)
-{
-    pthread_mutex_lock(&lock);
-}
-
-static void after_fork_parent(void)
-{
-    pthread_mutex_unlock(&lock);
-}
-
 /* The child is a process of its own: it reports only its own calls. */
-static void after_fork_child(void)
+static void reset_after_fork(void)
 {
     for (uint64_t c = 0; c < n_chunks; c++) free(chunks[c]);
     free(chunks);
@@ -308,10 +298,9 @@ static void after_fork_child(void)
     written = NULL;
     n_chunks = n_listed = params_cap = params_used = written_len = written_cap = 0;
     memset(&totals, 0, sizeof totals);
-    pthread_mutex_init(&lock, NULL);
 }
 
 __attribute__((constructor)) static void record_init(void)
 {
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    nn_fork_protect(&lock, reset_after_fork);
 }

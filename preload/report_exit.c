@@ -167,7 +167,18 @@ static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
  * itself, or a rerun with the same pid, keeps every report. Later writes of the
  * same image (exec failed, then exit) replace the image's own file.
  */
-static char claimed_path[sizeof ((nn_config *)0)->json_path + 8];
+static char claimed_path[sizeof ((nn_config *)0)->json_template + 32];
+
+/* A forked child writes files of its own. */
+static void forget_claim(void)
+{
+    claimed_path[0] = '\0';
+}
+
+__attribute__((constructor)) static void report_init(void)
+{
+    nn_fork_protect(NULL, forget_claim);
+}
 
 static bool install_json(const char *tmp, const char *path)
 {
@@ -234,7 +245,10 @@ void nn_report_write(nn_report_moment moment)
         /* Before an exec the table would be printed twice if the exec fails, so it
          * waits for the end; the JSON file is simply written again. */
         if (cfg->print_table && moment != NN_REPORT_EXEC) print_report(&t, dev);
-        if (cfg->json_path[0]) write_json_file(cfg->json_path, &t, dev);
+        char path[sizeof claimed_path - 8];
+        if (cfg->json_template[0] &&
+            nn_expand_path(cfg->json_template, (long)getpid(), path, sizeof path))
+            write_json_file(path, &t, dev);
     }
     nn_snapshot_unlock();
     errno = saved;

@@ -301,6 +301,13 @@ def test_fork_exec_storm():
         check(all(r["totals"]["macs"] == 512 * r["totals"]["calls"] for r in reports),
               "each report's MACs match its calls")
         check(not [f for f in os.listdir(tmp) if f.endswith(".tmp")], "no temporary file left")
+        # Each child's pid names both of its images: r-PID.json before exec (2 calls)
+        # and r-PID.json.1 after it (3 calls): %p is the writer's own pid.
+        second = [f for f in os.listdir(tmp) if f.endswith(".json.1")]
+        pairs_ok = len(second) == children and all(
+            json.load(open(os.path.join(tmp, f)))["totals"]["calls"] == 3 and
+            json.load(open(os.path.join(tmp, f[:-2])))["totals"]["calls"] == 2 for f in second)
+        check(pairs_ok, "each child's two images under its own pid, none overwritten")
 
 
 def test_tensorflow_style_loading():
@@ -354,6 +361,24 @@ def test_stacked_interposer():
                   r["totals"]["macs"] == ALEXNET_MACS, f"{name}: nnspy counted each call once")
 
 
+def test_unload_and_reload():
+    print("cuDNN loaded, unloaded and loaded again with its plugin")
+    so = os.path.abspath(f"{TESTS}/plugin_conv.so")
+    rc, _, err, r = run([f"{TESTS}/dlopen_host", so, "2", "3"], json_out=True)
+    check(rc == 0, f"3 rounds of dlopen, run, dlclose ({rc})", err)
+    # 3 rounds x 2 convolutions x 1,944 MACs
+    check(r and r["totals"]["macs"] == 3 * 2 * 1944, "every round counted: 11,664 MACs")
+
+
+def test_exit_while_calling():
+    print("exit() from a worker thread while 8 threads are inside wrappers")
+    rc, _, err, r = run([f"{TESTS}/exit_race"], json_out=True, env_extra={"NNSPY_REPORT": "none"})
+    check(rc == 0, f"exit status 0 ({rc})", err)
+    t = r["totals"] if r else {}
+    check(t.get("calls", 0) > 0 and t.get("macs") == 512 * t["calls"],
+          "report written and consistent: 512 MACs per recorded call")
+
+
 def test_many_threads():
     print("16 threads x 100,000 calls")
     threads, iters = 16, max(100, int(50_000 * SCALE))  # 2 calls per iteration
@@ -370,7 +395,8 @@ def main():
                  test_plugin_local_scope, test_threads, test_nested_call_counted_once,
                  test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli,
                  test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
-                 test_two_copies, test_stacked_interposer, test_many_threads):
+                 test_two_copies, test_stacked_interposer, test_many_threads,
+                 test_unload_and_reload, test_exit_while_calling):
         test()
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")

@@ -4,7 +4,10 @@
  * This file itself references no cuDNN symbol, so every cuDNN call comes from
  * inside the locally scoped plugin.
  *
- *   dlopen_host PLUGIN.so ITERS
+ *   dlopen_host PLUGIN.so ITERS [ROUNDS]
+ *
+ * With ROUNDS, the plugin is loaded, run and unloaded (dlclose) ROUNDS times, as a
+ * program that loads a model's backend on demand does: cuDNN comes and goes with it.
  *
  * (Named dlopen_host, not plugin_host: the Makefile builds every tests/e2e/plugin_*.c
  * as a shared object, and this one must be a program.)
@@ -29,27 +32,41 @@ static int parse_iters(const char *text, int *iters)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Loads the plugin, runs it, and unloads it when `unload` is set. */
+static int load_and_run(const char *path, int iters, int unload)
 {
-    int iters;
-    if (argc != 3 || parse_iters(argv[2], &iters)) {
-        fprintf(stderr, "usage: dlopen_host PLUGIN.so ITERS\n");
-        return 2;
-    }
-    void *plugin = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    void *plugin = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!plugin) {
-        fprintf(stderr, "dlopen_host: dlopen(%s) failed: %s\n", argv[1], dlerror());
+        fprintf(stderr, "dlopen_host: dlopen(%s) failed: %s\n", path, dlerror());
         return 1;
     }
     /* dlsym returns void *; POSIX guarantees it converts to a function pointer. */
     plugin_run_fn run;
     *(void **)&run = dlsym(plugin, "plugin_run");
     if (!run) {
-        fprintf(stderr, "dlopen_host: no plugin_run in %s: %s\n", argv[1], dlerror());
+        fprintf(stderr, "dlopen_host: no plugin_run in %s: %s\n", path, dlerror());
         return 1;
     }
     int rc = run(iters);
     printf("plugin_run(%d) = %d\n", iters, rc);
-    /* The plugin (and cuDNN) stay loaded until exit, as Python extension modules do. */
+    /* Without ROUNDS the plugin (and cuDNN) stay loaded until exit, as Python
+     * extension modules do. */
+    if (unload && dlclose(plugin) != 0) {
+        fprintf(stderr, "dlopen_host: dlclose failed: %s\n", dlerror());
+        return 1;
+    }
     return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    int iters, rounds = 1;
+    if (argc < 3 || argc > 4 || parse_iters(argv[2], &iters) ||
+        (argc == 4 && parse_iters(argv[3], &rounds))) {
+        fprintf(stderr, "usage: dlopen_host PLUGIN.so ITERS [ROUNDS]\n");
+        return 2;
+    }
+    for (int i = 0; i < rounds; i++)
+        if (load_and_run(argv[1], iters, argc == 4) != 0) return 1;
+    return 0;
 }

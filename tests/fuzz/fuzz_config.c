@@ -32,11 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p += p <= end ? strlen(p) + 1 : 0;
     }
     nn_config c;
-    nn_config_parse(&c, fake_getenv, 4242);
+    nn_config_parse(&c, fake_getenv);
     /* What the rest of nnspy relies on, whatever the input. */
-    if (strnlen(c.json_path, sizeof c.json_path) == sizeof c.json_path) abort();
+    if (strnlen(c.json_template, sizeof c.json_template) == sizeof c.json_template) abort();
     if (c.max_listed_ops > NN_MAX_LISTED_OPS_LIMIT) abort();
-    if (strstr(c.json_path, "%p")) abort();
+    char path[sizeof c.json_template + 32];
+    /* an accepted template always expands, for any pid */
+    if (c.json_template[0] && !nn_expand_path(c.json_template, 4194304, path, sizeof path))
+        abort();
+    if (c.json_template[0] && strstr(path, "%p")) abort();
     free(copy);
     return 0;
 }

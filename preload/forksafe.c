@@ -1,0 +1,45 @@
+/*
+ * forksafe.c: nnspy's mutexes across fork. A child inherits a mutex in whatever
+ * state another thread of the parent left it; so every mutex of nnspy is taken
+ * before fork (in a fixed order; no nnspy code holds two at once) and released in
+ * the parent, and re-made in the child, which then cannot deadlock on it.
+ */
+#include <pthread.h>
+
+#include "core.h"
+
+#define MAX_LOCKS 8
+static pthread_mutex_t *locks[MAX_LOCKS];
+static int n_locks;
+static void (*child_hooks[MAX_LOCKS])(void);
+static int n_child_hooks;
+
+void nn_fork_protect(pthread_mutex_t *m, void (*child_hook)(void))
+{
+    /* Called from constructors, before any thread of the program can fork. */
+    if (m && n_locks < MAX_LOCKS) locks[n_locks++] = m;
+    if (child_hook && n_child_hooks < MAX_LOCKS) child_hooks[n_child_hooks++] = child_hook;
+}
+
+static void before_fork(void)
+{
+    for (int i = 0; i < n_locks; i++) pthread_mutex_lock(locks[i]);
+}
+
+static void after_fork_parent(void)
+{
+    for (int i = n_locks - 1; i >= 0; i--) pthread_mutex_unlock(locks[i]);
+}
+
+static void after_fork_child(void)
+{
+    for (int i = 0; i < n_locks; i++) pthread_mutex_init(locks[i], NULL);
+    for (int i = 0; i < n_child_hooks; i++) child_hooks[i]();
+}
+
+/* The handlers read the list when a fork happens, so the order in which the
+ * constructors run does not matter. */
+__attribute__((constructor)) static void fork_init(void)
+{
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
