@@ -159,6 +159,7 @@ static void setup(struct conv *cv, const struct copy *cp, int c, int h, int w, i
     CHECK_CUDNN(cp, cp->cudnnGetConvolutionForwardWorkspaceSize(cv->handle, cv->x_desc,
                                                                 cv->w_desc, cv->conv_desc,
                                                                 cv->y_desc, ALGO, &cv->ws_bytes));
+    cv->ws = NULL; /* no workspace needed: cudaFree(NULL) in teardown is a no-op */
     if (cv->ws_bytes)
         CHECK_CUDA(cudaMalloc(&cv->ws, cv->ws_bytes));
     cv->x = upload(c * h * w);
