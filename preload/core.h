@@ -196,6 +196,10 @@ bool nn_is_activation(const void *addr);
 /* Adds a parameter buffer to op (ignored past NN_MAX_PARAMS_PER_OP). */
 void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype);
 
+/* Whether calls are still being listed for the table (NNSPY_MAX_OPS): the shape
+ * text of a call past the limit is not worth formatting. */
+bool nn_listing_open(void);
+
 /* Appends "AxBxC" (dims joined by 'x') to buf at *pos, bounded by len. */
 void nn_shape_append(char *buf, size_t len, size_t *pos, const uint64_t *dims, int n);
 void nn_shape_append_text(char *buf, size_t len, size_t *pos, const char *text);

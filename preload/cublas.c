@@ -82,6 +82,7 @@ static void gemm_params(nn_op *op, const struct gemm_call *g)
 
 static void describe_gemm(nn_op *op, const struct gemm_call *g)
 {
+    if (!nn_listing_open()) return;
     char batch[32] = "";
     if (g->batch > 1) snprintf(batch, sizeof batch, "[%lld] ", (long long)g->batch);
     snprintf(op->shape, sizeof op->shape, "%s%c%c %lldx%lld * %lldx%lld -> %lldx%lld", batch,

@@ -59,6 +59,7 @@ static void lt_params(nn_op *op, const nn_lt_matmul *mm, const void *A, const vo
 
 static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
 {
+    if (!nn_listing_open()) return;
     const nn_gemm_shape *s = &mm->gemm;
     char batch[32] = "";
     if (s->batch > 1) snprintf(batch, sizeof batch, "[%llu] ", (unsigned long long)s->batch);

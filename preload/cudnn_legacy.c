@@ -64,6 +64,7 @@ static bool cudnn_scalar_is_zero(const void *s, nn_dtype data)
 static void describe_conv(nn_op *op, const nn_tensor_info *x, const nn_filter_info *w,
                           const nn_tensor_info *y, uint64_t groups)
 {
+    if (!nn_listing_open()) return;
     size_t pos = 0;
     nn_shape_append(op->shape, sizeof op->shape, &pos, x->dims, x->nb);
     nn_shape_append_text(op->shape, sizeof op->shape, &pos, " * ");
@@ -210,6 +211,7 @@ static void add_epilogue(const struct cudnn_getters *g, nn_op *op, const nn_tens
     }
     nn_read_activation(g, act_desc, &e.activation);
     nn_epilogue_add_cost(&op->cost, &e, y->elements);
+    if (!nn_listing_open()) return;
     size_t pos = strlen(op->shape);
     char text[48];
     snprintf(text, sizeof text, " +bias%s %s", e.residual ? " +z" : "",
@@ -273,9 +275,11 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
             if (a.dims[0] == 1 && !nn_is_activation(A))
                 nn_op_add_param(&op, A, a.elements, a.dtype);
             size_t pos = 0;
-            nn_shape_append(op.shape, sizeof op.shape, &pos, a.dims, a.nb);
-            nn_shape_append_text(op.shape, sizeof op.shape, &pos, " + ");
-            nn_shape_append(op.shape, sizeof op.shape, &pos, c.dims, c.nb);
+            if (nn_listing_open()) {
+                nn_shape_append(op.shape, sizeof op.shape, &pos, a.dims, a.nb);
+                nn_shape_append_text(op.shape, sizeof op.shape, &pos, " + ");
+                nn_shape_append(op.shape, sizeof op.shape, &pos, c.dims, c.nb);
+            }
             note_output(&op, C, &c);
         }
         nn_record(&op);
@@ -288,6 +292,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
 static void describe_unary(nn_op *op, const nn_tensor_info *x, const nn_tensor_info *y,
                            const char *what)
 {
+    if (!nn_listing_open()) return;
     size_t pos = 0;
     nn_shape_append(op->shape, sizeof op->shape, &pos, x->dims, x->nb);
     nn_shape_append_text(op->shape, sizeof op->shape, &pos, " -> ");

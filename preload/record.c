@@ -179,7 +179,15 @@ static nn_listed_op *listed_slot(void)
         if (!chunks[c]) return NULL;
         n_chunks++;
     }
-    return &chunks[c][n_listed++ % OPS_PER_CHUNK];
+    nn_listed_op *slot = &chunks[c][n_listed % OPS_PER_CHUNK];
+    /* Atomic: nn_listing_open reads it without the lock. */
+    __atomic_store_n(&n_listed, n_listed + 1, __ATOMIC_RELAXED);
+    return slot;
+}
+
+bool nn_listing_open(void)
+{
+    return __atomic_load_n(&n_listed, __ATOMIC_RELAXED) < nn_config_get()->max_listed_ops;
 }
 
 static void list_op(const nn_op *op)

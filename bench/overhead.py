@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Cost of nnspy per intercepted call, on the simulated device, as a ratio.
+
+Runs `threads 1 N` (N iterations of one cublasSgemm + one cudnnConvolutionForward)
+without nnspy, with nnspy counting and listing nothing (NNSPY_MAX_OPS=0, the
+steady state of a long run), and with every call listed, each REPEAT times,
+alternating, and reports the best time of each and the extra nanoseconds per call.
+The simulated kernels do no math, so the baseline is the cost of the call itself.
+
+    python3 bench/overhead.py [N] [REPEAT]
+"""
+import os
+import subprocess
+import sys
+import time
+
+B = os.environ.get("B", "build")
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+REPEAT = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+PROG = [f"{B}/tests/threads", "1", str(N)]
+CALLS = 2 * N
+
+
+def run(extra):
+    env = dict(os.environ, LD_LIBRARY_PATH=f"{B}/sim", NNSPY_REPORT="none", **extra)
+    env.pop("NNSPY_JSON", None)
+    t0 = time.perf_counter()
+    subprocess.run(PROG, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main():
+    lib = os.path.abspath(f"{B}/libnnspy.so")
+    modes = {
+        "without nnspy": {},
+        "nnspy, totals only": {"LD_PRELOAD": lib, "NNSPY_MAX_OPS": "0"},
+        "nnspy, every call listed": {"LD_PRELOAD": lib, "NNSPY_MAX_OPS": str(CALLS)},
+    }
+    best = {m: float("inf") for m in modes}
+    for _ in range(REPEAT):
+        for m, extra in modes.items():
+            best[m] = min(best[m], run(extra))
+    base = best["without nnspy"]
+    print(f"{CALLS:,} calls, best of {REPEAT} runs each")
+    for m, t in best.items():
+        extra_ns = (t - base) / CALLS * 1e9
+        print(f"  {m:26s} {t:7.3f} s   x{t / base:5.2f}   {extra_ns:+7.0f} ns per call")
+
+
+if __name__ == "__main__":
+    main()
