@@ -119,7 +119,7 @@ check: deps
 	@echo "make check: all tests passed"
 
 demo: deps
-	@$(MAKE) --no-print-directory $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES)
+	@$(MAKE) --no-print-directory -s $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES) >/dev/null
 	@B=$(B) tests/demo.sh
 
 # The whole suite again under ASan+UBSan and under TSan, in separate build dirs.
