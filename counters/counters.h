@@ -43,6 +43,7 @@ typedef enum nn_dtype {
     NN_DTYPE_I4,
     NN_DTYPE_U4,
     NN_DTYPE_BOOL,
+    NN_DTYPE_BIT, /* a packed bit mask (cuBLASLt's ReLU aux output) */
     NN_DTYPE_C16F, /* complex half: two 16-bit floats */
     NN_DTYPE_C32F, /* complex float */
     NN_DTYPE_C64F, /* complex double */

@@ -35,6 +35,7 @@ static const dtype_info DTYPES[NN_DTYPE_COUNT_] = {
     [NN_DTYPE_I4] = {4, "i4", false},
     [NN_DTYPE_U4] = {4, "u4", false},
     [NN_DTYPE_BOOL] = {8, "bool", false}, /* one byte per element, not packed */
+    [NN_DTYPE_BIT] = {1, "bit", false},
     [NN_DTYPE_C16F] = {32, "c16f", true},
     [NN_DTYPE_C32F] = {64, "c32f", true},
     [NN_DTYPE_C64F] = {128, "c64f", true},

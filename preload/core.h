@@ -187,9 +187,6 @@ typedef struct nn_op {
 /* Records one call (thread-safe). Parameters are counted once per address. */
 void nn_record(const nn_op *op);
 
-/* Records a call that the real library rejected (no cost read). */
-void nn_record_failure(nn_api api, const char *call, const char *op);
-
 /* True when [addr] lies in a buffer written by an earlier recorded operation. */
 bool nn_is_activation(const void *addr);
 

@@ -74,10 +74,14 @@ static bool weight_candidate(const void *p, long long stride, int64_t batch)
 static void gemm_params(nn_op *op, const struct gemm_call *g)
 {
     if (g->pointer_arrays) return;
-    if (weight_candidate(g->A, g->stride_a, g->batch))
-        nn_op_add_param(op, g->A, (uint64_t)g->m * (uint64_t)g->k, g->a_type);
-    else if (weight_candidate(g->B, g->stride_b, g->batch))
-        nn_op_add_param(op, g->B, (uint64_t)g->k * (uint64_t)g->n, g->b_type);
+    uint64_t elements = 0;
+    if (weight_candidate(g->A, g->stride_a, g->batch)) {
+        if (nn_mul_u64((uint64_t)g->m, (uint64_t)g->k, &elements))
+            nn_op_add_param(op, g->A, elements, g->a_type);
+    } else if (weight_candidate(g->B, g->stride_b, g->batch)) {
+        if (nn_mul_u64((uint64_t)g->k, (uint64_t)g->n, &elements))
+            nn_op_add_param(op, g->B, elements, g->b_type);
+    }
 }
 
 static void describe_gemm(nn_op *op, const struct gemm_call *g)

@@ -51,8 +51,10 @@ static void lt_params(nn_op *op, const nn_lt_matmul *mm, const void *A, const vo
     const nn_gemm_shape *s = &mm->gemm;
     bool a_weight = A && !(s->batch > 1 && mm->stride_a != 0) && !nn_is_activation(A);
     bool b_weight = B && !(s->batch > 1 && mm->stride_b != 0) && !nn_is_activation(B);
-    if (a_weight) nn_op_add_param(op, A, s->m * s->k, s->a_dtype);
-    else if (b_weight) nn_op_add_param(op, B, s->k * s->n, s->b_dtype);
+    uint64_t elements = 0;
+    if (a_weight && nn_mul_u64(s->m, s->k, &elements)) nn_op_add_param(op, A, elements, s->a_dtype);
+    else if (!a_weight && b_weight && nn_mul_u64(s->k, s->n, &elements))
+        nn_op_add_param(op, B, elements, s->b_dtype);
     if (mm->bias && !nn_is_activation(mm->bias))
         nn_op_add_param(op, mm->bias, mm->epilogue.bias_elements, mm->epilogue.bias_dtype);
 }
@@ -84,12 +86,14 @@ static void record_matmul(const nn_copy *copy, cublasStatus_t st, cublasLtMatmul
     nn_lt_matmul mm;
     if (op.succeeded && nn_read_lt_matmul(getters(copy), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
         /* A beta in device memory is never read: taken as non-zero. */
-        bool accumulate = !mm.host_scalars ||
-                          !nn_host_scalar_is_zero(beta, mm.scalar_size, mm.scalar_parts,
-                                                  mm.scalar_float);
+        bool accumulate = !mm.beta_zero &&
+                          (!mm.beta_on_host ||
+                           !nn_host_scalar_is_zero(beta, mm.scalar_size, mm.scalar_parts,
+                                                   mm.scalar_float));
         op.cost = nn_gemm_cost(&mm.gemm, accumulate);
-        uint64_t out_elements = 0;
-        op.cost.overflow |= !nn_mul_u64(mm.gemm.m * mm.gemm.n, mm.gemm.batch, &out_elements);
+        uint64_t out_elements = 0, per_product = 0;
+        op.cost.overflow |= !nn_mul_u64(mm.gemm.m, mm.gemm.n, &per_product) ||
+                            !nn_mul_u64(per_product, mm.gemm.batch, &out_elements);
         nn_epilogue_add_cost(&op.cost, &mm.epilogue, out_elements);
         op.cost_known = !mm.epilogue_not_counted;
         op.dtype = mm.gemm.a_dtype;

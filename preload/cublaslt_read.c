@@ -13,6 +13,7 @@ struct layout {
     int64_t ld;
     int32_t batch;
     int64_t stride;
+    int32_t order;
 };
 
 /* Reads one attribute of exactly `size` bytes; absent optional ones keep *buf. */
@@ -30,7 +31,9 @@ static bool read_layout(const struct cublaslt_getters *g, cublasLtMatrixLayout_t
     uint32_t type = 0;
     out->batch = 1;
     out->stride = 0;
+    out->order = CUBLASLT_ORDER_COL;
     if (!l || g->layout(l, CUBLASLT_MATRIX_LAYOUT_TYPE, &type, sizeof type, &w) ||
+        g->layout(l, CUBLASLT_MATRIX_LAYOUT_ORDER, &out->order, sizeof out->order, &w) ||
         g->layout(l, CUBLASLT_MATRIX_LAYOUT_ROWS, &out->rows, sizeof out->rows, &w) ||
         g->layout(l, CUBLASLT_MATRIX_LAYOUT_COLS, &out->cols, sizeof out->cols, &w) ||
         g->layout(l, CUBLASLT_MATRIX_LAYOUT_LD, &out->ld, sizeof out->ld, &w) ||
@@ -56,7 +59,7 @@ static void scalar_of(cudaDataType scale, nn_lt_matmul *m)
  * uses this epilogue for gelu(approximate="tanh") only). Backward epilogues
  * (DRELU, DGELU, BGRAD) are flagged as not counted yet.
  */
-static void read_epilogue(uint32_t e, const void *bias, nn_dtype bias_type, uint64_t m,
+static void read_epilogue(uint32_t e, const void *bias, nn_dtype bias_type, uint64_t bias_len,
                           nn_dtype aux_type, nn_lt_matmul *out)
 {
     out->epilogue = (nn_epilogue){.activation = NN_ACT_IDENTITY};
@@ -68,7 +71,7 @@ static void read_epilogue(uint32_t e, const void *bias, nn_dtype bias_type, uint
     }
     if (e & CUBLASLT_EPILOGUE_BIAS) {
         out->epilogue.bias = true;
-        out->epilogue.bias_elements = m;
+        out->epilogue.bias_elements = bias_len;
         out->epilogue.bias_dtype = bias_type;
         out->bias = bias;
     }
@@ -76,9 +79,25 @@ static void read_epilogue(uint32_t e, const void *bias, nn_dtype bias_type, uint
     if (e & CUBLASLT_EPILOGUE_GELU) out->epilogue.activation = NN_ACT_GELU_TANH;
     if (e & 128u) {
         out->epilogue.aux_output = true;
-        /* ReLU's aux output is a bit mask; GELU's keeps the pre-activation values. */
-        out->epilogue.aux_dtype = (e & CUBLASLT_EPILOGUE_RELU) ? NN_DTYPE_U8 : aux_type;
+        /* ReLU's aux output is a bit mask (cublasLt.h: "ReLu bit-mask"); GELU's
+         * keeps the pre-activation values. */
+        out->epilogue.aux_dtype = (e & CUBLASLT_EPILOGUE_RELU) ? NN_DTYPE_BIT : aux_type;
     }
+}
+
+/* D's extent in elements, from its first element to past its last, batches
+ * included: column-major, row-major, or (tiled orders) its packed size. */
+static bool d_span(const struct layout *d, uint64_t m, uint64_t n, uint64_t *span)
+{
+    uint64_t one = 0, lead = (uint64_t)(d->ld > 0 ? d->ld : 0), batches = 0;
+    bool ok = true;
+    if (m == 0 || n == 0) one = 0;
+    else if (d->order == CUBLASLT_ORDER_COL) ok &= nn_mul_u64(n - 1, lead, &one) && nn_add_u64(one, m, &one);
+    else if (d->order == CUBLASLT_ORDER_ROW) ok &= nn_mul_u64(m - 1, lead, &one) && nn_add_u64(one, n, &one);
+    else ok &= nn_mul_u64(m, n, &one);
+    if (d->batch > 1 && d->stride > 0)
+        ok &= nn_mul_u64((uint64_t)d->batch - 1, (uint64_t)d->stride, &batches);
+    return ok && nn_add_u64(one, batches, span);
 }
 
 bool nn_read_lt_matmul(const struct cublaslt_getters *g, cublasLtMatmulDesc_t desc,
@@ -105,6 +124,8 @@ bool nn_read_lt_matmul(const struct cublaslt_getters *g, cublasLtMatmulDesc_t de
     get_desc(g, desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
     get_desc(g, desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof bias_type);
     get_desc(g, desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, &aux_type, sizeof aux_type);
+    int64_t bias_stride = 0;
+    get_desc(g, desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE, &bias_stride, sizeof bias_stride);
 
     out->trans_a = ta != CUBLAS_OP_N;
     out->trans_b = tb != CUBLAS_OP_N;
@@ -128,11 +149,16 @@ bool nn_read_lt_matmul(const struct cublaslt_getters *g, cublasLtMatmulDesc_t de
     };
     out->stride_a = la.stride;
     out->stride_b = lb.stride;
-    out->host_scalars = pointer_mode == CUBLASLT_POINTER_MODE_HOST;
+    /* Where beta is: a host scalar (HOST, ALPHA_DEVICE_VECTOR_BETA_HOST), known zero
+     * (ALPHA_DEVICE_VECTOR_BETA_ZERO), or device memory nnspy does not read. */
+    out->beta_on_host = pointer_mode == CUBLASLT_POINTER_MODE_HOST ||
+                        pointer_mode == CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST;
+    out->beta_zero = pointer_mode == CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_ZERO;
     scalar_of((cudaDataType)scale, out);
-    read_epilogue(epilogue, bias, bias_type < 0 ? d_type : nn_from_cuda_dtype(bias_type), m,
-                  aux_type < 0 ? d_type : nn_from_cuda_dtype(aux_type), out);
-    out->d_span_elements = (n ? (n - 1) * (uint64_t)ld.ld : 0) + m +
-                           (batch > 1 ? (batch - 1) * (uint64_t)ld.stride : 0);
-    return true;
+    /* One bias vector of m, or one per product when it has a batch stride. */
+    uint64_t bias_len = m;
+    if (bias_stride != 0 && !nn_mul_u64(m, batch, &bias_len)) return false;
+    read_epilogue(epilogue, bias, bias_type < 0 ? d_type : nn_from_cuda_dtype(bias_type),
+                  bias_len, aux_type < 0 ? d_type : nn_from_cuda_dtype(aux_type), out);
+    return d_span(&ld, m, n, &out->d_span_elements);
 }

@@ -27,7 +27,8 @@ typedef struct nn_lt_matmul {
     nn_epilogue epilogue;          /* forward epilogues: bias, ReLU, GELU, aux output */
     bool epilogue_not_counted;     /* a backward epilogue (DRELU, DGELU, BGRAD*) */
     const void *bias;              /* the bias the epilogue reads, or NULL */
-    bool host_scalars;             /* alpha and beta are host scalars */
+    bool beta_on_host;             /* beta is a host scalar nnspy can read */
+    bool beta_zero;                /* the pointer mode says beta is zero */
     size_t scalar_size;            /* bytes of beta */
     int scalar_parts;              /* 2 when complex */
     bool scalar_float;

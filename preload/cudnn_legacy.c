@@ -234,7 +234,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
         nn_tensor_info yi;
         /* y = act(alpha1 conv(x, w) + alpha2 z + bias): the output's old value is
          * not read (z is, as the residual), hence no `beta` for the convolution. */
-        static const float zero = 0.0f;
+        static const double zero = 0.0; /* as wide as any cuDNN scalar */
         if (op.succeeded && conv_op(getters(copy), &op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, &zero, &s) &&
             nn_read_tensor(getters(copy), yDesc, &yi)) {
             op.cost_known = true;

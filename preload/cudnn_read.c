@@ -84,10 +84,8 @@ bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d,
         nb < 1 || nb > max_spatial)
         return false;
     *window = 1;
-    for (int i = 0; i < nb; i++) {
-        if (win[i] <= 0) return false;
-        *window *= (uint64_t)win[i];
-    }
+    for (int i = 0; i < nb; i++)
+        if (win[i] <= 0 || !nn_mul_u64(*window, (uint64_t)win[i], window)) return false;
     *mode = (m == CUDNN_POOLING_MAX || m == CUDNN_POOLING_MAX_DETERMINISTIC) ? NN_POOL_MAX
                                                                               : NN_POOL_AVERAGE;
     return true;

@@ -71,22 +71,32 @@ static bool params_grow(void)
     return true;
 }
 
+/* The slot holding address a, or the empty slot where it would go (NULL when the
+ * table does not exist yet). */
+static struct param_slot *params_find(uintptr_t a)
+{
+    if (!params_cap) return NULL;
+    uint64_t j = hash_addr(a) & (params_cap - 1);
+    while (params[j].addr && params[j].addr != a) j = (j + 1) & (params_cap - 1);
+    return &params[j];
+}
+
 /* Adds one parameter buffer to the totals, once per address: a buffer read again
  * with more elements (a larger view of it) raises its count to the larger size. */
 static void params_note(const nn_param_ref *p)
 {
     if (!p->addr || !p->elements) return;
-    if ((params_used + 1) * 2 > params_cap && !params_grow()) {
-        nn_warn_once("more than %u parameter buffers: later ones are not counted",
-                     MAX_PARAM_BUFFERS / 2);
-        totals.params_incomplete = true;
-        return;
-    }
     uintptr_t a = (uintptr_t)p->addr;
-    uint64_t j = hash_addr(a) & (params_cap - 1);
-    while (params[j].addr && params[j].addr != a) j = (j + 1) & (params_cap - 1);
-    struct param_slot *s = &params[j];
-    if (!s->addr) {
+    struct param_slot *s = params_find(a);
+    if (!s || !s->addr) {
+        /* A new buffer: room for it first (the table stays at most half full). */
+        if ((params_used + 1) * 2 > params_cap && !params_grow()) {
+            nn_warn_once("more than %u parameter buffers: later ones are not counted",
+                         MAX_PARAM_BUFFERS / 2);
+            totals.params_incomplete = true;
+            return;
+        }
+        s = params_find(a);
         *s = (struct param_slot){a, p->elements, p->dtype};
         params_used++;
     } else if (p->elements > s->elements) {
@@ -221,17 +231,12 @@ void nn_record(const nn_op *op)
     else {
         nn_cost_add(&totals.cost, &op->cost);
         for (int i = 0; i < op->n_params; i++) params_note(&op->params[i]);
-        if (op->output && op->output_bytes)
-            written_note((uintptr_t)op->output, (uintptr_t)op->output + op->output_bytes);
     }
+    /* Whatever its cost, a successful call's output is an activation from now on. */
+    if (op->succeeded && op->output && op->output_bytes)
+        written_note((uintptr_t)op->output, (uintptr_t)op->output + op->output_bytes);
     list_op(op);
     pthread_mutex_unlock(&lock);
-}
-
-void nn_record_failure(nn_api api, const char *call, const char *op_name)
-{
-    nn_op op = {.api = api, .call = call, .op = op_name, .succeeded = false};
-    nn_record(&op);
 }
 
 void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype)

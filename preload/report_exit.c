@@ -82,7 +82,8 @@ static void print_op(nn_out *fd, const nn_listed_op *op)
     nn_out_printf(fd, "%6llu  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s%s\n",
             (unsigned long long)op->index, api_names[op->api], op->op, op->shape,
             nn_dtype_name(op->dtype), grouped(op->params, p), grouped(op->cost.macs, m),
-            grouped(op->cost.flops, f), grouped(bytes, rw), op->cost.overflow ? "  OVERFLOW" : "");
+            grouped(op->cost.flops, f), grouped(bytes, rw),
+            op->cost.overflow ? "  OVERFLOW" : op->cost.unknown_dtype ? "  (unknown dtype: bytes low)" : "");
 }
 
 static void print_table(nn_out *fd, const nn_totals *t)
@@ -113,6 +114,8 @@ static void print_totals(nn_out *fd, const nn_totals *t)
         nn_out_printf(fd, "  %llu successful calls of unknown cost are not in these totals\n",
                 (unsigned long long)t->unknown_cost_calls);
     if (t->cost.overflow) nn_out_printf(fd, "  some values exceeded 64 bits and are saturated\n");
+    if (t->cost.unknown_dtype)
+        nn_out_printf(fd, "  some tensors have a data type of unknown size: bytes are a lower bound\n");
 }
 
 static void json_op(nn_out *f, const nn_listed_op *op, bool last)
@@ -129,12 +132,12 @@ static void json_op(nn_out *f, const nn_listed_op *op, bool last)
     nn_out_json_string(f, op->shape);
     nn_out_printf(f, ", \"succeeded\": %s, \"cost_known\": %s, \"macs\": %llu, \"flops\": %llu, "
                "\"params\": %llu, \"bytes_read\": %llu, \"bytes_written\": %llu, "
-               "\"overflow\": %s}%s\n",
+               "\"overflow\": %s, \"bytes_incomplete\": %s}%s\n",
             op->succeeded ? "true" : "false", op->cost_known ? "true" : "false",
             (unsigned long long)op->cost.macs, (unsigned long long)op->cost.flops,
             (unsigned long long)op->params, (unsigned long long)op->cost.bytes_read,
             (unsigned long long)op->cost.bytes_written, op->cost.overflow ? "true" : "false",
-            last ? "" : ",");
+            op->cost.unknown_dtype ? "true" : "false", last ? "" : ",");
 }
 
 static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
@@ -147,13 +150,14 @@ static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
     nn_out_printf(f, "  \"totals\": {\"calls\": %llu, \"failed_calls\": %llu, "
                "\"unknown_cost_calls\": %llu, \"macs\": %llu, \"flops\": %llu, "
                "\"params\": %llu, \"param_bytes\": %llu, \"bytes_read\": %llu, "
-               "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s},\n",
+               "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s, "
+               "\"bytes_incomplete\": %s},\n",
             (unsigned long long)t->calls, (unsigned long long)t->failed_calls,
             (unsigned long long)t->unknown_cost_calls, (unsigned long long)t->cost.macs,
             (unsigned long long)t->cost.flops, (unsigned long long)t->params,
             (unsigned long long)t->param_bytes, (unsigned long long)t->cost.bytes_read,
             (unsigned long long)t->cost.bytes_written, t->cost.overflow ? "true" : "false",
-            t->params_incomplete ? "true" : "false");
+            t->params_incomplete ? "true" : "false", t->cost.unknown_dtype ? "true" : "false");
     nn_out_printf(f, "  \"ops_not_listed\": %llu,\n  \"ops\": [\n", (unsigned long long)t->ops_not_listed);
     uint64_t n = nn_listed_count();
     for (uint64_t i = 0; i < n; i++) json_op(f, nn_listed_at(i), i + 1 == n);

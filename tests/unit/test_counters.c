@@ -60,6 +60,20 @@ static void test_dtype_bits(void **state)
     assert_int_equal(nn_dtype_bits((nn_dtype)999), 0);
 }
 
+/* cuBLASLt's ReLU aux output: one bit per element, rounded up to whole bytes. */
+static void test_bit_mask_bytes(void **state)
+{
+    (void)state;
+    bool overflow = false;
+    assert_int_equal(nn_dtype_bits(NN_DTYPE_BIT), 1);
+    assert_string_equal(nn_dtype_name(NN_DTYPE_BIT), "bit");
+    /* 100 bits = 12.5 bytes -> 13 */
+    assert_int_equal(nn_bytes_of(100, NN_DTYPE_BIT, &overflow), 13);
+    /* a 128 x 64 mask: 8,192 bits = 1,024 bytes */
+    assert_int_equal(nn_bytes_of(128 * 64, NN_DTYPE_BIT, &overflow), 1024);
+    assert_false(overflow);
+}
+
 static void test_dtype_names_and_complex(void **state)
 {
     (void)state;
@@ -824,6 +838,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dtype_bits),
+        cmocka_unit_test(test_bit_mask_bytes),
         cmocka_unit_test(test_dtype_names_and_complex),
         cmocka_unit_test(test_checked_arithmetic),
         cmocka_unit_test(test_product_helper),

@@ -293,7 +293,8 @@ static void lt_linear_with_bias_relu(void **state)
     assert_int_equal(mm.epilogue.bias_elements, 32); /* one bias per output row */
     assert_int_equal(mm.epilogue.activation, NN_ACT_RELU);
     assert_ptr_equal(mm.bias, bias);
-    assert_true(mm.host_scalars);
+    assert_true(mm.beta_on_host);
+    assert_false(mm.beta_zero);
     assert_int_equal(mm.scalar_size, 4);
     assert_int_equal(mm.d_span_elements, 256); /* 7*32 + 32 */
     /* MACs 32*8*64 = 16,384 */
@@ -339,6 +340,44 @@ static void lt_batched_broadcast(void **state)
     cublasLtMatmulDescDestroy(desc);
 }
 
+static void lt_row_order_bias_stride_beta_zero(void **state)
+{
+    (void)state;
+    cublasLtMatmulDesc_t desc;
+    assert_int_equal(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), 0);
+    int32_t mode = CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_ZERO;
+    uint32_t epi = CUBLASLT_EPILOGUE_BIAS;
+    int64_t bias_stride = 4;
+    assert_int_equal(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, &mode,
+                                                    sizeof mode), 0);
+    assert_int_equal(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                                                    sizeof epi), 0);
+    assert_int_equal(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
+                                                    &bias_stride, sizeof bias_stride), 0);
+    /* D is 4x3, row-major with ld 3, 2 products 12 elements apart */
+    int32_t row = CUBLASLT_ORDER_ROW;
+    cublasLtMatrixLayout_t a = layout(CUDA_R_32F, 4, 5, 5), b = layout(CUDA_R_32F, 5, 3, 3),
+                           d = layout(CUDA_R_32F, 4, 3, 3);
+    cublasLtMatrixLayout_t all[3] = {a, b, d};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cublasLtMatrixLayoutSetAttribute(all[i], CUBLASLT_MATRIX_LAYOUT_ORDER, &row,
+                                                          sizeof row), 0);
+        set_batch(all[i], 2, i == 0 ? 20 : i == 1 ? 15 : 12);
+    }
+    nn_lt_matmul mm;
+    assert_true(nn_read_lt_matmul(&real_lt, desc, a, b, d, d, &mm));
+    assert_true(mm.beta_zero);        /* ALPHA_DEVICE_VECTOR_BETA_ZERO */
+    assert_false(mm.beta_on_host);
+    /* row-major: last element at 1*12 + 3*3 + 2, span 12 + (4-1)*3 + 3 = 24 */
+    assert_int_equal(mm.d_span_elements, 24);
+    /* a bias per product: 4 rows x 2 products */
+    assert_int_equal(mm.epilogue.bias_elements, 8);
+    cublasLtMatrixLayoutDestroy(a);
+    cublasLtMatrixLayoutDestroy(b);
+    cublasLtMatrixLayoutDestroy(d);
+    cublasLtMatmulDescDestroy(desc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +392,7 @@ int main(void)
         cmocka_unit_test(activation_and_pooling),
         cmocka_unit_test(lt_linear_with_bias_relu),
         cmocka_unit_test(lt_batched_broadcast),
+        cmocka_unit_test(lt_row_order_bias_stride_beta_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
