@@ -10,10 +10,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+static dev_t stderr_dev;
+static ino_t stderr_ino;
+static bool stderr_known;
+
+void nn_note_stderr(void)
+{
+    struct stat st;
+    stderr_known = fstat(STDERR_FILENO, &st) == 0;
+    stderr_dev = st.st_dev;
+    stderr_ino = st.st_ino;
+}
+
+bool nn_stderr_is_original(void)
+{
+    struct stat st;
+    return stderr_known && fstat(STDERR_FILENO, &st) == 0 && st.st_dev == stderr_dev &&
+           st.st_ino == stderr_ino;
+}
 
 void nn_warn(const char *fmt, ...)
 {
+    if (!nn_stderr_is_original()) return;
     /* One write(2) per message, so that lines of several threads never interleave,
      * and no stdio buffer of the program's is touched. */
     char line[512];

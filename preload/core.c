@@ -11,6 +11,9 @@
 
 static nn_config config = {.print_table = true, .max_listed_ops = NN_DEFAULT_MAX_LISTED_OPS};
 static bool config_loaded;
+/* The process nnspy's state belongs to: a vfork child shares that state, but is
+ * not that process. */
+static pid_t owner;
 
 static const char *read_environment(const char *name)
 {
@@ -34,16 +37,34 @@ const nn_config *nn_config_get(void)
 }
 
 /* Runs when the preload is loaded, before the program's main. */
+static void note_owner(void)
+{
+    owner = getpid();
+}
+
 __attribute__((constructor)) static void nn_load(void)
 {
+    note_owner();
+    nn_fork_protect(NULL, note_owner);
+    nn_note_stderr();
     load_config();
     __atomic_store_n(&config_loaded, true, __ATOMIC_RELEASE);
+}
+
+bool nn_active(void)
+{
+    return __atomic_load_n(&config_loaded, __ATOMIC_ACQUIRE) && !config.disabled;
+}
+
+bool nn_in_owner_process(void)
+{
+    return getpid() == owner;
 }
 
 /* Runs at exit (after the program's own atexit handlers). */
 __attribute__((destructor)) static void nn_unload(void)
 {
-    if (!config.disabled) nn_report_write(NN_REPORT_EXIT);
+    if (!config.disabled && nn_in_owner_process()) nn_report_write(NN_REPORT_EXIT);
 }
 
 static __thread unsigned depth;

@@ -33,6 +33,17 @@ typedef struct nn_config {
 /* Read once, at load time; never changes afterwards. */
 const nn_config *nn_config_get(void);
 
+/* nnspy has read its configuration and is not disabled. */
+bool nn_active(void);
+
+/* False in a vfork child, which shares nnspy's state with its parent. */
+bool nn_in_owner_process(void);
+
+/* Notes which file stderr is at load; nnspy prints only while fd 2 is still it
+ * (a daemon may close stderr and reuse fd 2 for a file or socket of its own). */
+void nn_note_stderr(void);
+bool nn_stderr_is_original(void);
+
 /* Fills c from the variables that get() returns (getenv, or a fuzzer's input). */
 void nn_config_parse(nn_config *c, const char *(*get)(const char *name));
 

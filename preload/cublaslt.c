@@ -28,16 +28,16 @@ static const struct cublaslt_getters *getters(const nn_copy *copy)
 {
     int i = copy->index;
     if (!__atomic_load_n(&getters_ready[i], __ATOMIC_ACQUIRE)) {
+        /* Resolved outside the lock (the lookups take the loader's lock). */
+        struct cublaslt_getters g = {
+            .desc = (__typeof__(g.desc))nn_copy_lookup(copy, "cublasLtMatmulDescGetAttribute"),
+            .layout = (__typeof__(g.layout))nn_copy_lookup(copy, "cublasLtMatrixLayoutGetAttribute"),
+        };
+        if (!g.desc || !g.layout)
+            nn_warn_once("cuBLASLt's attribute getters are missing: "
+                         "cublasLtMatmul is counted without cost");
         pthread_mutex_lock(&getters_lock);
-        struct cublaslt_getters *g = &getters_per_copy[i];
-        if (!getters_ready[i]) {
-            g->desc = (__typeof__(g->desc))nn_copy_lookup(copy, "cublasLtMatmulDescGetAttribute");
-            g->layout =
-                (__typeof__(g->layout))nn_copy_lookup(copy, "cublasLtMatrixLayoutGetAttribute");
-            if (!g->desc || !g->layout)
-                nn_warn("cuBLASLt's attribute getters are missing: "
-                        "cublasLtMatmul is counted without cost");
-        }
+        if (!getters_ready[i]) getters_per_copy[i] = g;
         __atomic_store_n(&getters_ready[i], 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&getters_lock);
     }

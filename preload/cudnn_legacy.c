@@ -39,15 +39,18 @@ static void resolve_getters(const nn_copy *copy, struct cudnn_getters *g)
         (__typeof__(g->activation))nn_copy_lookup(copy, "cudnnGetActivationDescriptor");
     g->pooling = (__typeof__(g->pooling))nn_copy_lookup(copy, "cudnnGetPoolingNdDescriptor");
     if (!g->tensor || !g->filter)
-        nn_warn("cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
+        nn_warn_once("cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
 }
 
+/* Resolved outside the lock (the lookups take the loader's lock), published under it. */
 static const struct cudnn_getters *getters(const nn_copy *copy)
 {
     int i = copy->index;
     if (!__atomic_load_n(&getters_ready[i], __ATOMIC_ACQUIRE)) {
+        struct cudnn_getters found;
+        resolve_getters(copy, &found);
         pthread_mutex_lock(&getters_lock);
-        if (!getters_ready[i]) resolve_getters(copy, &getters_per_copy[i]);
+        if (!getters_ready[i]) getters_per_copy[i] = found;
         __atomic_store_n(&getters_ready[i], 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&getters_lock);
     }

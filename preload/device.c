@@ -5,7 +5,6 @@
  * nnspy_sim_device_name; a real one is named by the driver.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,38 +14,50 @@
 #include "device.h"
 
 static nn_device_info info = {.name = "unknown"};
+static int detected; /* 0: not yet, 1: being published, 2: published */
 
-static void name_real_device(void)
+static void name_real_device(nn_device_info *out)
 {
     CUresult (*get_device)(CUdevice *) =
         (CUresult(*)(CUdevice *))nn_lookup(NN_FAMILY_CUDA_DRIVER, "cuCtxGetDevice");
     CUresult (*get_name)(char *, int, CUdevice) =
         (CUresult(*)(char *, int, CUdevice))nn_lookup(NN_FAMILY_CUDA_DRIVER, "cuDeviceGetName");
     CUdevice dev;
-    char name[sizeof info.name];
+    char name[sizeof out->name];
     if (get_device && get_name && get_device(&dev) == CUDA_SUCCESS &&
         get_name(name, (int)sizeof name, dev) == CUDA_SUCCESS) {
         name[sizeof name - 1] = '\0';
-        memcpy(info.name, name, sizeof name);
+        memcpy(out->name, name, sizeof name);
     }
 }
 
-static void detect(void)
+static void detect(nn_device_info *out)
 {
+    *out = (nn_device_info){.name = "unknown"};
     const char *(*sim_name)(void) =
         (const char *(*)(void))nn_lookup(NN_FAMILY_CUDART, "nnspy_sim_device_name");
     if (sim_name) {
-        info.simulated = true;
-        snprintf(info.name, sizeof info.name, "%s", sim_name());
+        out->simulated = true;
+        snprintf(out->name, sizeof out->name, "%s", sim_name());
         return;
     }
-    name_real_device();
+    name_real_device(out);
 }
 
+/* The lookups take the dynamic loader's lock, so no lock or once of nnspy is held
+ * around them (a library constructor running under the loader's lock may be making
+ * a wrapped call at the same time); two first calls may both detect, one publishes. */
 void nn_device_note(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, detect);
+    if (__atomic_load_n(&detected, __ATOMIC_ACQUIRE) == 2) return;
+    nn_device_info found;
+    detect(&found);
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&detected, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        info = found;
+        __atomic_store_n(&detected, 2, __ATOMIC_RELEASE);
+    }
 }
 
 const nn_device_info *nn_device_get(void)

@@ -64,7 +64,7 @@ static bool inside_nvidia_library(const void *addr)
 /* The symbol to hand back for dlsym(handle, name) called from `caller`. */
 static void *choose(void *handle, const char *name, void *found, const void *caller)
 {
-    if (!found || !name || handle == RTLD_DEFAULT || nn_config_get()->disabled) return found;
+    if (!found || !name || handle == RTLD_DEFAULT || !nn_active()) return found;
     const nn_wrapper_entry *w = wrapper_named(name);
     if (!w || inside_nvidia_library(caller)) return found;
     Dl_info info;

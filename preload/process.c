@@ -58,7 +58,9 @@ void nn_process_note_first_call(void)
 
 static void before_exec(void)
 {
-    if (!nn_config_get()->disabled) nn_report_write(NN_REPORT_EXEC);
+    /* A vfork child (Python's subprocess) execs with its parent's state: the
+     * report is the parent's to write, at the parent's end. */
+    if (nn_active() && nn_in_owner_process()) nn_report_write(NN_REPORT_EXEC);
 }
 
 #define REAL_LIBC(name)                                                              \

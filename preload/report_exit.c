@@ -248,7 +248,8 @@ void nn_report_write(nn_report_moment moment)
         const nn_device_info *dev = nn_device_get();
         /* Before an exec the table would be printed twice if the exec fails, so it
          * waits for the end; the JSON file is simply written again. */
-        if (cfg->print_table && moment != NN_REPORT_EXEC) print_report(&t, dev);
+        if (cfg->print_table && moment != NN_REPORT_EXEC && nn_stderr_is_original())
+            print_report(&t, dev);
         char path[sizeof claimed_path - 8];
         if (cfg->json_template[0] &&
             nn_expand_path(cfg->json_template, (long)getpid(), path, sizeof path))

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,8 +30,9 @@ static const char usage_text[] =
     "Runs PROGRAM with libnnspy.so preloaded (after any LD_PRELOAD already set).\n"
     "When PROGRAM exits, nnspy prints on stderr each cuDNN / cuBLAS / cuBLASLt\n"
     "operation it called (shape, data type, parameters, MACs, FLOPs, bytes) and\n"
-    "the totals. PROGRAM keeps its own stdin, stdout and stderr; nnspy exits with\n"
-    "PROGRAM's exit status (128 + N when PROGRAM was killed by signal N).\n"
+    "the totals. PROGRAM keeps its own stdin, stdout and stderr and signal\n"
+    "dispositions; SIGTERM and SIGHUP sent to nnspy are passed on to it. nnspy exits\n"
+    "with PROGRAM's exit status, or dies of the signal that killed PROGRAM.\n"
     "\n"
     "options:\n"
     "  --sim        run on nnspy's simulated device (test stand-ins for libcudart,\n"
@@ -115,28 +117,61 @@ static int setup_environment(bool sim, const char *json)
     return 0;
 }
 
-/* Runs argv and returns its exit status as a shell would report it. */
+static pid_t child_pid;
+
+/* SIGTERM and SIGHUP sent to nnspy are meant for the program: passed on. */
+static void forward_signal(int sig)
+{
+    if (child_pid > 0) kill(child_pid, sig);
+}
+
+/* Ends nnspy the way the program ended: by the same signal, so that the shell (or
+ * job manager) sees what it would have seen; 128 + N if that does not end us. */
+static int die_like(int sig)
+{
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core); /* the program already dumped core, if it did */
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    return 128 + sig;
+}
+
+/* Runs argv, waits for it, and returns (or dies of) what ended it. */
 static int run_and_wait(char **argv)
 {
-    /* Like system(): the terminal's ^C and ^\ are for the program, not for us. */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
-    pid_t pid = fork();
-    if (pid < 0) {
+    /* Like system(): the terminal's ^C and ^\ reach the program's whole process
+     * group; nnspy itself waits. The child gets back the dispositions nnspy was
+     * started with (SIG_IGN under nohup stays SIG_IGN). */
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, forward = {.sa_handler = forward_signal};
+    struct sigaction old_int, old_quit, old_term, old_hup;
+    sigemptyset(&ignore.sa_mask);
+    sigemptyset(&forward.sa_mask);
+    sigaction(SIGINT, &ignore, &old_int);
+    sigaction(SIGQUIT, &ignore, &old_quit);
+    sigaction(SIGTERM, &forward, &old_term);
+    sigaction(SIGHUP, &forward, &old_hup);
+    child_pid = fork();
+    if (child_pid < 0) {
         fprintf(stderr, "nnspy: fork: %s\n", strerror(errno));
         return 126;
     }
-    if (pid == 0) {
-        signal(SIGINT, SIG_DFL);
-        signal(SIGQUIT, SIG_DFL);
+    if (child_pid == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
         execvp(argv[0], argv);
         fprintf(stderr, "nnspy: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
     }
     int status;
-    while (waitpid(pid, &status, 0) < 0)
+    while (waitpid(child_pid, &status, 0) < 0)
         if (errno != EINTR) return 126;
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    if (WIFSIGNALED(status)) return die_like(WTERMSIG(status));
     return WEXITSTATUS(status);
 }
 

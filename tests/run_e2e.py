@@ -238,7 +238,18 @@ def test_cli():
     check(p.returncode == 7, "exit code 7 passed through")
     p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "kill -TERM $$"], env=base,
                        capture_output=True, timeout=60)
-    check(p.returncode == 128 + 15, "death by SIGTERM reported as 143")
+    check(p.returncode == -15, "nnspy dies of the SIGTERM that killed the program")
+    # SIG_IGN inherited (nohup) stays SIG_IGN for the program: SigIgn bit 2 is SIGINT
+    p = subprocess.run(["sh", "-c", f"trap '' INT; exec {NNSPY} run -- sh -c 'grep SigIgn /proc/self/status'"],
+                       env=base, capture_output=True, text=True, timeout=60)
+    ign = int(p.stdout.split()[-1], 16) if p.stdout.strip() else 0
+    check(ign & 0x2 != 0, "an ignored SIGINT stays ignored in the program", p.stdout + p.stderr)
+    # SIGTERM sent to nnspy reaches the program
+    p = subprocess.Popen([NNSPY, "run", "--", "sh", "-c", "echo up; exec sleep 30"], env=base,
+                         stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    p.terminate()
+    check(p.wait(timeout=30) == -15, "SIGTERM to nnspy is passed on; both end")
     p = subprocess.run([NNSPY, "run"], capture_output=True, text=True, timeout=60)
     check(p.returncode == 2 and "no PROGRAM" in p.stderr, "missing PROGRAM: usage error")
     p = subprocess.run([NNSPY, "run", "--", "/nonexistent"], capture_output=True, timeout=60)
@@ -308,6 +319,18 @@ def test_fork_exec_storm():
             json.load(open(os.path.join(tmp, f)))["totals"]["calls"] == 3 and
             json.load(open(os.path.join(tmp, f[:-2])))["totals"]["calls"] == 2 for f in second)
         check(pairs_ok, "each child's two images under its own pid, none overwritten")
+
+
+def test_vfork_exec():
+    print("vfork + exec (CPython's subprocess): the child does not write the parent's report")
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.run([f"{TESTS}/vfork_exec"], env=sim_env(os.path.join(tmp, "r-%p.json")),
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode == 0, "ran", p.stderr)
+        names = os.listdir(tmp)
+        reports = [json.load(open(os.path.join(tmp, f))) for f in names]
+        check(len(names) == 1 and reports[0]["totals"]["calls"] == 1,
+              "one report, the parent's, with its one call", str(names))
 
 
 def test_tensorflow_style_loading():
@@ -396,7 +419,7 @@ def main():
                  test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli,
                  test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
                  test_two_copies, test_stacked_interposer, test_many_threads,
-                 test_unload_and_reload, test_exit_while_calling):
+                 test_unload_and_reload, test_exit_while_calling, test_vfork_exec):
         test()
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")
