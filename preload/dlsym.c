@@ -11,8 +11,9 @@
  * The wrapper returned is the one bound to the copy of the library the symbol was
  * found in, so two copies of a library in one process each keep working.
  *
- * dlsym(RTLD_NEXT, ...) is passed to glibc by a tail jump, so that glibc still
- * sees the original caller's address: that is how other interposers (GPU-sharing
+ * dlsym(RTLD_NEXT, ...) and dlsym(RTLD_DEFAULT, ...) are passed on by a tail
+ * jump, so that glibc (or the next interposer's dlsym) still sees the original
+ * caller's address: that is how other interposers (GPU-sharing
  * layers, other profilers, test stand-ins) reach what lies below them, and it
  * lets nnspy stack with them in either order. RTLD_DEFAULT needs nothing: the
  * global scope already finds nnspy's definitions first.
@@ -25,17 +26,23 @@
 
 typedef void *(*dlsym_fn)(void *, const char *);
 
-/* Read by the assembly entry point below. */
-__attribute__((visibility("hidden"))) dlsym_fn nn_glibc_dlsym;
+/* The next dlsym after nnspy's: another interposer's, or glibc's. Read by the
+ * assembly entry point below. */
+__attribute__((visibility("hidden"))) dlsym_fn nn_next_dlsym;
 
 __attribute__((visibility("hidden"), used)) dlsym_fn nn_bootstrap_dlsym(void)
 {
-    dlsym_fn f = __atomic_load_n(&nn_glibc_dlsym, __ATOMIC_ACQUIRE);
+    dlsym_fn f = __atomic_load_n(&nn_next_dlsym, __ATOMIC_ACQUIRE);
     if (f) return f;
     /* glibc 2.34 moved dlsym into libc under a new version; older ones have 2.2.5. */
-    f = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
-    if (!f) f = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
-    __atomic_store_n(&nn_glibc_dlsym, f, __ATOMIC_RELEASE);
+    dlsym_fn glibc = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
+    if (!glibc) glibc = (dlsym_fn)dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+    if (!glibc) return NULL;
+    /* A versioned lookup skips an unversioned dlsym of another preloaded library
+     * (a GPU-sharing layer wraps dlsym too): ask for the next one by name. */
+    f = (dlsym_fn)glibc(RTLD_NEXT, "dlsym");
+    if (!f) f = glibc;
+    __atomic_store_n(&nn_next_dlsym, f, __ATOMIC_RELEASE);
     return f;
 }
 
@@ -91,28 +98,45 @@ __attribute__((visibility("hidden"), used, noinline)) void *nn_dlsym_handle(void
 }
 
 #if defined(__x86_64__)
-/* RTLD_NEXT is ((void *) -1l). */
+#if defined(__CET__)
+#define NN_ENDBR "    endbr64\n"
+#else
+#define NN_ENDBR ""
+#endif
+/* RTLD_NEXT is ((void *) -1l) and RTLD_DEFAULT is 0: both go straight on to the
+ * next dlsym with the caller's return address still on the stack. Any other
+ * handle goes to nn_dlsym_handle. */
 __asm__(".text\n"
         ".globl dlsym\n"
         ".type dlsym, @function\n"
         "dlsym:\n"
+        "    .cfi_startproc\n" NN_ENDBR
         "    cmpq $-1, %rdi\n"
+        "    je 1f\n"
+        "    testq %rdi, %rdi\n"
         "    jne nn_dlsym_handle\n"
-        "    movq nn_glibc_dlsym(%rip), %rax\n"
-        "    testq %rax, %rax\n"
-        "    jz 1f\n"
-        "    jmp *%rax\n"
-        "1:  pushq %rdi\n" /* first use: bootstrap, then jump as above */
-        "    pushq %rsi\n"
-        "    subq $8, %rsp\n"
-        "    call nn_bootstrap_dlsym\n"
-        "    addq $8, %rsp\n"
-        "    popq %rsi\n"
-        "    popq %rdi\n"
+        "1:  movq nn_next_dlsym(%rip), %rax\n"
         "    testq %rax, %rax\n"
         "    jz 2f\n"
         "    jmp *%rax\n"
-        "2:  ret\n"
+        "2:  pushq %rdi\n" /* first use: bootstrap, then jump as above */
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    pushq %rsi\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    subq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    call nn_bootstrap_dlsym\n"
+        "    addq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rsi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rdi\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    testq %rax, %rax\n"
+        "    jz 3f\n"
+        "    jmp *%rax\n"
+        "3:  ret\n"
+        "    .cfi_endproc\n"
         ".size dlsym, .-dlsym\n");
 #else
 #error "nnspy's dlsym entry point is written for x86_64; port the tail jump first"

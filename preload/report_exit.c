@@ -43,14 +43,23 @@ static const char *grouped(uint64_t v, char buf[32])
     return buf;
 }
 
-/* 1234567 -> "1.23 M" (decimal units, as MACs and FLOPs are quoted) */
+/* 1234567 -> "1.23 M" (decimal units, as MACs and FLOPs are quoted). Integer
+ * arithmetic only: this may run in a signal handler. */
 static const char *scaled(uint64_t v, char buf[32])
 {
     static const char *const units[] = {"", " K", " M", " G", " T", " P", " E"};
-    double x = (double)v;
+    uint64_t unit = 1;
     int u = 0;
-    while (x >= 1000.0 && u < 6) x /= 1000.0, u++;
-    snprintf(buf, 32, u ? "%.2f%s" : "%.0f%s", x, units[u]);
+    while (v / unit >= 1000 && u < 6) unit *= 1000, u++;
+    if (u == 0) {
+        snprintf(buf, 32, "%llu", (unsigned long long)v);
+        return buf;
+    }
+    uint64_t step = unit / 100, rounded = v; /* in hundredths of the unit, rounded */
+    if (rounded <= UINT64_MAX - step / 2) rounded += step / 2;
+    uint64_t hundredths = rounded / step;
+    snprintf(buf, 32, "%llu.%02llu%s", (unsigned long long)(hundredths / 100),
+             (unsigned long long)(hundredths % 100), units[u]);
     return buf;
 }
 
@@ -184,6 +193,18 @@ __attribute__((constructor)) static void report_init(void)
     nn_fork_protect(NULL, forget_claim);
 }
 
+/* Moves tmp to name unless name exists (EEXIST then): link(2) where the file
+ * system has hard links, else rename with RENAME_NOREPLACE. */
+static bool place_without_replacing(const char *tmp, const char *name)
+{
+    if (link(tmp, name) == 0) {
+        unlink(tmp);
+        return true;
+    }
+    if (errno == EEXIST) return false;
+    return renameat2(AT_FDCWD, tmp, AT_FDCWD, name, RENAME_NOREPLACE) == 0;
+}
+
 static bool install_json(const char *tmp, const char *path)
 {
     if (claimed_path[0]) return rename(tmp, claimed_path) == 0;
@@ -191,8 +212,7 @@ static bool install_json(const char *tmp, const char *path)
         char candidate[sizeof claimed_path];
         if (n == 0) snprintf(candidate, sizeof candidate, "%s", path);
         else snprintf(candidate, sizeof candidate, "%s.%d", path, n);
-        if (link(tmp, candidate) == 0) {
-            unlink(tmp);
+        if (place_without_replacing(tmp, candidate)) {
             memcpy(claimed_path, candidate, sizeof candidate);
             return true;
         }
@@ -210,7 +230,7 @@ static void write_json_file(const char *path, const nn_totals *t, const nn_devic
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        nn_warn("cannot write the JSON summary to %s: %s", path, strerror(errno));
+        nn_warn("cannot write the JSON summary to %s: %s", path, strerrorname_np(errno));
         return;
     }
     static nn_out out; /* 16 KiB: not on the stack of a signal handler */
@@ -219,7 +239,7 @@ static void write_json_file(const char *path, const nn_totals *t, const nn_devic
     bool ok = nn_out_flush(&out);
     ok &= close(fd) == 0;
     if (!ok || !install_json(tmp, path)) {
-        nn_warn("cannot write the JSON summary to %s: %s", path, strerror(errno));
+        nn_warn("cannot write the JSON summary to %s: %s", path, strerrorname_np(errno));
         unlink(tmp);
     }
 }
