@@ -36,7 +36,8 @@ CUDA_APP_LIBS := -L$(CUDA_LIBDIR) -Wl,--enable-new-dtags,-rpath,$(CUDA_LIBDIR) \
                  -lcudnn -lcublasLt -lcublas -lcudart -lm
 
 .PHONY: all check unit e2e demo clean sanitize deps fuzz fuzz-deps
-all: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES) $(E2E_PROGS) $(E2E_PLUGINS) $(UNIT_TESTS)
+all: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES) $(E2E_PROGS) $(E2E_PLUGINS) $(UNIT_TESTS) \
+     $(B)/tests/plugin_conv_v8.so
 
 $(B)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -77,6 +78,19 @@ $(B)/sim/libcublasLt.so.13: tests/sim/cublaslt.c tests/sim/sim.h tests/sim/libcu
 $(B)/sim/libcublas.so.13: tests/sim/cublas.c tests/sim/sim.h tests/sim/libcublas.map $(B)/sim/libcublasLt.so.13
 	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcublas.so.13 \
 	  -Wl,--version-script=tests/sim/libcublas.map -o $@ $< -L$(B)/sim -l:libcublasLt.so.13 -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
+
+# A second cuDNN soname (libcudnn.so.8, same stand-in) and a plugin linked to it,
+# for the test of two cuDNN versions in one process.
+$(B)/sim-v8/libcudnn.so.8: tests/sim/cudnn.c tests/sim/sim.h tests/sim/libcudnn.map $(B)/sim/libcudart.so.13
+	@mkdir -p $(B)/sim-v8
+	sed 's/libcudnn\.so\.9/libcudnn.so.8/' tests/sim/libcudnn.map > $(B)/sim-v8/libcudnn.map
+	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcudnn.so.8 \
+	  -Wl,--version-script=$(B)/sim-v8/libcudnn.map -o $@ $< -L$(B)/sim -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
+
+$(B)/tests/plugin_conv_v8.so: tests/e2e/plugin_conv.c $(B)/sim-v8/libcudnn.so.8
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -fPIC -shared $(CUDA_INC) -o $@ $< -L$(B)/sim-v8 -l:libcudnn.so.8 \
+	  -L$(B)/sim -l:libcudart.so.13 $(LDFLAGS_BASE)
 
 # ---------------------------------------------------------------- programs
 $(B)/examples/%: examples/%.c

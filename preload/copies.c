@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -74,4 +76,73 @@ int nn_copy_for_object(nn_family family, const char *path, const void *base)
     }
     pthread_mutex_unlock(&lock);
     return found;
+}
+
+/* ------------------------------------------------------------ direct calls */
+
+/* Call sites seen, each with the copy it reaches. Lock-free: a slot is claimed
+ * with a compare-and-swap on its key, then its answer is published. */
+#define SITE_SLOTS 4096
+#define SITE_PROBES 16
+struct site {
+    uintptr_t key;  /* caller address ^ family; 0: empty */
+    int copy_plus1; /* 0: not yet published */
+};
+static struct site sites[SITE_SLOTS];
+
+static bool same_object(const void *a, const void *b)
+{
+    Dl_info ia, ib;
+    return dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
+}
+
+/* What `name` is in the calling object's own lookup scope (itself and its
+ * dependencies, which is where its PLT would bind without nnspy preloaded). */
+static int resolve_caller_copy(nn_family family, const void *caller, const char *name)
+{
+    Dl_info ci, fi;
+    if (!dladdr(caller, &ci) || !ci.dli_fname || !*ci.dli_fname) return 0;
+    void *h = dlopen(ci.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (!h) return 0;
+    void *fn = nn_real_dlsym(h, name);
+    dlclose(h);
+    if (!fn || !dladdr(fn, &fi) || !fi.dli_fname) return 0;
+    const char *base = strrchr(fi.dli_fname, '/');
+    base = base ? base + 1 : fi.dli_fname;
+    const char *prefix = nn_family_file(family);
+    if (strncmp(base, prefix, strlen(prefix)) != 0) return 0; /* another interposer: copy 0 */
+    void *primary = nn_lookup(family, name);
+    if (!primary || same_object(primary, fn)) return 0;
+    int copy = nn_copy_for_object(family, fi.dli_fname, fi.dli_fbase);
+    if (copy < 0) {
+        nn_warn_once("more than %d copies of %s*: some calls go to the first one",
+                     NN_COPIES - 1, prefix);
+        return 0;
+    }
+    return copy;
+}
+
+const nn_copy *nn_copy_for_caller(nn_family family, const void *caller, const char *name)
+{
+    uintptr_t key = ((uintptr_t)caller ^ (uintptr_t)family) | 1u;
+    uint64_t h = ((uint64_t)key * 0x9e3779b97f4a7c15ULL) >> 52; /* 12 bits: SITE_SLOTS */
+    for (int i = 0; i < SITE_PROBES; i++) {
+        struct site *s = &sites[(h + (uint64_t)i) % SITE_SLOTS];
+        uintptr_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+        if (k == key) {
+            int c = __atomic_load_n(&s->copy_plus1, __ATOMIC_ACQUIRE);
+            if (c) return &copies[family][c - 1];
+            break; /* being resolved by another thread: resolve too */
+        }
+        if (k != 0) continue;
+        int copy = resolve_caller_copy(family, caller, name);
+        uintptr_t empty = 0;
+        if (__atomic_compare_exchange_n(&s->key, &empty, key, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE) ||
+            empty == key)
+            __atomic_store_n(&s->copy_plus1, copy + 1, __ATOMIC_RELEASE);
+        return &copies[family][copy];
+    }
+    /* Table full around this site, or a race: answer without caching. */
+    return &copies[family][resolve_caller_copy(family, caller, name)];
 }

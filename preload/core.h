@@ -111,6 +111,13 @@ typedef struct nn_copy {
 } nn_copy;
 
 const nn_copy *nn_primary(nn_family family);
+/*
+ * The copy a direct call (through nnspy's exported symbol) must go to: the one the
+ * calling object itself would have reached, found once per call site. A plugin
+ * linked to libcudnn.so.8 in a process whose global scope has libcudnn.so.9 keeps
+ * calling its own cuDNN 8. `name` is the wrapped function's.
+ */
+const nn_copy *nn_copy_for_caller(nn_family family, const void *caller, const char *name);
 const nn_copy *nn_copy_at(nn_family family, int index);
 /* `name` in that copy (cached by the caller), or NULL. */
 void *nn_copy_lookup(const nn_copy *copy, const char *name);
@@ -127,8 +134,9 @@ typedef struct nn_wrapper_entry {
 #define NN_STRIP(...) __VA_ARGS__
 
 /*
- * Defines the wrapper of NAME: the exported function (copy 0), one static entry
- * point per other copy, and their registration for the dlsym override. The body
+ * Defines the wrapper of NAME: the exported function (the copy its caller would
+ * reach), one static entry point per copy reached through dlsym, and their
+ * registration for the dlsym override. The body
  * that follows is NAME's implementation, with `copy` in scope:
  *
  *   NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor, (cudnnHandle_t h, ...), (h, ...))
@@ -136,7 +144,10 @@ typedef struct nn_wrapper_entry {
  */
 #define NN_WRAP(FAMILY, RET, NAME, PARAMS, ARGS)                                      \
     static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS);                     \
-    NN_EXPORT RET NAME PARAMS { return NAME##_impl(nn_primary(FAMILY), NN_STRIP ARGS); } \
+    NN_EXPORT RET NAME PARAMS {                                                       \
+        return NAME##_impl(nn_copy_for_caller(FAMILY, __builtin_return_address(0), #NAME), \
+                           NN_STRIP ARGS);                                            \
+    }                                                                                 \
     static RET NAME##_copy1 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 1), NN_STRIP ARGS); } \
     static RET NAME##_copy2 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 2), NN_STRIP ARGS); } \
     static RET NAME##_copy3 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 3), NN_STRIP ARGS); } \

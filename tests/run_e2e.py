@@ -365,6 +365,24 @@ def test_two_copies():
         check(t.get("unknown_cost_calls") == 0, "every descriptor was readable")
 
 
+def test_two_sonames():
+    print("two cuDNN versions (libcudnn.so.9 and .so.8), each called directly by its plugin")
+    a = os.path.abspath(f"{TESTS}/plugin_conv.so")
+    b = os.path.abspath(f"{TESTS}/plugin_conv_v8.so")
+    env = {"LD_LIBRARY_PATH": f"{SIM}:{os.path.abspath(B)}/sim-v8"}
+    rc, out, err, r = run([f"{TESTS}/two_sonames", a, b], json_out=True, env_extra=env)
+    rc0, out0, _, _ = run([f"{TESTS}/two_sonames", a, b], preload=False, env_extra=env)
+    check(rc0 == 0 and out0.strip() == "v9 2 v8 3", "without nnspy: each plugin uses its own cuDNN",
+          out0)
+    check(rc == 0 and out.strip() == "v9 2 v8 3", "with nnspy: each call still reaches its own cuDNN",
+          err + out)
+    t = r["totals"] if r else {}
+    # 5 convolutions of 1,944 MACs; 2 filters of 54 and 2 biases of 2
+    check(t.get("macs") == 5 * 1944 and t.get("params") == 2 * 56 and
+          t.get("unknown_cost_calls") == 0 and t.get("failed_calls") == 0,
+          "counted with each copy's own descriptors: 9,720 MACs, 112 parameters")
+
+
 def test_stacked_interposer():
     print("stacked with another interposer that uses dlsym(RTLD_NEXT), in both orders")
     other = os.path.abspath(f"{TESTS}/plugin_interposer.so")
@@ -418,7 +436,7 @@ def main():
                  test_plugin_local_scope, test_threads, test_nested_call_counted_once,
                  test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli,
                  test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
-                 test_two_copies, test_stacked_interposer, test_many_threads,
+                 test_two_copies, test_two_sonames, test_stacked_interposer, test_many_threads,
                  test_unload_and_reload, test_exit_while_calling, test_vfork_exec):
         test()
     if failures:
