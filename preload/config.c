@@ -78,8 +78,7 @@ static void parse_max_ops(nn_config *c, const char *v)
     unsigned long long n = strtoull(v, &end, 10);
     if (errno || *end || v[0] < '0' || v[0] > '9' || n > NN_MAX_LISTED_OPS_LIMIT) {
         nn_warn("NNSPY_MAX_OPS=\"%.64s\" is not a number from 0 to %llu; using %llu", v,
-                (unsigned long long)NN_MAX_LISTED_OPS_LIMIT,
-                (unsigned long long)c->max_listed_ops);
+                (unsigned long long)NN_MAX_LISTED_OPS_LIMIT, (unsigned long long)c->max_listed_ops);
         return;
     }
     c->max_listed_ops = n;

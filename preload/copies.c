@@ -15,7 +15,13 @@
 
 #include "core.h"
 
-#define COPY_ROW(f) {{f, 0, NULL}, {f, 1, NULL}, {f, 2, NULL}, {f, 3, NULL}}
+#define COPY_ROW(f)                                                                                \
+    {                                                                                              \
+        {f, 0, NULL}, {f, 1, NULL}, {f, 2, NULL},                                                  \
+        {                                                                                          \
+            f, 3, NULL                                                                             \
+        }                                                                                          \
+    }
 static nn_copy copies[NN_FAMILY_COUNT_][NN_COPIES] = {
     COPY_ROW(NN_FAMILY_CUDNN),  COPY_ROW(NN_FAMILY_CUBLAS),      COPY_ROW(NN_FAMILY_CUBLASLT),
     COPY_ROW(NN_FAMILY_CUDART), COPY_ROW(NN_FAMILY_CUDA_DRIVER),
@@ -82,7 +88,7 @@ int nn_copy_for_object(nn_family family, const char *path, const void *base)
 
 /* Call sites seen, each with the copy it reaches. Lock-free: a slot is claimed
  * with a compare-and-swap on its key, then its answer is published. */
-#define SITE_SLOTS 4096
+#define SITE_SLOTS  4096
 #define SITE_PROBES 16
 struct site {
     uintptr_t key;  /* caller address ^ family; 0: empty */
@@ -115,8 +121,8 @@ static int resolve_caller_copy(nn_family family, const void *caller, const char 
     if (!primary || same_object(primary, fn)) return 0;
     int copy = nn_copy_for_object(family, fi.dli_fname, fi.dli_fbase);
     if (copy < 0) {
-        nn_warn_once("more than %d copies of %s*: some calls go to the first one",
-                     NN_COPIES - 1, prefix);
+        nn_warn_once("more than %d copies of %s*: some calls go to the first one", NN_COPIES - 1,
+                     prefix);
         return 0;
     }
     return copy;

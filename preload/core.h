@@ -8,27 +8,27 @@
 #ifndef NNSPY_PRELOAD_CORE_H
 #define NNSPY_PRELOAD_CORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdint.h>
 
 #include "counters.h"
 
-#define NN_EXPORT __attribute__((visibility("default")))
+#define NN_EXPORT      __attribute__((visibility("default")))
 #define NN_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* ------------------------------------------------------------ configuration */
 
 typedef struct nn_config {
-    bool disabled;       /* NNSPY_DISABLE=1, or a secure-execution process */
-    bool print_table;    /* NNSPY_REPORT=table (default) or none */
+    bool disabled;           /* NNSPY_DISABLE=1, or a secure-execution process */
+    bool print_table;        /* NNSPY_REPORT=table (default) or none */
     char json_template[512]; /* NNSPY_JSON as given (%p: the pid); empty: no JSON */
     uint64_t max_listed_ops; /* NNSPY_MAX_OPS: operations kept for the per-op table */
 } nn_config;
 
 #define NN_DEFAULT_MAX_LISTED_OPS 100000ULL
-#define NN_MAX_LISTED_OPS_LIMIT (1ULL << 32)
+#define NN_MAX_LISTED_OPS_LIMIT   (1ULL << 32)
 
 /* Read once, at load time; never changes afterwards. */
 const nn_config *nn_config_get(void);
@@ -52,10 +52,10 @@ bool nn_expand_path(const char *template, long pid, char *out, size_t len);
 
 /* One message on stderr, prefixed "nnspy: ". Use nn_warn_once for repeatable paths. */
 void nn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#define nn_warn_once(...)                                                     \
-    do {                                                                      \
-        static int warned_;                                                   \
-        if (!__atomic_exchange_n(&warned_, 1, __ATOMIC_RELAXED)) nn_warn(__VA_ARGS__); \
+#define nn_warn_once(...)                                                                          \
+    do {                                                                                           \
+        static int warned_;                                                                        \
+        if (!__atomic_exchange_n(&warned_, 1, __ATOMIC_RELAXED)) nn_warn(__VA_ARGS__);             \
     } while (0)
 
 /* ------------------------------------------------------------ reentrancy guard */
@@ -91,8 +91,8 @@ typedef enum nn_family {
  */
 void *nn_lookup(nn_family family, const char *name);
 const char *nn_family_file(nn_family family);
-/* Whether a file name is one of NVIDIA's CUDA libraries (libcudnn*, libcublas*, ...). */
-bool nn_is_nvidia_file(const char *path);
+/* Whether a file is one of the libraries of the stack nnspy intercepts. */
+bool nn_is_intercepted_stack_file(const char *path);
 /* The real dlsym, bootstrapped with dlvsym: nnspy never calls the public one. */
 void *nn_real_dlsym(void *handle, const char *name);
 
@@ -142,19 +142,30 @@ typedef struct nn_wrapper_entry {
  *   NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor, (cudnnHandle_t h, ...), (h, ...))
  *   { ... }
  */
-#define NN_WRAP(FAMILY, RET, NAME, PARAMS, ARGS)                                      \
-    static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS);                     \
-    NN_EXPORT RET NAME PARAMS {                                                       \
-        return NAME##_impl(nn_copy_for_caller(FAMILY, __builtin_return_address(0), #NAME), \
-                           NN_STRIP ARGS);                                            \
-    }                                                                                 \
-    static RET NAME##_copy1 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 1), NN_STRIP ARGS); } \
-    static RET NAME##_copy2 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 2), NN_STRIP ARGS); } \
-    static RET NAME##_copy3 PARAMS { return NAME##_impl(nn_copy_at(FAMILY, 3), NN_STRIP ARGS); } \
-    static const nn_wrapper_entry NAME##_entry                                        \
-        __attribute__((used, section("nnspy_wrappers"), aligned(sizeof(void *)))) = { \
-            #NAME, FAMILY,                                                            \
-            {(void *)NAME, (void *)NAME##_copy1, (void *)NAME##_copy2, (void *)NAME##_copy3}}; \
+#define NN_WRAP(FAMILY, RET, NAME, PARAMS, ARGS)                                                   \
+    static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS);                                  \
+    NN_EXPORT RET NAME PARAMS                                                                      \
+    {                                                                                              \
+        return NAME##_impl(nn_copy_for_caller(FAMILY, __builtin_return_address(0), #NAME),         \
+                           NN_STRIP ARGS);                                                         \
+    }                                                                                              \
+    static RET NAME##_copy1 PARAMS                                                                 \
+    {                                                                                              \
+        return NAME##_impl(nn_copy_at(FAMILY, 1), NN_STRIP ARGS);                                  \
+    }                                                                                              \
+    static RET NAME##_copy2 PARAMS                                                                 \
+    {                                                                                              \
+        return NAME##_impl(nn_copy_at(FAMILY, 2), NN_STRIP ARGS);                                  \
+    }                                                                                              \
+    static RET NAME##_copy3 PARAMS                                                                 \
+    {                                                                                              \
+        return NAME##_impl(nn_copy_at(FAMILY, 3), NN_STRIP ARGS);                                  \
+    }                                                                                              \
+    static const nn_wrapper_entry NAME##_entry                                                     \
+        __attribute__((used, section("nnspy_wrappers"), aligned(sizeof(void *)))) = {              \
+            #NAME,                                                                                 \
+            FAMILY,                                                                                \
+            {(void *)NAME, (void *)NAME##_copy1, (void *)NAME##_copy2, (void *)NAME##_copy3}};     \
     static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS)
 
 /*
@@ -162,32 +173,45 @@ typedef struct nn_wrapper_entry {
  * and cached per copy. When it cannot be found the wrapper says so once and
  * returns `missing`: the program called a function of a library not loaded.
  */
-#define NN_REAL_OR_RETURN(NAME, missing)                                              \
-    static __typeof__(&NAME) real_per_copy_[NN_COPIES];                               \
-    __typeof__(&NAME) real = __atomic_load_n(&real_per_copy_[copy->index], __ATOMIC_ACQUIRE); \
-    if (NN_UNLIKELY(!real)) {                                                         \
-        real = (__typeof__(&NAME))nn_copy_lookup(copy, #NAME);                        \
-        if (!real) {                                                                  \
-            nn_warn_once("cannot find the real " #NAME " in any loaded %s*",          \
-                         nn_family_file(copy->family));                               \
-            return missing;                                                           \
-        }                                                                             \
-        __atomic_store_n(&real_per_copy_[copy->index], real, __ATOMIC_RELEASE);       \
+#define NN_REAL_OR_RETURN(NAME, missing)                                                           \
+    static __typeof__(&NAME) real_per_copy_[NN_COPIES];                                            \
+    __typeof__(&NAME) real = __atomic_load_n(&real_per_copy_[copy->index], __ATOMIC_ACQUIRE);      \
+    if (NN_UNLIKELY(!real)) {                                                                      \
+        real = (__typeof__(&NAME))nn_copy_lookup(copy, #NAME);                                     \
+        if (!real) {                                                                               \
+            nn_warn_once("cannot find the real " #NAME " in any loaded %s*",                       \
+                         nn_family_file(copy->family));                                            \
+            return missing;                                                                        \
+        }                                                                                          \
+        __atomic_store_n(&real_per_copy_[copy->index], real, __ATOMIC_RELEASE);                    \
     }
 
 /* ------------------------------------------------------------ recording */
 
 typedef enum nn_api { NN_API_CUDNN, NN_API_CUBLAS, NN_API_CUBLASLT } nn_api;
 
-/* A device buffer an operation reads as weights. */
+/*
+ * How a buffer an operation reads is decided to be a parameter (README, the
+ * parameter rule). Decided in nn_record, under the one lock, against the buffers
+ * earlier operations wrote.
+ */
+typedef enum nn_param_rule {
+    NN_PARAM_ALWAYS,            /* a filter: weights by definition */
+    NN_PARAM_UNLESS_ACTIVATION, /* a bias: unless an earlier operation wrote it */
+    NN_PARAM_WEIGHT_OPERAND,    /* a GEMM operand: the first such candidate of the call
+                                   that no earlier operation wrote, if any */
+} nn_param_rule;
+
+/* A device buffer an operation may read as weights. */
 typedef struct nn_param_ref {
     const void *addr;
     uint64_t elements;
     nn_dtype dtype;
+    nn_param_rule rule;
 } nn_param_ref;
 
 #define NN_MAX_PARAMS_PER_OP 4
-#define NN_SHAPE_LEN 120
+#define NN_SHAPE_LEN         120
 
 /* One intercepted call, as the wrappers describe it. */
 typedef struct nn_op {
@@ -209,11 +233,18 @@ typedef struct nn_op {
 /* Records one call (thread-safe). Parameters are counted once per address. */
 void nn_record(const nn_op *op);
 
-/* True when [addr] lies in a buffer written by an earlier recorded operation. */
-bool nn_is_activation(const void *addr);
+/* Adds a possible parameter buffer to op (ignored past NN_MAX_PARAMS_PER_OP). */
+void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype,
+                     nn_param_rule rule);
 
-/* Adds a parameter buffer to op (ignored past NN_MAX_PARAMS_PER_OP). */
-void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype);
+/*
+ * Adds a GEMM operand (rows x cols per product) as a weight candidate, unless it
+ * has a matrix of its own for each product of a batch (non-zero batch stride):
+ * a weight shared by the batch is broadcast. Add A before B: A is the weight when
+ * both qualify (PyTorch, TensorFlow and JAX compute Y = X W as Y^T = W^T X^T).
+ */
+void nn_op_add_gemm_operand(nn_op *op, const void *p, uint64_t rows, uint64_t cols, nn_dtype dtype,
+                            uint64_t batch, int64_t batch_stride);
 
 /* Whether calls are still being listed for the table (NNSPY_MAX_OPS): the shape
  * text of a call past the limit is not worth formatting. */

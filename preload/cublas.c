@@ -58,30 +58,15 @@ static bool gemm_accumulates(const struct gemm_call *g)
     return !nn_host_scalar_is_zero(g->beta, g->beta_size, g->beta_parts, g->beta_float);
 }
 
-/* A batched operand with its own matrix per product (non-zero stride) is an
- * activation: a weight shared by the batch is broadcast with stride 0. */
-static bool weight_candidate(const void *p, long long stride, int64_t batch)
-{
-    return p && !(batch > 1 && stride != 0) && !nn_is_activation(p);
-}
-
-/*
- * The parameter rule for GEMMs: an operand written by an earlier recorded operation,
- * or varying along the batch, is an activation. Of the operands left, A is the
- * weight when both qualify: PyTorch, TensorFlow and JAX compute Y = X W on
- * column-major cuBLAS as Y^T = W^T X^T, passing the weight as A.
- */
+/* Operands in device pointer arrays (the *gemmBatched calls) are never read, so
+ * they cannot be told apart: none is counted as a parameter. */
 static void gemm_params(nn_op *op, const struct gemm_call *g)
 {
     if (g->pointer_arrays) return;
-    uint64_t elements = 0;
-    if (weight_candidate(g->A, g->stride_a, g->batch)) {
-        if (nn_mul_u64((uint64_t)g->m, (uint64_t)g->k, &elements))
-            nn_op_add_param(op, g->A, elements, g->a_type);
-    } else if (weight_candidate(g->B, g->stride_b, g->batch)) {
-        if (nn_mul_u64((uint64_t)g->k, (uint64_t)g->n, &elements))
-            nn_op_add_param(op, g->B, elements, g->b_type);
-    }
+    nn_op_add_gemm_operand(op, g->A, (uint64_t)g->m, (uint64_t)g->k, g->a_type, (uint64_t)g->batch,
+                           g->stride_a);
+    nn_op_add_gemm_operand(op, g->B, (uint64_t)g->k, (uint64_t)g->n, g->b_type, (uint64_t)g->batch,
+                           g->stride_b);
 }
 
 static void describe_gemm(nn_op *op, const struct gemm_call *g)
@@ -90,9 +75,8 @@ static void describe_gemm(nn_op *op, const struct gemm_call *g)
     char batch[32] = "";
     if (g->batch > 1) snprintf(batch, sizeof batch, "[%lld] ", (long long)g->batch);
     snprintf(op->shape, sizeof op->shape, "%s%c%c %lldx%lld * %lldx%lld -> %lldx%lld", batch,
-             g->ta == CUBLAS_OP_N ? 'N' : 'T', g->tb == CUBLAS_OP_N ? 'N' : 'T',
-             (long long)g->m, (long long)g->k, (long long)g->k, (long long)g->n,
-             (long long)g->m, (long long)g->n);
+             g->ta == CUBLAS_OP_N ? 'N' : 'T', g->tb == CUBLAS_OP_N ? 'N' : 'T', (long long)g->m,
+             (long long)g->k, (long long)g->k, (long long)g->n, (long long)g->m, (long long)g->n);
 }
 
 /* C's extent in bytes, so that a later GEMM sees it as an activation. */
@@ -108,18 +92,27 @@ static uint64_t gemm_output_span(const struct gemm_call *g)
 static void record_gemm(cublasStatus_t st, const struct gemm_call *g)
 {
     int saved = errno;
-    nn_op op = {.api = NN_API_CUBLAS, .call = g->call, .op = "gemm",
-                .succeeded = st == CUBLAS_STATUS_SUCCESS, .dtype = g->a_type};
+    nn_op op = {.api = NN_API_CUBLAS,
+                .call = g->call,
+                .op = "gemm",
+                .succeeded = st == CUBLAS_STATUS_SUCCESS,
+                .dtype = g->a_type};
     if (op.succeeded && g->m >= 0 && g->n >= 0 && g->k >= 0 && g->batch >= 0) {
         uint64_t batch = (uint64_t)g->batch;
         nn_gemm_shape s = {
-            .m = (uint64_t)g->m, .n = (uint64_t)g->n, .k = (uint64_t)g->k, .batch = batch,
+            .m = (uint64_t)g->m,
+            .n = (uint64_t)g->n,
+            .k = (uint64_t)g->k,
+            .batch = batch,
             .a_matrices = batch > 1 && g->stride_a == 0 && !g->pointer_arrays ? 1 : batch,
             .b_matrices = batch > 1 && g->stride_b == 0 && !g->pointer_arrays ? 1 : batch,
             .c_matrices = batch > 1 && g->stride_c == 0 && !g->pointer_arrays ? 1 : batch,
             .d_matrices = batch,
-            .a_dtype = g->a_type, .b_dtype = g->b_type, .c_dtype = g->c_type,
-            .d_dtype = g->c_type, .complex_math = g->complex_math,
+            .a_dtype = g->a_type,
+            .b_dtype = g->b_type,
+            .c_dtype = g->c_type,
+            .d_dtype = g->c_type,
+            .complex_math = g->complex_math,
         };
         op.cost = nn_gemm_cost(&s, gemm_accumulates(g));
         op.cost_known = true;
@@ -154,32 +147,34 @@ static void ex_scalar(struct gemm_call *g, cublasComputeType_t compute, cudaData
     g->complex_math = complex;
 }
 
-#define GEMM_PROLOGUE(NAME)                                          \
-    NN_REAL_OR_RETURN(NAME, CUBLAS_STATUS_NOT_INITIALIZED);          \
+#define GEMM_PROLOGUE(NAME)                                                                        \
+    NN_REAL_OR_RETURN(NAME, CUBLAS_STATUS_NOT_INITIALIZED);                                        \
     bool outer = nn_enter()
 
-#define GEMM_EPILOGUE(...)                                           \
-    if (outer) {                                                     \
-        struct gemm_call g = {.copy = copy, __VA_ARGS__};            \
-        record_gemm(st, &g);                                         \
-    }                                                                \
-    nn_leave();                                                      \
+#define GEMM_EPILOGUE(...)                                                                         \
+    if (outer) {                                                                                   \
+        struct gemm_call g = {.copy = copy, __VA_ARGS__};                                          \
+        record_gemm(st, &g);                                                                       \
+    }                                                                                              \
+    nn_leave();                                                                                    \
     return st
 
 /* ------------------------------------------------ cublas{S,D,C,Z}gemm_v2, Hgemm */
 
-#define PLAIN_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                           \
-    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const T *alpha, const T *A, I lda, const T *B, I ldb, const T *beta, T *C, I ldc), \
-            (handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)) \
-    {                                                                                        \
-        GEMM_PROLOGUE(NAME);                                                                 \
-        cublasStatus_t st =                                                                  \
-            real(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); \
-        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,   \
-                      .n = n, .k = k, .batch = 1, .A = A, .B = B, .C = C, .ldc = ldc,        \
-                      .a_type = DTYPE, .b_type = DTYPE, .c_type = DTYPE,                     \
-                      .complex_math = CPLX, .beta = beta, .beta_size = sizeof(T),            \
-                      .beta_parts = PARTS, .beta_float = true);                              \
+#define PLAIN_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                                 \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME,                                                \
+            (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
+             I k, const T *alpha, const T *A, I lda, const T *B, I ldb, const T *beta, T *C,       \
+             I ldc),                                                                               \
+            (handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc))                \
+    {                                                                                              \
+        GEMM_PROLOGUE(NAME);                                                                       \
+        cublasStatus_t st =                                                                        \
+            real(handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);            \
+        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m, .n = n, \
+                      .k = k, .batch = 1, .A = A, .B = B, .C = C, .ldc = ldc, .a_type = DTYPE,     \
+                      .b_type = DTYPE, .c_type = DTYPE, .complex_math = CPLX, .beta = beta,        \
+                      .beta_size = sizeof(T), .beta_parts = PARTS, .beta_float = true);            \
     }
 
 PLAIN_GEMM(cublasSgemm_v2, float, int, NN_DTYPE_F32, 1, false)
@@ -195,20 +190,23 @@ PLAIN_GEMM(cublasHgemm_64, nn_half, int64_t, NN_DTYPE_F16, 1, false)
 
 /* ------------------------------------------------ strided batched */
 
-#define STRIDED_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                          \
-    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const T *alpha, const T *A, I lda, long long strideA, const T *B, I ldb, long long strideB, const T *beta, T *C, I ldc, long long strideC, I batchCount), \
-            (handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batchCount)) \
-    {                                                                                         \
-        GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, lda,       \
-                                        strideA, B, ldb, strideB, beta, C, ldc, strideC,      \
-                                        batchCount);                                          \
-        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,    \
-                      .n = n, .k = k, .batch = batchCount, .A = A, .B = B, .C = C, .ldc = ldc, \
-                      .stride_a = strideA, .stride_b = strideB, .stride_c = strideC,          \
-                      .a_type = DTYPE, .b_type = DTYPE, .c_type = DTYPE,                      \
-                      .complex_math = CPLX, .beta = beta, .beta_size = sizeof(T),             \
-                      .beta_parts = PARTS, .beta_float = true);                               \
+#define STRIDED_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                               \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME,                                                \
+            (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
+             I k, const T *alpha, const T *A, I lda, long long strideA, const T *B, I ldb,         \
+             long long strideB, const T *beta, T *C, I ldc, long long strideC, I batchCount),      \
+            (handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C,    \
+             ldc, strideC, batchCount))                                                            \
+    {                                                                                              \
+        GEMM_PROLOGUE(NAME);                                                                       \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb,  \
+                                 strideB, beta, C, ldc, strideC, batchCount);                      \
+        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m, .n = n, \
+                      .k = k, .batch = batchCount, .A = A, .B = B, .C = C, .ldc = ldc,             \
+                      .stride_a = strideA, .stride_b = strideB, .stride_c = strideC,               \
+                      .a_type = DTYPE, .b_type = DTYPE, .c_type = DTYPE, .complex_math = CPLX,     \
+                      .beta = beta, .beta_size = sizeof(T), .beta_parts = PARTS,                   \
+                      .beta_float = true);                                                         \
     }
 
 STRIDED_GEMM(cublasSgemmStridedBatched, float, int, NN_DTYPE_F32, 1, false)
@@ -224,18 +222,22 @@ STRIDED_GEMM(cublasHgemmStridedBatched_64, nn_half, int64_t, NN_DTYPE_F16, 1, fa
 
 /* ------------------------------------------------ batched with pointer arrays */
 
-#define ARRAY_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                            \
-    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const T *alpha, const T *const Aarray[], I lda, const T *const Barray[], I ldb, const T *beta, T *const Carray[], I ldc, I batchCount), \
-            (handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc, batchCount)) \
-    {                                                                                         \
-        GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, Aarray, lda,  \
-                                        Barray, ldb, beta, Carray, ldc, batchCount);          \
-        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,    \
-                      .n = n, .k = k, .batch = batchCount, .ldc = ldc, .pointer_arrays = true, \
-                      .a_type = DTYPE, .b_type = DTYPE, .c_type = DTYPE,                      \
-                      .complex_math = CPLX, .beta = beta, .beta_size = sizeof(T),             \
-                      .beta_parts = PARTS, .beta_float = true);                               \
+#define ARRAY_GEMM(NAME, T, I, DTYPE, PARTS, CPLX)                                                 \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME,                                                \
+            (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
+             I k, const T *alpha, const T *const Aarray[], I lda, const T *const Barray[], I ldb,  \
+             const T *beta, T *const Carray[], I ldc, I batchCount),                               \
+            (handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, beta, Carray, ldc,  \
+             batchCount))                                                                          \
+    {                                                                                              \
+        GEMM_PROLOGUE(NAME);                                                                       \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb, \
+                                 beta, Carray, ldc, batchCount);                                   \
+        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m, .n = n, \
+                      .k = k, .batch = batchCount, .ldc = ldc, .pointer_arrays = true,             \
+                      .a_type = DTYPE, .b_type = DTYPE, .c_type = DTYPE, .complex_math = CPLX,     \
+                      .beta = beta, .beta_size = sizeof(T), .beta_parts = PARTS,                   \
+                      .beta_float = true);                                                         \
     }
 
 ARRAY_GEMM(cublasSgemmBatched, float, int, NN_DTYPE_F32, 1, false)
@@ -251,95 +253,150 @@ ARRAY_GEMM(cublasHgemmBatched_64, nn_half, int64_t, NN_DTYPE_F16, 1, false)
 
 /* ------------------------------------------------ mixed-precision entry points */
 
-#define SGEMM_EX(NAME, I)                                                                     \
-    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const float *alpha, const void *A, cudaDataType Atype, I lda, const void *B, cudaDataType Btype, I ldb, const float *beta, void *C, cudaDataType Ctype, I ldc), \
-            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc)) \
-    {                                                                                         \
-        GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
-                                        B, Btype, ldb, beta, C, Ctype, ldc);                  \
-        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m,    \
-                      .n = n, .k = k, .batch = 1, .A = A, .B = B, .C = C, .ldc = ldc,         \
-                      .a_type = nn_from_cuda_dtype(Atype), .b_type = nn_from_cuda_dtype(Btype), \
-                      .c_type = nn_from_cuda_dtype(Ctype), .beta = beta,                      \
-                      .beta_size = sizeof(float), .beta_parts = 1, .beta_float = true);       \
+#define SGEMM_EX(NAME, I)                                                                          \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME,                                                \
+            (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
+             I k, const float *alpha, const void *A, cudaDataType Atype, I lda, const void *B,     \
+             cudaDataType Btype, I ldb, const float *beta, void *C, cudaDataType Ctype, I ldc),    \
+            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, \
+             ldc))                                                                                 \
+    {                                                                                              \
+        GEMM_PROLOGUE(NAME);                                                                       \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype,  \
+                                 ldb, beta, C, Ctype, ldc);                                        \
+        GEMM_EPILOGUE(.call = #NAME, .handle = handle, .ta = transa, .tb = transb, .m = m, .n = n, \
+                      .k = k, .batch = 1, .A = A, .B = B, .C = C, .ldc = ldc,                      \
+                      .a_type = nn_from_cuda_dtype(Atype), .b_type = nn_from_cuda_dtype(Btype),    \
+                      .c_type = nn_from_cuda_dtype(Ctype), .beta = beta,                           \
+                      .beta_size = sizeof(float), .beta_parts = 1, .beta_float = true);            \
     }
 
 SGEMM_EX(cublasSgemmEx, int)
 SGEMM_EX(cublasSgemmEx_64, int64_t)
 
-#define GEMM_EX(NAME, I)                                                                      \
-    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const void *alpha, const void *A, cudaDataType Atype, I lda, const void *B, cudaDataType Btype, I ldb, const void *beta, void *C, cudaDataType Ctype, I ldc, cublasComputeType_t computeType, cublasGemmAlgo_t algo), \
-            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo)) \
-    {                                                                                         \
-        GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
-                                        B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo); \
-        if (outer) {                                                                          \
-            struct gemm_call g = {.call = #NAME, .copy = copy, .handle = handle, .ta = transa, .tb = transb, \
-                                  .m = m, .n = n, .k = k, .batch = 1, .A = A, .B = B, .C = C,  \
-                                  .ldc = ldc, .a_type = nn_from_cuda_dtype(Atype),            \
-                                  .b_type = nn_from_cuda_dtype(Btype),                        \
-                                  .c_type = nn_from_cuda_dtype(Ctype), .beta = beta,          \
-                                  .beta_float = true};                                        \
-            ex_scalar(&g, computeType, Ctype);                                                \
-            record_gemm(st, &g);                                                              \
-        }                                                                                     \
-        nn_leave();                                                                           \
-        return st;                                                                            \
+#define GEMM_EX(NAME, I)                                                                           \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME,                                                \
+            (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
+             I k, const void *alpha, const void *A, cudaDataType Atype, I lda, const void *B,      \
+             cudaDataType Btype, I ldb, const void *beta, void *C, cudaDataType Ctype, I ldc,      \
+             cublasComputeType_t computeType, cublasGemmAlgo_t algo),                              \
+            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, \
+             ldc, computeType, algo))                                                              \
+    {                                                                                              \
+        GEMM_PROLOGUE(NAME);                                                                       \
+        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype,  \
+                                 ldb, beta, C, Ctype, ldc, computeType, algo);                     \
+        if (outer) {                                                                               \
+            struct gemm_call g = {.call = #NAME,                                                   \
+                                  .copy = copy,                                                    \
+                                  .handle = handle,                                                \
+                                  .ta = transa,                                                    \
+                                  .tb = transb,                                                    \
+                                  .m = m,                                                          \
+                                  .n = n,                                                          \
+                                  .k = k,                                                          \
+                                  .batch = 1,                                                      \
+                                  .A = A,                                                          \
+                                  .B = B,                                                          \
+                                  .C = C,                                                          \
+                                  .ldc = ldc,                                                      \
+                                  .a_type = nn_from_cuda_dtype(Atype),                             \
+                                  .b_type = nn_from_cuda_dtype(Btype),                             \
+                                  .c_type = nn_from_cuda_dtype(Ctype),                             \
+                                  .beta = beta,                                                    \
+                                  .beta_float = true};                                             \
+            ex_scalar(&g, computeType, Ctype);                                                     \
+            record_gemm(st, &g);                                                                   \
+        }                                                                                          \
+        nn_leave();                                                                                \
+        return st;                                                                                 \
     }
 
 GEMM_EX(cublasGemmEx, int)
 GEMM_EX(cublasGemmEx_64, int64_t)
 
-#define GEMM_STRIDED_EX(NAME, I)                                                              \
-    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const void *alpha, const void *A, cudaDataType Atype, I lda, long long strideA, const void *B, cudaDataType Btype, I ldb, long long strideB, const void *beta, void *C, cudaDataType Ctype, I ldc, long long strideC, I batchCount, cublasComputeType_t computeType, cublasGemmAlgo_t algo), \
-            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo)) \
-    {                                                                                         \
-        GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, \
-                                        strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc, \
-                                        strideC, batchCount, computeType, algo);              \
-        if (outer) {                                                                          \
-            struct gemm_call g = {.call = #NAME, .copy = copy, .handle = handle, .ta = transa, .tb = transb, \
-                                  .m = m, .n = n, .k = k, .batch = batchCount, .A = A,        \
-                                  .B = B, .C = C, .ldc = ldc, .stride_a = strideA,            \
-                                  .stride_b = strideB, .stride_c = strideC,                   \
-                                  .a_type = nn_from_cuda_dtype(Atype),                        \
-                                  .b_type = nn_from_cuda_dtype(Btype),                        \
-                                  .c_type = nn_from_cuda_dtype(Ctype), .beta = beta,          \
-                                  .beta_float = true};                                        \
-            ex_scalar(&g, computeType, Ctype);                                                \
-            record_gemm(st, &g);                                                              \
-        }                                                                                     \
-        nn_leave();                                                                           \
-        return st;                                                                            \
+#define GEMM_STRIDED_EX(NAME, I)                                                                   \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME,                                                \
+            (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
+             I k, const void *alpha, const void *A, cudaDataType Atype, I lda, long long strideA,  \
+             const void *B, cudaDataType Btype, I ldb, long long strideB, const void *beta,        \
+             void *C, cudaDataType Ctype, I ldc, long long strideC, I batchCount,                  \
+             cublasComputeType_t computeType, cublasGemmAlgo_t algo),                              \
+            (handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb,        \
+             strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo))                \
+    {                                                                                              \
+        GEMM_PROLOGUE(NAME);                                                                       \
+        cublasStatus_t st =                                                                        \
+            real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb,    \
+                 strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo);            \
+        if (outer) {                                                                               \
+            struct gemm_call g = {.call = #NAME,                                                   \
+                                  .copy = copy,                                                    \
+                                  .handle = handle,                                                \
+                                  .ta = transa,                                                    \
+                                  .tb = transb,                                                    \
+                                  .m = m,                                                          \
+                                  .n = n,                                                          \
+                                  .k = k,                                                          \
+                                  .batch = batchCount,                                             \
+                                  .A = A,                                                          \
+                                  .B = B,                                                          \
+                                  .C = C,                                                          \
+                                  .ldc = ldc,                                                      \
+                                  .stride_a = strideA,                                             \
+                                  .stride_b = strideB,                                             \
+                                  .stride_c = strideC,                                             \
+                                  .a_type = nn_from_cuda_dtype(Atype),                             \
+                                  .b_type = nn_from_cuda_dtype(Btype),                             \
+                                  .c_type = nn_from_cuda_dtype(Ctype),                             \
+                                  .beta = beta,                                                    \
+                                  .beta_float = true};                                             \
+            ex_scalar(&g, computeType, Ctype);                                                     \
+            record_gemm(st, &g);                                                                   \
+        }                                                                                          \
+        nn_leave();                                                                                \
+        return st;                                                                                 \
     }
 
 GEMM_STRIDED_EX(cublasGemmStridedBatchedEx, int)
 GEMM_STRIDED_EX(cublasGemmStridedBatchedEx_64, int64_t)
 
-#define GEMM_BATCHED_EX(NAME, I)                                                              \
-    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME, (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n, I k, const void *alpha, const void *const Aarray[], cudaDataType Atype, I lda, const void *const Barray[], cudaDataType Btype, I ldb, const void *beta, void *const Carray[], cudaDataType Ctype, I ldc, I batchCount, cublasComputeType_t computeType, cublasGemmAlgo_t algo), \
-            (handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc, batchCount, computeType, algo)) \
-    {                                                                                         \
-        GEMM_PROLOGUE(NAME);                                                                  \
-        cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, Aarray, Atype, \
-                                        lda, Barray, Btype, ldb, beta, Carray, Ctype, ldc,    \
-                                        batchCount, computeType, algo);                       \
-        if (outer) {                                                                          \
-            struct gemm_call g = {.call = #NAME, .copy = copy, .handle = handle, .ta = transa, .tb = transb, \
-                                  .m = m, .n = n, .k = k, .batch = batchCount, .ldc = ldc,    \
-                                  .pointer_arrays = true,                                     \
-                                  .a_type = nn_from_cuda_dtype(Atype),                        \
-                                  .b_type = nn_from_cuda_dtype(Btype),                        \
-                                  .c_type = nn_from_cuda_dtype(Ctype), .beta = beta,          \
-                                  .beta_float = true};                                        \
-            ex_scalar(&g, computeType, Ctype);                                                \
-            record_gemm(st, &g);                                                              \
-        }                                                                                     \
-        nn_leave();                                                                           \
-        return st;                                                                            \
+#define GEMM_BATCHED_EX(NAME, I)                                                                   \
+    NN_WRAP(NN_FAMILY_CUBLAS, cublasStatus_t, NAME,                                                \
+            (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, I m, I n,  \
+             I k, const void *alpha, const void *const Aarray[], cudaDataType Atype, I lda,        \
+             const void *const Barray[], cudaDataType Btype, I ldb, const void *beta,              \
+             void *const Carray[], cudaDataType Ctype, I ldc, I batchCount,                        \
+             cublasComputeType_t computeType, cublasGemmAlgo_t algo),                              \
+            (handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb, beta, \
+             Carray, Ctype, ldc, batchCount, computeType, algo))                                   \
+    {                                                                                              \
+        GEMM_PROLOGUE(NAME);                                                                       \
+        cublasStatus_t st =                                                                        \
+            real(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb,   \
+                 beta, Carray, Ctype, ldc, batchCount, computeType, algo);                         \
+        if (outer) {                                                                               \
+            struct gemm_call g = {.call = #NAME,                                                   \
+                                  .copy = copy,                                                    \
+                                  .handle = handle,                                                \
+                                  .ta = transa,                                                    \
+                                  .tb = transb,                                                    \
+                                  .m = m,                                                          \
+                                  .n = n,                                                          \
+                                  .k = k,                                                          \
+                                  .batch = batchCount,                                             \
+                                  .ldc = ldc,                                                      \
+                                  .pointer_arrays = true,                                          \
+                                  .a_type = nn_from_cuda_dtype(Atype),                             \
+                                  .b_type = nn_from_cuda_dtype(Btype),                             \
+                                  .c_type = nn_from_cuda_dtype(Ctype),                             \
+                                  .beta = beta,                                                    \
+                                  .beta_float = true};                                             \
+            ex_scalar(&g, computeType, Ctype);                                                     \
+            record_gemm(st, &g);                                                                   \
+        }                                                                                          \
+        nn_leave();                                                                                \
+        return st;                                                                                 \
     }
 
 GEMM_BATCHED_EX(cublasGemmBatchedEx, int)

@@ -11,8 +11,8 @@
 #include <cublasLt.h>
 
 #include "core.h"
-#include "cuda_types.h"
 #include "cublaslt_read.h"
+#include "cuda_types.h"
 
 /* Each copy of cuBLASLt reads its descriptors with its own getters. */
 static struct cublaslt_getters getters_per_copy[NN_COPIES];
@@ -31,7 +31,8 @@ static const struct cublaslt_getters *getters(const nn_copy *copy)
         /* Resolved outside the lock (the lookups take the loader's lock). */
         struct cublaslt_getters g = {
             .desc = (__typeof__(g.desc))nn_copy_lookup(copy, "cublasLtMatmulDescGetAttribute"),
-            .layout = (__typeof__(g.layout))nn_copy_lookup(copy, "cublasLtMatrixLayoutGetAttribute"),
+            .layout =
+                (__typeof__(g.layout))nn_copy_lookup(copy, "cublasLtMatrixLayoutGetAttribute"),
         };
         if (!g.desc || !g.layout)
             nn_warn_once("cuBLASLt's attribute getters are missing: "
@@ -44,19 +45,14 @@ static const struct cublaslt_getters *getters(const nn_copy *copy)
     return &getters_per_copy[i];
 }
 
-/* The same weight rule as cuBLAS GEMMs (cublas.c): activations are outputs of
- * earlier operations or vary along the batch; otherwise A is the weight. */
+/* The same weight rule as cuBLAS GEMMs, and the epilogue's bias. */
 static void lt_params(nn_op *op, const nn_lt_matmul *mm, const void *A, const void *B)
 {
     const nn_gemm_shape *s = &mm->gemm;
-    bool a_weight = A && !(s->batch > 1 && mm->stride_a != 0) && !nn_is_activation(A);
-    bool b_weight = B && !(s->batch > 1 && mm->stride_b != 0) && !nn_is_activation(B);
-    uint64_t elements = 0;
-    if (a_weight && nn_mul_u64(s->m, s->k, &elements)) nn_op_add_param(op, A, elements, s->a_dtype);
-    else if (!a_weight && b_weight && nn_mul_u64(s->k, s->n, &elements))
-        nn_op_add_param(op, B, elements, s->b_dtype);
-    if (mm->bias && !nn_is_activation(mm->bias))
-        nn_op_add_param(op, mm->bias, mm->epilogue.bias_elements, mm->epilogue.bias_dtype);
+    nn_op_add_gemm_operand(op, A, s->m, s->k, s->a_dtype, s->batch, mm->stride_a);
+    nn_op_add_gemm_operand(op, B, s->k, s->n, s->b_dtype, s->batch, mm->stride_b);
+    nn_op_add_param(op, mm->bias, mm->epilogue.bias_elements, mm->epilogue.bias_dtype,
+                    NN_PARAM_UNLESS_ACTIVATION);
 }
 
 static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
@@ -65,31 +61,33 @@ static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
     const nn_gemm_shape *s = &mm->gemm;
     char batch[32] = "";
     if (s->batch > 1) snprintf(batch, sizeof batch, "[%llu] ", (unsigned long long)s->batch);
-    snprintf(op->shape, sizeof op->shape, "%s%c%c %llux%llu * %llux%llu -> %llux%llu%s%s%s",
-             batch, mm->trans_a ? 'T' : 'N', mm->trans_b ? 'T' : 'N',
-             (unsigned long long)s->m, (unsigned long long)s->k, (unsigned long long)s->k,
-             (unsigned long long)s->n, (unsigned long long)s->m, (unsigned long long)s->n,
-             mm->epilogue.bias ? " +bias" : "",
+    snprintf(op->shape, sizeof op->shape, "%s%c%c %llux%llu * %llux%llu -> %llux%llu%s%s%s", batch,
+             mm->trans_a ? 'T' : 'N', mm->trans_b ? 'T' : 'N', (unsigned long long)s->m,
+             (unsigned long long)s->k, (unsigned long long)s->k, (unsigned long long)s->n,
+             (unsigned long long)s->m, (unsigned long long)s->n, mm->epilogue.bias ? " +bias" : "",
              mm->epilogue.activation != NN_ACT_IDENTITY ? " " : "",
              mm->epilogue.activation != NN_ACT_IDENTITY
-                 ? nn_activation_name(mm->epilogue.activation) : "");
+                 ? nn_activation_name(mm->epilogue.activation)
+                 : "");
 }
 
-static void record_matmul(const nn_copy *copy, cublasStatus_t st, cublasLtMatmulDesc_t desc, const void *beta,
-                          const void *A, cublasLtMatrixLayout_t Adesc, const void *B,
-                          cublasLtMatrixLayout_t Bdesc, cublasLtMatrixLayout_t Cdesc, void *D,
-                          cublasLtMatrixLayout_t Ddesc)
+static void record_matmul(const nn_copy *copy, cublasStatus_t st, cublasLtMatmulDesc_t desc,
+                          const void *beta, const void *A, cublasLtMatrixLayout_t Adesc,
+                          const void *B, cublasLtMatrixLayout_t Bdesc, cublasLtMatrixLayout_t Cdesc,
+                          void *D, cublasLtMatrixLayout_t Ddesc)
 {
     int saved = errno;
-    nn_op op = {.api = NN_API_CUBLASLT, .call = "cublasLtMatmul", .op = "gemm",
+    nn_op op = {.api = NN_API_CUBLASLT,
+                .call = "cublasLtMatmul",
+                .op = "gemm",
                 .succeeded = st == CUBLAS_STATUS_SUCCESS};
     nn_lt_matmul mm;
     if (op.succeeded && nn_read_lt_matmul(getters(copy), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
         /* A beta in device memory is never read: taken as non-zero. */
-        bool accumulate = !mm.beta_zero &&
-                          (!mm.beta_on_host ||
-                           !nn_host_scalar_is_zero(beta, mm.scalar_size, mm.scalar_parts,
-                                                   mm.scalar_float));
+        bool accumulate =
+            !mm.beta_zero &&
+            (!mm.beta_on_host ||
+             !nn_host_scalar_is_zero(beta, mm.scalar_size, mm.scalar_parts, mm.scalar_float));
         op.cost = nn_gemm_cost(&mm.gemm, accumulate);
         uint64_t out_elements = 0, per_product = 0;
         op.cost.overflow |= !nn_mul_u64(mm.gemm.m, mm.gemm.n, &per_product) ||
@@ -121,8 +119,8 @@ NN_WRAP(NN_FAMILY_CUBLASLT, cublasStatus_t, cublasLtMatmul,
 {
     NN_REAL_OR_RETURN(cublasLtMatmul, CUBLAS_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cublasStatus_t st = real(lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc,
-                             D, Ddesc, algo, workspace, workspaceSizeInBytes, stream);
+    cublasStatus_t st = real(lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D,
+                             Ddesc, algo, workspace, workspaceSizeInBytes, stream);
     if (outer) record_matmul(copy, st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
     nn_leave();
     return st;

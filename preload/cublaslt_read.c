@@ -38,8 +38,8 @@ static bool read_layout(const struct cublaslt_getters *g, cublasLtMatrixLayout_t
         g->layout(l, CUBLASLT_MATRIX_LAYOUT_COLS, &out->cols, sizeof out->cols, &w) ||
         g->layout(l, CUBLASLT_MATRIX_LAYOUT_LD, &out->ld, sizeof out->ld, &w) ||
         g->layout(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &out->batch, sizeof out->batch, &w) ||
-        g->layout(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &out->stride,
-                  sizeof out->stride, &w))
+        g->layout(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &out->stride, sizeof out->stride,
+                  &w))
         return false;
     out->type = (cudaDataType)type;
     return out->batch >= 1;
@@ -91,18 +91,22 @@ static bool d_span(const struct layout *d, uint64_t m, uint64_t n, uint64_t *spa
 {
     uint64_t one = 0, lead = (uint64_t)(d->ld > 0 ? d->ld : 0), batches = 0;
     bool ok = true;
-    if (m == 0 || n == 0) one = 0;
-    else if (d->order == CUBLASLT_ORDER_COL) ok &= nn_mul_u64(n - 1, lead, &one) && nn_add_u64(one, m, &one);
-    else if (d->order == CUBLASLT_ORDER_ROW) ok &= nn_mul_u64(m - 1, lead, &one) && nn_add_u64(one, n, &one);
-    else ok &= nn_mul_u64(m, n, &one);
+    if (m == 0 || n == 0)
+        one = 0;
+    else if (d->order == CUBLASLT_ORDER_COL)
+        ok &= nn_mul_u64(n - 1, lead, &one) && nn_add_u64(one, m, &one);
+    else if (d->order == CUBLASLT_ORDER_ROW)
+        ok &= nn_mul_u64(m - 1, lead, &one) && nn_add_u64(one, n, &one);
+    else
+        ok &= nn_mul_u64(m, n, &one);
     if (d->batch > 1 && d->stride > 0)
         ok &= nn_mul_u64((uint64_t)d->batch - 1, (uint64_t)d->stride, &batches);
     return ok && nn_add_u64(one, batches, span);
 }
 
 bool nn_read_lt_matmul(const struct cublaslt_getters *g, cublasLtMatmulDesc_t desc,
-                       cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
-                       cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d, nn_lt_matmul *out)
+                       cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+                       cublasLtMatrixLayout_t d, nn_lt_matmul *out)
 {
     struct layout la, lb, lc, ld;
     int32_t ta = CUBLAS_OP_N, tb = CUBLAS_OP_N, pointer_mode = 0, scale = CUDA_R_32F;
@@ -138,13 +142,18 @@ bool nn_read_lt_matmul(const struct cublaslt_getters *g, cublasLtMatmulDesc_t de
     uint64_t batch = (uint64_t)ld.batch;
     nn_dtype d_type = nn_from_cuda_dtype(ld.type);
     out->gemm = (nn_gemm_shape){
-        .m = m, .n = n, .k = k, .batch = batch,
+        .m = m,
+        .n = n,
+        .k = k,
+        .batch = batch,
         .a_matrices = batch > 1 && la.stride == 0 ? 1 : batch,
         .b_matrices = batch > 1 && lb.stride == 0 ? 1 : batch,
         .c_matrices = batch > 1 && lc.stride == 0 ? 1 : batch,
         .d_matrices = batch,
-        .a_dtype = nn_from_cuda_dtype(la.type), .b_dtype = nn_from_cuda_dtype(lb.type),
-        .c_dtype = nn_from_cuda_dtype(lc.type), .d_dtype = d_type,
+        .a_dtype = nn_from_cuda_dtype(la.type),
+        .b_dtype = nn_from_cuda_dtype(lb.type),
+        .c_dtype = nn_from_cuda_dtype(lc.type),
+        .d_dtype = d_type,
         .complex_math = nn_dtype_is_complex(nn_from_cuda_dtype(la.type)),
     };
     out->stride_a = la.stride;
@@ -158,7 +167,7 @@ bool nn_read_lt_matmul(const struct cublaslt_getters *g, cublasLtMatmulDesc_t de
     /* One bias vector of m, or one per product when it has a batch stride. */
     uint64_t bias_len = m;
     if (bias_stride != 0 && !nn_mul_u64(m, batch, &bias_len)) return false;
-    read_epilogue(epilogue, bias, bias_type < 0 ? d_type : nn_from_cuda_dtype(bias_type),
-                  bias_len, aux_type < 0 ? d_type : nn_from_cuda_dtype(aux_type), out);
+    read_epilogue(epilogue, bias, bias_type < 0 ? d_type : nn_from_cuda_dtype(bias_type), bias_len,
+                  aux_type < 0 ? d_type : nn_from_cuda_dtype(aux_type), out);
     return d_span(&ld, m, n, &out->d_span_elements);
 }

@@ -35,11 +35,11 @@ static void resolve_getters(const nn_copy *copy, struct cudnn_getters *g)
 {
     g->tensor = (__typeof__(g->tensor))nn_copy_lookup(copy, "cudnnGetTensorNdDescriptor");
     g->filter = (__typeof__(g->filter))nn_copy_lookup(copy, "cudnnGetFilterNdDescriptor");
-    g->activation =
-        (__typeof__(g->activation))nn_copy_lookup(copy, "cudnnGetActivationDescriptor");
+    g->activation = (__typeof__(g->activation))nn_copy_lookup(copy, "cudnnGetActivationDescriptor");
     g->pooling = (__typeof__(g->pooling))nn_copy_lookup(copy, "cudnnGetPoolingNdDescriptor");
     if (!g->tensor || !g->filter)
-        nn_warn_once("cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
+        nn_warn_once(
+            "cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
 }
 
 /* Resolved outside the lock (the lookups take the loader's lock), published under it. */
@@ -82,24 +82,31 @@ static void describe_conv(nn_op *op, const nn_tensor_info *x, const nn_filter_in
     }
 }
 
+/* A convolution's tensors in forward terms: x is dx for backward data, y is dy
+ * for backward data and filter. */
+struct conv_tensors {
+    nn_tensor_info x, y;
+    nn_filter_info w;
+    nn_conv_shape shape;
+};
+
 /*
  * Fills op's cost for a convolution whose forward input is x_desc, filter w_desc,
  * forward output y_desc. Returns false when the descriptors cannot be read.
  */
-static bool conv_op(const struct cudnn_getters *g, nn_op *op, nn_conv_direction dir, cudnnTensorDescriptor_t x_desc,
-                    cudnnFilterDescriptor_t w_desc, cudnnTensorDescriptor_t y_desc,
-                    const void *beta, nn_conv_shape *shape_out)
+static bool conv_op(const struct cudnn_getters *g, nn_op *op, nn_conv_direction dir,
+                    cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                    cudnnTensorDescriptor_t y_desc, const void *beta, struct conv_tensors *t)
 {
-    nn_tensor_info x, y;
-    nn_filter_info w;
-    if (!nn_read_tensor(g, x_desc, &x) || !nn_read_tensor(g, y_desc, &y) ||
-        !nn_read_filter(g, w_desc, &w) || !nn_conv_shape_from(&x, &w, &y, shape_out))
+    if (!nn_read_tensor(g, x_desc, &t->x) || !nn_read_tensor(g, y_desc, &t->y) ||
+        !nn_read_filter(g, w_desc, &t->w) || !nn_conv_shape_from(&t->x, &t->w, &t->y, &t->shape))
         return false;
-    nn_dtype written = dir == NN_CONV_FORWARD ? y.dtype
-                       : dir == NN_CONV_BACKWARD_DATA ? x.dtype : w.dtype;
-    op->cost = nn_conv_cost(shape_out, dir, !cudnn_scalar_is_zero(beta, written));
-    op->dtype = x.dtype;
-    describe_conv(op, &x, &w, &y, shape_out->groups);
+    nn_dtype written = dir == NN_CONV_FORWARD         ? t->y.dtype
+                       : dir == NN_CONV_BACKWARD_DATA ? t->x.dtype
+                                                      : t->w.dtype;
+    op->cost = nn_conv_cost(&t->shape, dir, !cudnn_scalar_is_zero(beta, written));
+    op->dtype = t->x.dtype;
+    describe_conv(op, &t->x, &t->w, &t->y, t->shape.groups);
     return true;
 }
 
@@ -118,23 +125,30 @@ static uint64_t filter_elements(const nn_conv_shape *s)
 /* ------------------------------------------------------------ convolutions */
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
-        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta, const cudnnTensorDescriptor_t yDesc, void *y),
-        (handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, yDesc, y))
+        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc,
+         const void *x, const cudnnFilterDescriptor_t wDesc, const void *w,
+         const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo,
+         void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+         const cudnnTensorDescriptor_t yDesc, void *y),
+        (handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, beta,
+         yDesc, y))
 {
     NN_REAL_OR_RETURN(cudnnConvolutionForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real(handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, yDesc, y);
+    cudnnStatus_t st = real(handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace,
+                            workSpaceSizeInBytes, beta, yDesc, y);
     if (outer) {
         int saved = errno;
-        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionForward", .op = "conv_fwd",
+        nn_op op = {.api = NN_API_CUDNN,
+                    .call = "cudnnConvolutionForward",
+                    .op = "conv_fwd",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
-        nn_conv_shape s;
-        nn_tensor_info yi;
-        if (op.succeeded && conv_op(getters(copy), &op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, beta, &s) &&
-            nn_read_tensor(getters(copy), yDesc, &yi)) {
+        struct conv_tensors t;
+        if (op.succeeded &&
+            conv_op(getters(copy), &op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, beta, &t)) {
             op.cost_known = true;
-            nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
-            note_output(&op, y, &yi);
+            nn_op_add_param(&op, w, filter_elements(&t.shape), t.w.dtype, NN_PARAM_ALWAYS);
+            note_output(&op, y, &t.y);
         }
         nn_record(&op);
         errno = saved;
@@ -144,23 +158,30 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
-        (cudnnHandle_t handle, const void *alpha, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdDataAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta, const cudnnTensorDescriptor_t dxDesc, void *dx),
-        (handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dxDesc, dx))
+        (cudnnHandle_t handle, const void *alpha, const cudnnFilterDescriptor_t wDesc,
+         const void *w, const cudnnTensorDescriptor_t dyDesc, const void *dy,
+         const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdDataAlgo_t algo,
+         void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+         const cudnnTensorDescriptor_t dxDesc, void *dx),
+        (handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta,
+         dxDesc, dx))
 {
     NN_REAL_OR_RETURN(cudnnConvolutionBackwardData, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real(handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dxDesc, dx);
+    cudnnStatus_t st = real(handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace,
+                            workSpaceSizeInBytes, beta, dxDesc, dx);
     if (outer) {
         int saved = errno;
-        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBackwardData",
-                    .op = "conv_bwd_data", .succeeded = st == CUDNN_STATUS_SUCCESS};
-        nn_conv_shape s;
-        nn_tensor_info dxi;
-        if (op.succeeded && conv_op(getters(copy), &op, NN_CONV_BACKWARD_DATA, dxDesc, wDesc, dyDesc, beta, &s) &&
-            nn_read_tensor(getters(copy), dxDesc, &dxi)) {
+        nn_op op = {.api = NN_API_CUDNN,
+                    .call = "cudnnConvolutionBackwardData",
+                    .op = "conv_bwd_data",
+                    .succeeded = st == CUDNN_STATUS_SUCCESS};
+        struct conv_tensors t;
+        if (op.succeeded &&
+            conv_op(getters(copy), &op, NN_CONV_BACKWARD_DATA, dxDesc, wDesc, dyDesc, beta, &t)) {
             op.cost_known = true;
-            nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
-            note_output(&op, dx, &dxi);
+            nn_op_add_param(&op, w, filter_elements(&t.shape), t.w.dtype, NN_PARAM_ALWAYS);
+            note_output(&op, dx, &t.x);
         }
         nn_record(&op);
         errno = saved;
@@ -170,24 +191,32 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
-        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc, const void *dy, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdFilterAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *beta, const cudnnFilterDescriptor_t dwDesc, void *dw),
-        (handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dwDesc, dw))
+        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t xDesc,
+         const void *x, const cudnnTensorDescriptor_t dyDesc, const void *dy,
+         const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionBwdFilterAlgo_t algo,
+         void *workSpace, size_t workSpaceSizeInBytes, const void *beta,
+         const cudnnFilterDescriptor_t dwDesc, void *dw),
+        (handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta,
+         dwDesc, dw))
 {
     NN_REAL_OR_RETURN(cudnnConvolutionBackwardFilter, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real(handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace, workSpaceSizeInBytes, beta, dwDesc, dw);
+    cudnnStatus_t st = real(handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace,
+                            workSpaceSizeInBytes, beta, dwDesc, dw);
     if (outer) {
         int saved = errno;
-        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBackwardFilter",
-                    .op = "conv_bwd_filter", .succeeded = st == CUDNN_STATUS_SUCCESS};
-        nn_conv_shape s;
+        nn_op op = {.api = NN_API_CUDNN,
+                    .call = "cudnnConvolutionBackwardFilter",
+                    .op = "conv_bwd_filter",
+                    .succeeded = st == CUDNN_STATUS_SUCCESS};
+        struct conv_tensors t;
         if (op.succeeded &&
-            conv_op(getters(copy), &op, NN_CONV_BACKWARD_FILTER, xDesc, dwDesc, dyDesc, beta, &s)) {
+            conv_op(getters(copy), &op, NN_CONV_BACKWARD_FILTER, xDesc, dwDesc, dyDesc, beta, &t)) {
             /* dw is a gradient, written here: not a parameter. */
             bool overflow = false;
             op.cost_known = true;
             op.output = dw;
-            op.output_bytes = nn_bytes_of(filter_elements(&s), s.w_dtype, &overflow);
+            op.output_bytes = nn_bytes_of(filter_elements(&t.shape), t.w.dtype, &overflow);
         }
         nn_record(&op);
         errno = saved;
@@ -196,9 +225,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
     return st;
 }
 
-static void add_epilogue(const struct cudnn_getters *g, nn_op *op, const nn_tensor_info *y, cudnnTensorDescriptor_t bias_desc,
-                         cudnnTensorDescriptor_t z_desc, const void *alpha2,
-                         cudnnActivationDescriptor_t act_desc, const void *bias)
+static void add_epilogue(const struct cudnn_getters *g, nn_op *op, const nn_tensor_info *y,
+                         cudnnTensorDescriptor_t bias_desc, cudnnTensorDescriptor_t z_desc,
+                         const void *alpha2, cudnnActivationDescriptor_t act_desc, const void *bias)
 {
     nn_tensor_info b, z;
     nn_epilogue e = {.activation = NN_ACT_IDENTITY};
@@ -206,7 +235,7 @@ static void add_epilogue(const struct cudnn_getters *g, nn_op *op, const nn_tens
         e.bias = true;
         e.bias_elements = b.elements;
         e.bias_dtype = b.dtype;
-        nn_op_add_param(op, bias, b.elements, b.dtype);
+        nn_op_add_param(op, bias, b.elements, b.dtype, NN_PARAM_ALWAYS);
     }
     if (!cudnn_scalar_is_zero(alpha2, y->dtype) && nn_read_tensor(g, z_desc, &z)) {
         e.residual = true;
@@ -223,27 +252,37 @@ static void add_epilogue(const struct cudnn_getters *g, nn_op *op, const nn_tens
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
-        (cudnnHandle_t handle, const void *alpha1, const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnFilterDescriptor_t wDesc, const void *w, const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo, void *workSpace, size_t workSpaceSizeInBytes, const void *alpha2, const cudnnTensorDescriptor_t zDesc, const void *z, const cudnnTensorDescriptor_t biasDesc, const void *bias, const cudnnActivationDescriptor_t activationDesc, const cudnnTensorDescriptor_t yDesc, void *y),
-        (handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y))
+        (cudnnHandle_t handle, const void *alpha1, const cudnnTensorDescriptor_t xDesc,
+         const void *x, const cudnnFilterDescriptor_t wDesc, const void *w,
+         const cudnnConvolutionDescriptor_t convDesc, cudnnConvolutionFwdAlgo_t algo,
+         void *workSpace, size_t workSpaceSizeInBytes, const void *alpha2,
+         const cudnnTensorDescriptor_t zDesc, const void *z, const cudnnTensorDescriptor_t biasDesc,
+         const void *bias, const cudnnActivationDescriptor_t activationDesc,
+         const cudnnTensorDescriptor_t yDesc, void *y),
+        (handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes,
+         alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y))
 {
     NN_REAL_OR_RETURN(cudnnConvolutionBiasActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
-    cudnnStatus_t st = real(handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes, alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y);
+    cudnnStatus_t st =
+        real(handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes,
+             alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y);
     if (outer) {
         int saved = errno;
-        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnConvolutionBiasActivationForward",
-                    .op = "conv_bias_act", .succeeded = st == CUDNN_STATUS_SUCCESS};
-        nn_conv_shape s;
-        nn_tensor_info yi;
+        nn_op op = {.api = NN_API_CUDNN,
+                    .call = "cudnnConvolutionBiasActivationForward",
+                    .op = "conv_bias_act",
+                    .succeeded = st == CUDNN_STATUS_SUCCESS};
+        struct conv_tensors t;
         /* y = act(alpha1 conv(x, w) + alpha2 z + bias): the output's old value is
          * not read (z is, as the residual), hence no `beta` for the convolution. */
         static const double zero = 0.0; /* as wide as any cuDNN scalar */
-        if (op.succeeded && conv_op(getters(copy), &op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, &zero, &s) &&
-            nn_read_tensor(getters(copy), yDesc, &yi)) {
+        if (op.succeeded &&
+            conv_op(getters(copy), &op, NN_CONV_FORWARD, xDesc, wDesc, yDesc, &zero, &t)) {
             op.cost_known = true;
-            nn_op_add_param(&op, w, filter_elements(&s), s.w_dtype);
-            add_epilogue(getters(copy), &op, &yi, biasDesc, zDesc, alpha2, activationDesc, bias);
-            note_output(&op, y, &yi);
+            nn_op_add_param(&op, w, filter_elements(&t.shape), t.w.dtype, NN_PARAM_ALWAYS);
+            add_epilogue(getters(copy), &op, &t.y, biasDesc, zDesc, alpha2, activationDesc, bias);
+            note_output(&op, y, &t.y);
         }
         nn_record(&op);
         errno = saved;
@@ -255,7 +294,8 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
 /* ------------------------------------------------------------ elementwise */
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
-        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t aDesc, const void *A, const void *beta, const cudnnTensorDescriptor_t cDesc, void *C),
+        (cudnnHandle_t handle, const void *alpha, const cudnnTensorDescriptor_t aDesc,
+         const void *A, const void *beta, const cudnnTensorDescriptor_t cDesc, void *C),
         (handle, alpha, aDesc, A, beta, cDesc, C))
 {
     NN_REAL_OR_RETURN(cudnnAddTensor, CUDNN_STATUS_NOT_INITIALIZED);
@@ -263,7 +303,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
     cudnnStatus_t st = real(handle, alpha, aDesc, A, beta, cDesc, C);
     if (outer) {
         int saved = errno;
-        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnAddTensor", .op = "add_tensor",
+        nn_op op = {.api = NN_API_CUDNN,
+                    .call = "cudnnAddTensor",
+                    .op = "add_tensor",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_tensor_info a, c;
         const struct cudnn_getters *g = getters(copy);
@@ -275,8 +317,8 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
             /* A bias is one tensor for the whole batch (N = 1), smaller than C or
              * not, and no earlier operation's output; a residual connection's A is
              * an earlier output, and has the batch's N. */
-            if (a.dims[0] == 1 && !nn_is_activation(A))
-                nn_op_add_param(&op, A, a.elements, a.dtype);
+            if (a.dims[0] == 1)
+                nn_op_add_param(&op, A, a.elements, a.dtype, NN_PARAM_UNLESS_ACTIVATION);
             size_t pos = 0;
             if (nn_listing_open()) {
                 nn_shape_append(op.shape, sizeof op.shape, &pos, a.dims, a.nb);
@@ -305,7 +347,9 @@ static void describe_unary(nn_op *op, const nn_tensor_info *x, const nn_tensor_i
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
-        (cudnnHandle_t handle, cudnnActivationDescriptor_t activationDesc, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const void *beta, const cudnnTensorDescriptor_t yDesc, void *y),
+        (cudnnHandle_t handle, cudnnActivationDescriptor_t activationDesc, const void *alpha,
+         const cudnnTensorDescriptor_t xDesc, const void *x, const void *beta,
+         const cudnnTensorDescriptor_t yDesc, void *y),
         (handle, activationDesc, alpha, xDesc, x, beta, yDesc, y))
 {
     NN_REAL_OR_RETURN(cudnnActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
@@ -313,7 +357,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
     cudnnStatus_t st = real(handle, activationDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
         int saved = errno;
-        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnActivationForward", .op = "activation",
+        nn_op op = {.api = NN_API_CUDNN,
+                    .call = "cudnnActivationForward",
+                    .op = "activation",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_tensor_info xi, yi;
         nn_activation act;
@@ -335,7 +381,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
-        (cudnnHandle_t handle, const cudnnPoolingDescriptor_t poolingDesc, const void *alpha, const cudnnTensorDescriptor_t xDesc, const void *x, const void *beta, const cudnnTensorDescriptor_t yDesc, void *y),
+        (cudnnHandle_t handle, const cudnnPoolingDescriptor_t poolingDesc, const void *alpha,
+         const cudnnTensorDescriptor_t xDesc, const void *x, const void *beta,
+         const cudnnTensorDescriptor_t yDesc, void *y),
         (handle, poolingDesc, alpha, xDesc, x, beta, yDesc, y))
 {
     NN_REAL_OR_RETURN(cudnnPoolingForward, CUDNN_STATUS_NOT_INITIALIZED);
@@ -343,7 +391,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
     cudnnStatus_t st = real(handle, poolingDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
         int saved = errno;
-        nn_op op = {.api = NN_API_CUDNN, .call = "cudnnPoolingForward", .op = "pool_fwd",
+        nn_op op = {.api = NN_API_CUDNN,
+                    .call = "cudnnPoolingForward",
+                    .op = "pool_fwd",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         nn_tensor_info xi, yi;
         nn_pool_mode mode;

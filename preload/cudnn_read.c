@@ -71,8 +71,8 @@ bool nn_read_activation(const struct cudnn_getters *g, cudnnActivationDescriptor
     }
 }
 
-bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d,
-                     nn_pool_mode *mode, uint64_t *window)
+bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d, nn_pool_mode *mode,
+                     uint64_t *window)
 {
     /* cuDNN refuses requests for more than CUDNN_DIM_MAX - 2 (spatial) dims. */
     enum { max_spatial = NN_CUDNN_MAX_DIMS - 2 };
@@ -87,12 +87,12 @@ bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d,
     for (int i = 0; i < nb; i++)
         if (win[i] <= 0 || !nn_mul_u64(*window, (uint64_t)win[i], window)) return false;
     *mode = (m == CUDNN_POOLING_MAX || m == CUDNN_POOLING_MAX_DETERMINISTIC) ? NN_POOL_MAX
-                                                                              : NN_POOL_AVERAGE;
+                                                                             : NN_POOL_AVERAGE;
     return true;
 }
 
-bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w,
-                        const nn_tensor_info *y, nn_conv_shape *s)
+bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w, const nn_tensor_info *y,
+                        nn_conv_shape *s)
 {
     int spatial = x->nb - 2;
     if (spatial < 1 || spatial > NN_MAX_SPATIAL || w->nb != x->nb || y->nb != x->nb) return false;

@@ -47,14 +47,14 @@ bool nn_read_tensor(const struct cudnn_getters *g, cudnnTensorDescriptor_t d, nn
 bool nn_read_filter(const struct cudnn_getters *g, cudnnFilterDescriptor_t d, nn_filter_info *f);
 bool nn_read_activation(const struct cudnn_getters *g, cudnnActivationDescriptor_t d,
                         nn_activation *a);
-bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d,
-                     nn_pool_mode *mode, uint64_t *window);
+bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d, nn_pool_mode *mode,
+                     uint64_t *window);
 
 /*
  * The convolution of input x, filter w and output y (forward terms). Groups come
  * from x's channels over w's second dimension. False when the shapes disagree.
  */
-bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w,
-                        const nn_tensor_info *y, nn_conv_shape *s);
+bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w, const nn_tensor_info *y,
+                        nn_conv_shape *s);
 
 #endif

@@ -65,7 +65,7 @@ static const nn_wrapper_entry *wrapper_named(const char *name)
 static bool inside_nvidia_library(const void *addr)
 {
     Dl_info info;
-    return dladdr(addr, &info) && nn_is_nvidia_file(info.dli_fname);
+    return dladdr(addr, &info) && nn_is_intercepted_stack_file(info.dli_fname);
 }
 
 /* The symbol to hand back for dlsym(handle, name) called from `caller`. */
@@ -91,7 +91,7 @@ static void *choose(void *handle, const char *name, void *found, const void *cal
 
 /* Reached by a jump from dlsym below, so its return address is the caller's. */
 __attribute__((visibility("hidden"), used, noinline)) void *nn_dlsym_handle(void *handle,
-                                                                           const char *name)
+                                                                            const char *name)
 {
     const void *caller = __builtin_extract_return_addr(__builtin_return_address(0));
     return choose(handle, name, nn_real_dlsym(handle, name), caller);
@@ -110,8 +110,7 @@ __asm__(".text\n"
         ".globl dlsym\n"
         ".type dlsym, @function\n"
         "dlsym:\n"
-        "    .cfi_startproc\n" NN_ENDBR
-        "    cmpq $-1, %rdi\n"
+        "    .cfi_startproc\n" NN_ENDBR "    cmpq $-1, %rdi\n"
         "    je 1f\n"
         "    testq %rdi, %rdi\n"
         "    jne nn_dlsym_handle\n"

@@ -61,9 +61,12 @@ void nn_out_json_string(nn_out *o, const char *s)
     nn_out_printf(o, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') nn_out_printf(o, "\\%c", c);
-        else if (c < 0x20) nn_out_printf(o, "\\u%04x", c);
-        else nn_out_printf(o, "%c", c);
+        if (c == '"' || c == '\\')
+            nn_out_printf(o, "\\%c", c);
+        else if (c < 0x20)
+            nn_out_printf(o, "\\u%04x", c);
+        else
+            nn_out_printf(o, "%c", c);
     }
     nn_out_printf(o, "\"");
 }

@@ -39,8 +39,8 @@ static void report_and_die(int sig)
 static void install_signal_handlers(void)
 {
     for (size_t i = 0; i < sizeof report_signals / sizeof report_signals[0]; i++) {
-        struct sigaction old, ours = {.sa_handler = report_and_die,
-                                      .sa_flags = SA_RESETHAND | SA_RESTART};
+        struct sigaction old,
+            ours = {.sa_handler = report_and_die, .sa_flags = SA_RESETHAND | SA_RESTART};
         sigemptyset(&ours.sa_mask);
         if (sigaction(report_signals[i], NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
             old.sa_handler == SIG_DFL)
@@ -63,16 +63,16 @@ static void before_exec(void)
     if (nn_active() && nn_in_owner_process()) nn_report_write(NN_REPORT_EXEC);
 }
 
-#define REAL_LIBC(name)                                                              \
-    static __typeof__(&name) cached_##name;                                          \
-    __typeof__(&name) real_##name = __atomic_load_n(&cached_##name, __ATOMIC_ACQUIRE); \
-    if (!real_##name) {                                                              \
-        real_##name = (__typeof__(&name))nn_real_dlsym(RTLD_NEXT, #name);            \
-        __atomic_store_n(&cached_##name, real_##name, __ATOMIC_RELEASE);             \
-    }                                                                                \
-    if (!real_##name) {                                                              \
-        errno = ENOSYS;                                                              \
-        return -1;                                                                   \
+#define REAL_LIBC(name)                                                                            \
+    static __typeof__(&name) cached_##name;                                                        \
+    __typeof__(&name) real_##name = __atomic_load_n(&cached_##name, __ATOMIC_ACQUIRE);             \
+    if (!real_##name) {                                                                            \
+        real_##name = (__typeof__(&name))nn_real_dlsym(RTLD_NEXT, #name);                          \
+        __atomic_store_n(&cached_##name, real_##name, __ATOMIC_RELEASE);                           \
+    }                                                                                              \
+    if (!real_##name) {                                                                            \
+        errno = ENOSYS;                                                                            \
+        return -1;                                                                                 \
     }
 
 NN_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -112,14 +112,14 @@ NN_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 
 /* The execl family takes its arguments as a list: gathered into an array (on the
  * stack, as glibc does) and passed to the array form. */
-#define GATHER_ARGS(first, ap, argv)                                           \
-    size_t argc_ = 1;                                                          \
-    va_start(ap, first);                                                       \
-    while (va_arg(ap, char *)) argc_++;                                        \
-    va_end(ap);                                                                \
-    char *argv[argc_ + 1];                                                     \
-    argv[0] = (char *)first;                                                   \
-    va_start(ap, first);                                                       \
+#define GATHER_ARGS(first, ap, argv)                                                               \
+    size_t argc_ = 1;                                                                              \
+    va_start(ap, first);                                                                           \
+    while (va_arg(ap, char *)) argc_++;                                                            \
+    va_end(ap);                                                                                    \
+    char *argv[argc_ + 1];                                                                         \
+    argv[0] = (char *)first;                                                                       \
+    va_start(ap, first);                                                                           \
     for (size_t i_ = 1; i_ <= argc_; i_++) argv[i_] = va_arg(ap, char *);
 
 NN_EXPORT int execl(const char *path, const char *arg, ...)

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#define OPS_PER_CHUNK 1024
-#define MAX_PARAM_BUFFERS (1u << 22)
+#define OPS_PER_CHUNK      1024
+#define MAX_PARAM_BUFFERS  (1u << 22)
 #define MAX_WRITTEN_RANGES (1u << 20)
 
 struct param_slot {
@@ -125,8 +125,10 @@ static int64_t range_floor(uintptr_t a)
     int64_t lo = 0, hi = (int64_t)written_len - 1, found = -1;
     while (lo <= hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (written[mid].start <= a) found = mid, lo = mid + 1;
-        else hi = mid - 1;
+        if (written[mid].start <= a)
+            found = mid, lo = mid + 1;
+        else
+            hi = mid - 1;
     }
     return found;
 }
@@ -164,14 +166,32 @@ static void written_note(uintptr_t start, uintptr_t end)
     written_len -= j - (uint64_t)i - 1;
 }
 
-bool nn_is_activation(const void *addr)
+/* Whether addr lies in a buffer written by an earlier recorded operation. */
+static bool is_activation(const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
-    pthread_mutex_lock(&lock);
     int64_t i = range_floor(a);
-    bool hit = i >= 0 && a < written[i].end;
-    pthread_mutex_unlock(&lock);
-    return hit;
+    return i >= 0 && a < written[i].end;
+}
+
+/* Applies each candidate's rule, counts the parameters, and returns how many
+ * parameter elements this call read. Under the lock. */
+static uint64_t settle_params(const nn_op *op)
+{
+    uint64_t read = 0;
+    bool operand_taken = false;
+    for (int i = 0; i < op->n_params; i++) {
+        const nn_param_ref *p = &op->params[i];
+        bool take =
+            p->rule == NN_PARAM_ALWAYS ||
+            (p->rule == NN_PARAM_UNLESS_ACTIVATION && !is_activation(p->addr)) ||
+            (p->rule == NN_PARAM_WEIGHT_OPERAND && !operand_taken && !is_activation(p->addr));
+        if (!take) continue;
+        if (p->rule == NN_PARAM_WEIGHT_OPERAND) operand_taken = true;
+        params_note(p);
+        nn_add_u64(read, p->elements, &read);
+    }
+    return read;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -200,7 +220,7 @@ bool nn_listing_open(void)
     return __atomic_load_n(&n_listed, __ATOMIC_RELAXED) < nn_config_get()->max_listed_ops;
 }
 
-static void list_op(const nn_op *op)
+static void list_op(const nn_op *op, uint64_t params_read)
 {
     nn_listed_op *l = listed_slot();
     if (!l) {
@@ -215,8 +235,7 @@ static void list_op(const nn_op *op)
     l->succeeded = op->succeeded;
     l->cost_known = op->cost_known;
     l->cost = op->cost;
-    l->params = 0;
-    for (int i = 0; i < op->n_params; i++) l->params += op->params[i].elements;
+    l->params = params_read;
     memcpy(l->shape, op->shape, sizeof l->shape);
 }
 
@@ -226,23 +245,35 @@ void nn_record(const nn_op *op)
     nn_process_note_first_call();
     pthread_mutex_lock(&lock);
     totals.calls++;
-    if (!op->succeeded) totals.failed_calls++;
-    else if (!op->cost_known) totals.unknown_cost_calls++;
+    uint64_t params_read = 0;
+    if (!op->succeeded)
+        totals.failed_calls++;
+    else if (!op->cost_known)
+        totals.unknown_cost_calls++;
     else {
         nn_cost_add(&totals.cost, &op->cost);
-        for (int i = 0; i < op->n_params; i++) params_note(&op->params[i]);
+        params_read = settle_params(op);
     }
     /* Whatever its cost, a successful call's output is an activation from now on. */
     if (op->succeeded && op->output && op->output_bytes)
         written_note((uintptr_t)op->output, (uintptr_t)op->output + op->output_bytes);
-    list_op(op);
+    list_op(op, params_read);
     pthread_mutex_unlock(&lock);
 }
 
-void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype)
+void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype,
+                     nn_param_rule rule)
 {
-    if (op->n_params < NN_MAX_PARAMS_PER_OP)
-        op->params[op->n_params++] = (nn_param_ref){addr, elements, dtype};
+    if (addr && op->n_params < NN_MAX_PARAMS_PER_OP)
+        op->params[op->n_params++] = (nn_param_ref){addr, elements, dtype, rule};
+}
+
+void nn_op_add_gemm_operand(nn_op *op, const void *p, uint64_t rows, uint64_t cols, nn_dtype dtype,
+                            uint64_t batch, int64_t batch_stride)
+{
+    uint64_t elements;
+    if (!p || (batch > 1 && batch_stride != 0) || !nn_mul_u64(rows, cols, &elements)) return;
+    nn_op_add_param(op, p, elements, dtype, NN_PARAM_WEIGHT_OPERAND);
 }
 
 void nn_shape_append_text(char *buf, size_t len, size_t *pos, const char *text)

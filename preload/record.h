@@ -12,7 +12,7 @@ typedef struct nn_totals {
     uint64_t unknown_cost_calls; /* succeeded, but the descriptors could not be read */
     uint64_t ops_not_listed;     /* past NNSPY_MAX_OPS: in the totals, not in the table */
     nn_cost cost;
-    uint64_t params;      /* elements of distinct parameter buffers */
+    uint64_t params; /* elements of distinct parameter buffers */
     uint64_t param_bytes;
     bool params_incomplete;
 } nn_totals;

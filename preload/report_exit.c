@@ -13,8 +13,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -25,8 +25,8 @@
 
 static const char *const api_names[] = {"cudnn", "cublas", "cublasLt"};
 
-#define CONVENTION                                                                          \
-    "1 MAC = 1 multiply + 1 add = 2 FLOPs; FLOPs = 2 x MACs + elementwise FLOPs; "          \
+#define CONVENTION                                                                                 \
+    "1 MAC = 1 multiply + 1 add = 2 FLOPs; FLOPs = 2 x MACs + elementwise FLOPs; "                 \
     "params counted once per device buffer"
 
 /* 1234567 -> "1,234,567" */
@@ -66,11 +66,13 @@ static const char *scaled(uint64_t v, char buf[32])
 static void print_header(nn_out *fd, const nn_totals *t, const nn_device_info *dev)
 {
     if (dev->simulated)
-        nn_out_printf(fd, "nnspy: SIMULATED DEVICE (%s): test equipment, not a GPU; counts are real, "
-                    "times are modelled\n", dev->name);
+        nn_out_printf(fd,
+                      "nnspy: SIMULATED DEVICE (%s): test equipment, not a GPU; counts are real, "
+                      "times are modelled\n",
+                      dev->name);
     char a[32], b[32];
     nn_out_printf(fd, "nnspy report: %s calls (%s failed) on device \"%s\"\n", grouped(t->calls, a),
-            grouped(t->failed_calls, b), dev->name);
+                  grouped(t->failed_calls, b), dev->name);
     nn_out_printf(fd, "convention: %s\n", CONVENTION);
 }
 
@@ -79,52 +81,58 @@ static void print_op(nn_out *fd, const nn_listed_op *op)
     char p[32], m[32], f[32], rw[32];
     if (!op->succeeded) {
         nn_out_printf(fd, "%6llu  %-8s  %-15s  call failed (%s)\n", (unsigned long long)op->index,
-                api_names[op->api], op->op, op->call);
+                      api_names[op->api], op->op, op->call);
         return;
     }
     if (!op->cost_known) {
         nn_out_printf(fd, "%6llu  %-8s  %-15s  cost unknown (%s)\n", (unsigned long long)op->index,
-                api_names[op->api], op->op, op->call);
+                      api_names[op->api], op->op, op->call);
         return;
     }
     uint64_t bytes = op->cost.bytes_read + op->cost.bytes_written;
     nn_out_printf(fd, "%6llu  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s%s\n",
-            (unsigned long long)op->index, api_names[op->api], op->op, op->shape,
-            nn_dtype_name(op->dtype), grouped(op->params, p), grouped(op->cost.macs, m),
-            grouped(op->cost.flops, f), grouped(bytes, rw),
-            op->cost.overflow ? "  OVERFLOW" : op->cost.unknown_dtype ? "  (unknown dtype: bytes low)" : "");
+                  (unsigned long long)op->index, api_names[op->api], op->op, op->shape,
+                  nn_dtype_name(op->dtype), grouped(op->params, p), grouped(op->cost.macs, m),
+                  grouped(op->cost.flops, f), grouped(bytes, rw),
+                  op->cost.overflow        ? "  OVERFLOW"
+                  : op->cost.unknown_dtype ? "  (unknown dtype: bytes low)"
+                                           : "");
 }
 
 static void print_table(nn_out *fd, const nn_totals *t)
 {
     nn_out_printf(fd, "%6s  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s\n", "#", "api", "op",
-            "shape (input * weight -> output)", "dtype", "params", "MACs", "FLOPs",
-            "bytes r+w");
+                  "shape (input * weight -> output)", "dtype", "params", "MACs", "FLOPs",
+                  "bytes r+w");
     uint64_t n = nn_listed_count();
     for (uint64_t i = 0; i < n; i++) print_op(fd, nn_listed_at(i));
     if (t->ops_not_listed)
         nn_out_printf(fd, "... %llu more calls are in the totals but not listed (NNSPY_MAX_OPS)\n",
-                (unsigned long long)t->ops_not_listed);
+                      (unsigned long long)t->ops_not_listed);
 }
 
 static void print_totals(nn_out *fd, const nn_totals *t)
 {
     char a[32], b[32], c[32], d[32];
     nn_out_printf(fd, "totals:\n");
-    nn_out_printf(fd, "  params         %s (%s), %s bytes%s\n", grouped(t->params, a), scaled(t->params, b),
-            grouped(t->param_bytes, c), t->params_incomplete ? " (incomplete)" : "");
-    nn_out_printf(fd, "  MACs           %s (%s)\n", grouped(t->cost.macs, a), scaled(t->cost.macs, b));
-    nn_out_printf(fd, "  FLOPs          %s (%s)\n", grouped(t->cost.flops, a), scaled(t->cost.flops, b));
+    nn_out_printf(fd, "  params         %s (%s), %s bytes%s\n", grouped(t->params, a),
+                  scaled(t->params, b), grouped(t->param_bytes, c),
+                  t->params_incomplete ? " (incomplete)" : "");
+    nn_out_printf(fd, "  MACs           %s (%s)\n", grouped(t->cost.macs, a),
+                  scaled(t->cost.macs, b));
+    nn_out_printf(fd, "  FLOPs          %s (%s)\n", grouped(t->cost.flops, a),
+                  scaled(t->cost.flops, b));
     nn_out_printf(fd, "  memory read    %s bytes (%sB)\n", grouped(t->cost.bytes_read, a),
-            scaled(t->cost.bytes_read, b));
+                  scaled(t->cost.bytes_read, b));
     nn_out_printf(fd, "  memory written %s bytes (%sB)\n", grouped(t->cost.bytes_written, c),
-            scaled(t->cost.bytes_written, d));
+                  scaled(t->cost.bytes_written, d));
     if (t->unknown_cost_calls)
         nn_out_printf(fd, "  %llu successful calls of unknown cost are not in these totals\n",
-                (unsigned long long)t->unknown_cost_calls);
+                      (unsigned long long)t->unknown_cost_calls);
     if (t->cost.overflow) nn_out_printf(fd, "  some values exceeded 64 bits and are saturated\n");
     if (t->cost.unknown_dtype)
-        nn_out_printf(fd, "  some tensors have a data type of unknown size: bytes are a lower bound\n");
+        nn_out_printf(fd,
+                      "  some tensors have a data type of unknown size: bytes are a lower bound\n");
 }
 
 static void json_op(nn_out *f, const nn_listed_op *op, bool last)
@@ -139,14 +147,15 @@ static void json_op(nn_out *f, const nn_listed_op *op, bool last)
     nn_out_json_string(f, nn_dtype_name(op->dtype));
     nn_out_printf(f, ", \"shape\": ");
     nn_out_json_string(f, op->shape);
-    nn_out_printf(f, ", \"succeeded\": %s, \"cost_known\": %s, \"macs\": %llu, \"flops\": %llu, "
-               "\"params\": %llu, \"bytes_read\": %llu, \"bytes_written\": %llu, "
-               "\"overflow\": %s, \"bytes_incomplete\": %s}%s\n",
-            op->succeeded ? "true" : "false", op->cost_known ? "true" : "false",
-            (unsigned long long)op->cost.macs, (unsigned long long)op->cost.flops,
-            (unsigned long long)op->params, (unsigned long long)op->cost.bytes_read,
-            (unsigned long long)op->cost.bytes_written, op->cost.overflow ? "true" : "false",
-            op->cost.unknown_dtype ? "true" : "false", last ? "" : ",");
+    nn_out_printf(f,
+                  ", \"succeeded\": %s, \"cost_known\": %s, \"macs\": %llu, \"flops\": %llu, "
+                  "\"params\": %llu, \"bytes_read\": %llu, \"bytes_written\": %llu, "
+                  "\"overflow\": %s, \"bytes_incomplete\": %s}%s\n",
+                  op->succeeded ? "true" : "false", op->cost_known ? "true" : "false",
+                  (unsigned long long)op->cost.macs, (unsigned long long)op->cost.flops,
+                  (unsigned long long)op->params, (unsigned long long)op->cost.bytes_read,
+                  (unsigned long long)op->cost.bytes_written, op->cost.overflow ? "true" : "false",
+                  op->cost.unknown_dtype ? "true" : "false", last ? "" : ",");
 }
 
 static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
@@ -156,18 +165,21 @@ static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
     nn_out_printf(f, ",\n  \"device\": {\"name\": ");
     nn_out_json_string(f, dev->name);
     nn_out_printf(f, ", \"simulated\": %s},\n", dev->simulated ? "true" : "false");
-    nn_out_printf(f, "  \"totals\": {\"calls\": %llu, \"failed_calls\": %llu, "
-               "\"unknown_cost_calls\": %llu, \"macs\": %llu, \"flops\": %llu, "
-               "\"params\": %llu, \"param_bytes\": %llu, \"bytes_read\": %llu, "
-               "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s, "
-               "\"bytes_incomplete\": %s},\n",
-            (unsigned long long)t->calls, (unsigned long long)t->failed_calls,
-            (unsigned long long)t->unknown_cost_calls, (unsigned long long)t->cost.macs,
-            (unsigned long long)t->cost.flops, (unsigned long long)t->params,
-            (unsigned long long)t->param_bytes, (unsigned long long)t->cost.bytes_read,
-            (unsigned long long)t->cost.bytes_written, t->cost.overflow ? "true" : "false",
-            t->params_incomplete ? "true" : "false", t->cost.unknown_dtype ? "true" : "false");
-    nn_out_printf(f, "  \"ops_not_listed\": %llu,\n  \"ops\": [\n", (unsigned long long)t->ops_not_listed);
+    nn_out_printf(f,
+                  "  \"totals\": {\"calls\": %llu, \"failed_calls\": %llu, "
+                  "\"unknown_cost_calls\": %llu, \"macs\": %llu, \"flops\": %llu, "
+                  "\"params\": %llu, \"param_bytes\": %llu, \"bytes_read\": %llu, "
+                  "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s, "
+                  "\"bytes_incomplete\": %s},\n",
+                  (unsigned long long)t->calls, (unsigned long long)t->failed_calls,
+                  (unsigned long long)t->unknown_cost_calls, (unsigned long long)t->cost.macs,
+                  (unsigned long long)t->cost.flops, (unsigned long long)t->params,
+                  (unsigned long long)t->param_bytes, (unsigned long long)t->cost.bytes_read,
+                  (unsigned long long)t->cost.bytes_written, t->cost.overflow ? "true" : "false",
+                  t->params_incomplete ? "true" : "false",
+                  t->cost.unknown_dtype ? "true" : "false");
+    nn_out_printf(f, "  \"ops_not_listed\": %llu,\n  \"ops\": [\n",
+                  (unsigned long long)t->ops_not_listed);
     uint64_t n = nn_listed_count();
     for (uint64_t i = 0; i < n; i++) json_op(f, nn_listed_at(i), i + 1 == n);
     nn_out_printf(f, "  ]\n}\n");
@@ -180,7 +192,7 @@ static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
  * itself, or a rerun with the same pid, keeps every report. Later writes of the
  * same image (exec failed, then exit) replace the image's own file.
  */
-static char claimed_path[sizeof ((nn_config *)0)->json_template + 32];
+static char claimed_path[sizeof((nn_config *)0)->json_template + 32];
 
 /* A forked child writes files of its own. */
 static void forget_claim(void)
@@ -210,8 +222,10 @@ static bool install_json(const char *tmp, const char *path)
     if (claimed_path[0]) return rename(tmp, claimed_path) == 0;
     for (int n = 0; n < 1000; n++) {
         char candidate[sizeof claimed_path];
-        if (n == 0) snprintf(candidate, sizeof candidate, "%s", path);
-        else snprintf(candidate, sizeof candidate, "%s.%d", path, n);
+        if (n == 0)
+            snprintf(candidate, sizeof candidate, "%s", path);
+        else
+            snprintf(candidate, sizeof candidate, "%s.%d", path, n);
         if (place_without_replacing(tmp, candidate)) {
             memcpy(claimed_path, candidate, sizeof candidate);
             return true;

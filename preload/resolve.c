@@ -15,10 +15,8 @@
 
 /* File-name prefixes of each family's front library. */
 static const char *const family_prefix[NN_FAMILY_COUNT_] = {
-    [NN_FAMILY_CUDNN] = "libcudnn.so",
-    [NN_FAMILY_CUBLAS] = "libcublas.so",
-    [NN_FAMILY_CUBLASLT] = "libcublasLt.so",
-    [NN_FAMILY_CUDART] = "libcudart.so",
+    [NN_FAMILY_CUDNN] = "libcudnn.so",       [NN_FAMILY_CUBLAS] = "libcublas.so",
+    [NN_FAMILY_CUBLASLT] = "libcublasLt.so", [NN_FAMILY_CUDART] = "libcudart.so",
     [NN_FAMILY_CUDA_DRIVER] = "libcuda.so",
 };
 
@@ -33,13 +31,13 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-bool nn_is_nvidia_file(const char *path)
+/* The libraries of the stack nnspy intercepts, which look each other's functions
+ * up by the same names (cuDNN 9's front library and its sub-libraries, cuBLAS and
+ * cuBLASLt). Their dlsym lookups are never redirected. Consumers such as TensorRT
+ * are not in the list: their cuDNN and cuBLAS calls are the program's work. */
+bool nn_is_intercepted_stack_file(const char *path)
 {
-    static const char *const prefixes[] = {
-        "libcudnn", "libcublas", "libcudart", "libcuda.so", "libnvrtc", "libnvJitLink",
-        "libcufft", "libcusparse", "libcusolver", "libcurand", "libnccl", "libnvinfer",
-        "libnvidia-", "libcupti", "libnvToolsExt",
-    };
+    static const char *const prefixes[] = {"libcudnn", "libcublas", "libcudart", "libcuda.so"};
     if (!path) return false;
     const char *base = base_name(path);
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)

@@ -20,36 +20,35 @@
 #include "cli.h"
 #include "nnspy.h"
 
-#define USAGE_HEAD                                                    \
-    "usage: nnspy run [--sim] [--json FILE] [--] PROGRAM [ARGS...]\n" \
+#define USAGE_HEAD                                                                                 \
+    "usage: nnspy run [--sim] [--json FILE] [--] PROGRAM [ARGS...]\n"                              \
     "       nnspy --help | --version\n"
 
 static const char usage_text[] =
-    USAGE_HEAD
-    "\n"
-    "Runs PROGRAM with libnnspy.so preloaded (after any LD_PRELOAD already set).\n"
-    "When PROGRAM exits, nnspy prints on stderr each cuDNN / cuBLAS / cuBLASLt\n"
-    "operation it called (shape, data type, parameters, MACs, FLOPs, bytes) and\n"
-    "the totals. PROGRAM keeps its own stdin, stdout and stderr and signal\n"
-    "dispositions; SIGTERM and SIGHUP sent to nnspy are passed on to it. nnspy exits\n"
-    "with PROGRAM's exit status, or dies of the signal that killed PROGRAM.\n"
-    "\n"
-    "options:\n"
-    "  --sim        run on nnspy's simulated device (test stand-ins for libcudart,\n"
-    "               libcudnn, libcublas, libcublasLt): no GPU needed, no math done\n"
-    "  --json FILE  also write the JSON summary (schema nnspy.report/1) to FILE,\n"
-    "               replacing an old FILE; %p in FILE becomes the process id. A\n"
-    "               second process (or exec'd image) writing the same name\n"
-    "               gets FILE.1, FILE.2, ...: no report overwrites another\n"
-    "  -h, --help   this text\n"
-    "  --version    nnspy's version\n"
-    "\n"
-    "environment read by libnnspy.so:\n"
-    "  NNSPY_JSON=FILE       as --json\n"
-    "  NNSPY_REPORT=table|none  print the table at exit (default) or not\n"
-    "  NNSPY_MAX_OPS=N       operations listed in the table (default 100000);\n"
-    "                        the totals always count every call\n"
-    "  NNSPY_DISABLE=1       make libnnspy.so inert\n";
+    USAGE_HEAD "\n"
+               "Runs PROGRAM with libnnspy.so preloaded (after any LD_PRELOAD already set).\n"
+               "When PROGRAM exits, nnspy prints on stderr each cuDNN / cuBLAS / cuBLASLt\n"
+               "operation it called (shape, data type, parameters, MACs, FLOPs, bytes) and\n"
+               "the totals. PROGRAM keeps its own stdin, stdout and stderr and signal\n"
+               "dispositions; SIGTERM and SIGHUP sent to nnspy are passed on to it. nnspy exits\n"
+               "with PROGRAM's exit status, or dies of the signal that killed PROGRAM.\n"
+               "\n"
+               "options:\n"
+               "  --sim        run on nnspy's simulated device (test stand-ins for libcudart,\n"
+               "               libcudnn, libcublas, libcublasLt): no GPU needed, no math done\n"
+               "  --json FILE  also write the JSON summary (schema nnspy.report/1) to FILE,\n"
+               "               replacing an old FILE; %p in FILE becomes the process id. A\n"
+               "               second process (or exec'd image) writing the same name\n"
+               "               gets FILE.1, FILE.2, ...: no report overwrites another\n"
+               "  -h, --help   this text\n"
+               "  --version    nnspy's version\n"
+               "\n"
+               "environment read by libnnspy.so:\n"
+               "  NNSPY_JSON=FILE       as --json\n"
+               "  NNSPY_REPORT=table|none  print the table at exit (default) or not\n"
+               "  NNSPY_MAX_OPS=N       operations listed in the table (default 100000);\n"
+               "                        the totals always count every call\n"
+               "  NNSPY_DISABLE=1       make libnnspy.so inert\n";
 
 /* The directory that holds this executable (and libnnspy.so beside it). */
 static int own_dir(char *out, size_t len)
@@ -103,8 +102,7 @@ static int setup_environment(bool sim, const char *json)
     if (sim) {
         if (!path_join(simdir, sizeof simdir, dir, "sim") ||
             !path_join(lib, sizeof lib, simdir, "libcudnn.so.9") || !is_file(lib)) {
-            fprintf(stderr, "nnspy: --sim: the simulated device is not built (%s missing)\n",
-                    lib);
+            fprintf(stderr, "nnspy: --sim: the simulated device is not built (%s missing)\n", lib);
             return -1;
         }
         if (env_join("LD_LIBRARY_PATH", simdir, true) != 0) return -1;
