@@ -108,7 +108,8 @@ $(B)/tests/%: tests/e2e/%.c
 # Unit tests (cmocka) link the pure parts only: the counters and the descriptor
 # readers, which test_descriptors drives with the toolkit's real libcudnn and
 # libcublasLt (their descriptor functions need no GPU). No wrapper is linked in.
-UNIT_OBJ := $(COUNTERS_OBJ) $(addprefix $(B)/obj/preload/,cudnn_read.o cublaslt_read.o cuda_types.o)
+UNIT_OBJ := $(COUNTERS_OBJ) $(addprefix $(B)/obj/preload/,cudnn_read.o cublaslt_read.o cuda_types.o \
+            ranges.o addrmap.o)
 $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -Icounters -Ipreload -Iinclude -o $@ $< $(UNIT_OBJ) \

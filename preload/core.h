@@ -233,6 +233,10 @@ typedef struct nn_op {
 /* Records one call (thread-safe). Parameters are counted once per address. */
 void nn_record(const nn_op *op);
 
+/* Device memory coming and going (cudaMalloc, cudaFree), see record.c. */
+void nn_note_allocation(const void *ptr, uint64_t size);
+void nn_note_free(const void *ptr);
+
 /* Adds a possible parameter buffer to op (ignored past NN_MAX_PARAMS_PER_OP). */
 void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype,
                      nn_param_rule rule);

@@ -10,6 +10,9 @@
 #define _GNU_SOURCE
 #include "record.h"
 
+#include "addrmap.h"
+#include "ranges.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +21,8 @@
 
 #define OPS_PER_CHUNK      1024
 #define MAX_PARAM_BUFFERS  (1u << 22)
+#define MAX_ALLOCATIONS    (1u << 22)
 #define MAX_WRITTEN_RANGES (1u << 20)
-
-struct param_slot {
-    uintptr_t addr; /* 0: empty */
-    uint64_t elements;
-    nn_dtype dtype;
-};
-
-struct range {
-    uintptr_t start, end; /* [start, end) */
-};
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static nn_totals totals;
@@ -36,143 +30,91 @@ static nn_totals totals;
 static nn_listed_op **chunks;
 static uint64_t n_chunks, n_listed;
 
-static struct param_slot *params;
-static uint64_t params_cap, params_used;
-
-static struct range *written;
-static uint64_t written_len, written_cap;
+/* address -> elements (value) and nn_dtype (extra) of each parameter buffer */
+static nn_addrmap params = {.max_slots = MAX_PARAM_BUFFERS};
+/* parameters of buffers since freed: they were read as weights all the same */
+static uint64_t retired_params, retired_param_bytes;
+/* device allocations (cudaMalloc) -> size, to forget a buffer when it is freed */
+static nn_addrmap allocations = {.max_slots = MAX_ALLOCATIONS};
+/* device memory written by recorded operations: activations */
+static nn_ranges written = {.max_ranges = MAX_WRITTEN_RANGES};
 
 /* ------------------------------------------------------------ parameters */
-
-static uint64_t hash_addr(uintptr_t a)
-{
-    uint64_t x = (uint64_t)a >> 4; /* device allocations are at least 16-byte aligned */
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static bool params_grow(void)
-{
-    uint64_t cap = params_cap ? params_cap * 2 : 1024;
-    if (cap > MAX_PARAM_BUFFERS) return false;
-    struct param_slot *t = calloc(cap, sizeof *t);
-    if (!t) return false;
-    for (uint64_t i = 0; i < params_cap; i++) {
-        if (!params[i].addr) continue;
-        uint64_t j = hash_addr(params[i].addr) & (cap - 1);
-        while (t[j].addr) j = (j + 1) & (cap - 1);
-        t[j] = params[i];
-    }
-    free(params);
-    params = t;
-    params_cap = cap;
-    return true;
-}
-
-/* The slot holding address a, or the empty slot where it would go (NULL when the
- * table does not exist yet). */
-static struct param_slot *params_find(uintptr_t a)
-{
-    if (!params_cap) return NULL;
-    uint64_t j = hash_addr(a) & (params_cap - 1);
-    while (params[j].addr && params[j].addr != a) j = (j + 1) & (params_cap - 1);
-    return &params[j];
-}
 
 /* Adds one parameter buffer to the totals, once per address: a buffer read again
  * with more elements (a larger view of it) raises its count to the larger size. */
 static void params_note(const nn_param_ref *p)
 {
     if (!p->addr || !p->elements) return;
-    uintptr_t a = (uintptr_t)p->addr;
-    struct param_slot *s = params_find(a);
-    if (!s || !s->addr) {
-        /* A new buffer: room for it first (the table stays at most half full). */
-        if ((params_used + 1) * 2 > params_cap && !params_grow()) {
-            nn_warn_once("more than %u parameter buffers: later ones are not counted",
-                         MAX_PARAM_BUFFERS / 2);
-            totals.params_incomplete = true;
-            return;
-        }
-        s = params_find(a);
-        *s = (struct param_slot){a, p->elements, p->dtype};
-        params_used++;
-    } else if (p->elements > s->elements) {
-        s->elements = p->elements;
-        s->dtype = p->dtype;
+    nn_addrmap_slot *s = nn_addrmap_insert(&params, (uintptr_t)p->addr);
+    if (!s) {
+        nn_warn_once("more than %u parameter buffers: later ones are not counted",
+                     MAX_PARAM_BUFFERS / 2);
+        totals.params_incomplete = true;
+        return;
     }
+    if (p->elements > s->value) {
+        s->value = p->elements;
+        s->extra = (uint32_t)p->dtype;
+    }
+}
+
+static uint64_t param_bytes(const nn_addrmap_slot *s, bool *overflow)
+{
+    return nn_bytes_of(s->value, (nn_dtype)s->extra, overflow);
 }
 
 static void params_sum(uint64_t *elements, uint64_t *bytes, bool *overflow)
 {
-    *elements = *bytes = 0;
-    for (uint64_t i = 0; i < params_cap; i++) {
-        if (!params[i].addr) continue;
-        *overflow |= !nn_add_u64(*elements, params[i].elements, elements);
-        bool o = false;
-        uint64_t b = nn_bytes_of(params[i].elements, params[i].dtype, &o);
-        *overflow |= o || !nn_add_u64(*bytes, b, bytes);
+    *elements = retired_params;
+    *bytes = retired_param_bytes;
+    for (uint64_t i = 0; i < params.cap; i++) {
+        const nn_addrmap_slot *s = &params.slots[i];
+        if (!s->key) continue;
+        *overflow |= !nn_add_u64(*elements, s->value, elements);
+        *overflow |= !nn_add_u64(*bytes, param_bytes(s, overflow), bytes);
     }
 }
 
-/* ------------------------------------------------------------ written buffers */
+/* ------------------------------------------------------------ device memory */
 
-/* Index of the last range starting at or before a, or -1. */
-static int64_t range_floor(uintptr_t a)
+void nn_note_allocation(const void *ptr, uint64_t size)
 {
-    int64_t lo = 0, hi = (int64_t)written_len - 1, found = -1;
-    while (lo <= hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (written[mid].start <= a)
-            found = mid, lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return found;
+    if (!ptr || !size) return;
+    pthread_mutex_lock(&lock);
+    nn_addrmap_slot *s = nn_addrmap_insert(&allocations, (uintptr_t)ptr);
+    if (s) s->value = size;
+    pthread_mutex_unlock(&lock);
+    if (!s) nn_warn_once("too many live device allocations to follow them all");
 }
 
-/* Merges [start, end) into the sorted, disjoint list of written ranges. */
-static void written_note(uintptr_t start, uintptr_t end)
+/*
+ * A freed buffer is no longer what it was: its memory may come back as a weight
+ * of a model loaded later, or an activation. It leaves the activations, and a
+ * parameter at its address is retired (still counted) so that a new buffer there
+ * counts anew.
+ */
+void nn_note_free(const void *ptr)
 {
-    if (start >= end) return;
-    int64_t i = range_floor(start);
-    if (i >= 0 && written[i].end >= start) {
-        if (written[i].end < end) written[i].end = end;
-    } else {
-        if (written_len == written_cap) {
-            uint64_t cap = written_cap ? written_cap * 2 : 256;
-            struct range *t = cap <= MAX_WRITTEN_RANGES ? realloc(written, cap * sizeof *t) : NULL;
-            if (!t) {
-                nn_warn_once("too many distinct output buffers to tell all activations apart");
-                return;
-            }
-            written = t;
-            written_cap = cap;
-        }
-        i++;
-        memmove(&written[i + 1], &written[i], (written_len - (uint64_t)i) * sizeof *written);
-        written[i] = (struct range){start, end};
-        written_len++;
+    if (!ptr) return;
+    uintptr_t a = (uintptr_t)ptr;
+    pthread_mutex_lock(&lock);
+    nn_addrmap_slot *alloc = nn_addrmap_find(&allocations, a);
+    if (alloc) {
+        nn_ranges_remove(&written, a, a + alloc->value);
+        nn_addrmap_erase(&allocations, a);
     }
-    /* Swallow the ranges the grown one now overlaps. */
-    uint64_t j = (uint64_t)i + 1;
-    while (j < written_len && written[j].start <= written[i].end) {
-        if (written[j].end > written[i].end) written[i].end = written[j].end;
-        j++;
+    nn_addrmap_slot *param = nn_addrmap_find(&params, a);
+    if (param) {
+        bool overflow = false;
+        nn_add_u64(retired_params, param->value, &retired_params);
+        nn_add_u64(retired_param_bytes, param_bytes(param, &overflow), &retired_param_bytes);
+        nn_addrmap_erase(&params, a);
     }
-    memmove(&written[i + 1], &written[j], (written_len - j) * sizeof *written);
-    written_len -= j - (uint64_t)i - 1;
+    pthread_mutex_unlock(&lock);
 }
 
-/* Whether addr lies in a buffer written by an earlier recorded operation. */
-static bool is_activation(const void *addr)
-{
-    uintptr_t a = (uintptr_t)addr;
-    int64_t i = range_floor(a);
-    return i >= 0 && a < written[i].end;
-}
+/* ------------------------------------------------------------ activations */
 
 /* Applies each candidate's rule, counts the parameters, and returns how many
  * parameter elements this call read. Under the lock. */
@@ -182,16 +124,25 @@ static uint64_t settle_params(const nn_op *op)
     bool operand_taken = false;
     for (int i = 0; i < op->n_params; i++) {
         const nn_param_ref *p = &op->params[i];
-        bool take =
-            p->rule == NN_PARAM_ALWAYS ||
-            (p->rule == NN_PARAM_UNLESS_ACTIVATION && !is_activation(p->addr)) ||
-            (p->rule == NN_PARAM_WEIGHT_OPERAND && !operand_taken && !is_activation(p->addr));
+        bool activation = nn_ranges_contains(&written, (uintptr_t)p->addr);
+        bool take = p->rule == NN_PARAM_ALWAYS ||
+                    (p->rule == NN_PARAM_UNLESS_ACTIVATION && !activation) ||
+                    (p->rule == NN_PARAM_WEIGHT_OPERAND && !operand_taken && !activation);
         if (!take) continue;
         if (p->rule == NN_PARAM_WEIGHT_OPERAND) operand_taken = true;
         params_note(p);
         nn_add_u64(read, p->elements, &read);
     }
     return read;
+}
+
+static void note_written(const nn_op *op)
+{
+    if (!op->output || !op->output_bytes) return;
+    uintptr_t start = (uintptr_t)op->output;
+    uintptr_t end = start + op->output_bytes < start ? UINTPTR_MAX : start + op->output_bytes;
+    if (!nn_ranges_add(&written, start, end))
+        nn_warn_once("too many distinct output buffers to tell all activations apart");
 }
 
 /* ------------------------------------------------------------ operations */
@@ -255,8 +206,7 @@ void nn_record(const nn_op *op)
         params_read = settle_params(op);
     }
     /* Whatever its cost, a successful call's output is an activation from now on. */
-    if (op->succeeded && op->output && op->output_bytes)
-        written_note((uintptr_t)op->output, (uintptr_t)op->output + op->output_bytes);
+    if (op->succeeded) note_written(op);
     list_op(op, params_read);
     pthread_mutex_unlock(&lock);
 }
@@ -335,12 +285,12 @@ static void reset_after_fork(void)
 {
     for (uint64_t c = 0; c < n_chunks; c++) free(chunks[c]);
     free(chunks);
-    free(params);
-    free(written);
     chunks = NULL;
-    params = NULL;
-    written = NULL;
-    n_chunks = n_listed = params_cap = params_used = written_len = written_cap = 0;
+    n_chunks = n_listed = 0;
+    nn_addrmap_clear(&params);
+    nn_addrmap_clear(&allocations);
+    nn_ranges_clear(&written);
+    retired_params = retired_param_bytes = 0;
     memset(&totals, 0, sizeof totals);
 }
 

@@ -239,9 +239,14 @@ def test_cli():
     p = subprocess.run([NNSPY, "run", "--", "sh", "-c", "kill -TERM $$"], env=base,
                        capture_output=True, timeout=60)
     check(p.returncode == -15, "nnspy dies of the SIGTERM that killed the program")
-    # SIG_IGN inherited (nohup) stays SIG_IGN for the program: SigIgn bit 2 is SIGINT
-    p = subprocess.run(["sh", "-c", f"trap '' INT; exec {NNSPY} run -- sh -c 'grep SigIgn /proc/self/status'"],
-                       env=base, capture_output=True, text=True, timeout=60)
+    # SIG_IGN inherited (nohup) stays SIG_IGN for the program: SigIgn bit 2 is SIGINT.
+    # (The outer shell runs without the sanitizer runtime: TSan does not survive
+    # `trap '' INT` in an uninstrumented shell.)
+    plain = {k: v for k, v in base.items() if k != "LD_PRELOAD"}
+    preload = f"env LD_PRELOAD={SAN_PRELOAD} " if SAN_PRELOAD else ""
+    p = subprocess.run(["sh", "-c", f"trap '' INT; exec {preload}{NNSPY} run -- "
+                        "sh -c 'grep SigIgn /proc/self/status'"],
+                       env=plain, capture_output=True, text=True, timeout=60)
     ign = int(p.stdout.split()[-1], 16) if p.stdout.strip() else 0
     check(ign & 0x2 != 0, "an ignored SIGINT stays ignored in the program", p.stdout + p.stderr)
     # SIGTERM sent to nnspy reaches the program
@@ -420,6 +425,17 @@ def test_exit_while_calling():
           "report written and consistent: 512 MACs per recorded call")
 
 
+def test_memory_reuse():
+    print("device memory freed and handed out again as another tensor")
+    rc, out, err, r = run([f"{TESTS}/reuse"], json_out=True)
+    check(rc == 0 and out.strip() == "reused", "the allocator handed the addresses back", err + out)
+    t = r["totals"] if r else {}
+    # filter A (54, freed: still counted) + filter B at A's old address (54, counted anew)
+    # + a 1x2x6x6 bias (72) where conv A's output was: 180; 2 convolutions x 1,944 MACs
+    check(t.get("params") == 180 and t.get("macs") == 2 * 1944,
+          "a freed buffer is judged afresh: 180 parameters", str(t))
+
+
 def test_many_threads():
     print("16 threads x 100,000 calls")
     threads, iters = 16, max(100, int(50_000 * SCALE))  # 2 calls per iteration
@@ -437,7 +453,8 @@ def main():
                  test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli,
                  test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
                  test_two_copies, test_two_sonames, test_stacked_interposer, test_many_threads,
-                 test_unload_and_reload, test_exit_while_calling, test_vfork_exec):
+                 test_unload_and_reload, test_exit_while_calling, test_vfork_exec,
+                 test_memory_reuse):
         test()
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")

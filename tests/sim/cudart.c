@@ -441,6 +441,40 @@ static size_t round_up(size_t n, size_t to)
     return (n + to - 1) / to * to;
 }
 
+/*
+ * Freed device blocks are kept (up to REUSE_SLOTS) and handed out again, most
+ * recently freed first, to a later allocation of the same rounded size, as a real
+ * device allocator does: the same address then serves another tensor, which is
+ * what a profiler that tells weights from activations by address must survive.
+ */
+#define REUSE_SLOTS 64
+static struct {
+    void *ptr;
+    size_t rounded;
+} g_reuse[REUSE_SLOTS];
+static int g_reuse_len;
+
+/* Under g_lock. */
+static void *take_reusable(size_t rounded)
+{
+    for (int i = g_reuse_len - 1; i >= 0; i--) {
+        if (g_reuse[i].rounded != rounded) continue;
+        void *p = g_reuse[i].ptr;
+        g_reuse[i] = g_reuse[--g_reuse_len];
+        return p;
+    }
+    return NULL;
+}
+
+/* Under g_lock; false when the block is to be freed for real. */
+static int keep_reusable(void *ptr, size_t rounded)
+{
+    if (g_reuse_len == REUSE_SLOTS) return 0;
+    g_reuse[g_reuse_len].ptr = ptr;
+    g_reuse[g_reuse_len++].rounded = rounded;
+    return 1;
+}
+
 static cudaError_t allocate(void **ptr, size_t size, int host)
 {
     struct sim_alloc *a;
@@ -454,7 +488,11 @@ static cudaError_t allocate(void **ptr, size_t size, int host)
     a = malloc(sizeof *a);
     if (!a)
         return cudaErrorMemoryAllocation;
-    a->ptr = aligned_alloc(SIM_ALIGN, round_up(size, SIM_ALIGN));
+    pthread_mutex_lock(&g_lock);
+    a->ptr = host ? NULL : take_reusable(round_up(size, SIM_ALIGN));
+    pthread_mutex_unlock(&g_lock);
+    if (!a->ptr)
+        a->ptr = aligned_alloc(SIM_ALIGN, round_up(size, SIM_ALIGN));
     if (!a->ptr) {
         free(a);
         return cudaErrorMemoryAllocation;
@@ -487,10 +525,12 @@ static cudaError_t release(void *ptr, int host)
     }
     /* cudaFree waits for the device, as the real one does. */
     t_host_ns = max_u64(t_host_ns, device_time());
+    int kept = found && !host && keep_reusable(found->ptr, round_up(found->size, SIM_ALIGN));
     pthread_mutex_unlock(&g_lock);
     if (!found)
         return cudaErrorInvalidValue;
-    free(found->ptr);
+    if (!kept)
+        free(found->ptr);
     free(found);
     return cudaSuccess;
 }
