@@ -30,15 +30,18 @@ static cudnnTensorDescriptor_t tensor(int n, int c, int h, int w)
     return d;
 }
 
-/* Allocates `size` bytes until the allocator returns `old` (the extra blocks are
- * kept, so that it does not hand the same one back each time). */
+/* Allocates `size` bytes until the allocator returns `old`; the blocks it handed
+ * out instead are held meanwhile (so that it moves on), then freed. */
 static void *again(const void *old, size_t size)
 {
-    void *p = NULL;
-    for (int i = 0; i < 1000; i++) {
+    void *p = NULL, *held[1000];
+    int n = 0;
+    for (; n < 1000; n++) {
         CHECK(cudaMalloc(&p, size));
         if (p == old) break;
+        held[n] = p;
     }
+    for (int i = 0; i < n && i < 1000; i++) CHECK(cudaFree(held[i]));
     return p;
 }
 
@@ -71,5 +74,16 @@ int main(void)
                                   CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &zero, yd,
                                   out));
     CHECK(cudnnAddTensor(h, &one, bd, bb, &one, yd, out));
+    /* everything freed: the sanitizer builds check for leaks */
+    CHECK(cudaFree(x));
+    CHECK(cudaFree(fb));
+    CHECK(cudaFree(bb));
+    CHECK(cudaFree(out));
+    cudnnDestroyTensorDescriptor(xd);
+    cudnnDestroyTensorDescriptor(yd);
+    cudnnDestroyTensorDescriptor(bd);
+    cudnnDestroyFilterDescriptor(fd);
+    cudnnDestroyConvolutionDescriptor(cd);
+    cudnnDestroy(h);
     return 0;
 }
