@@ -19,7 +19,7 @@ CUDA_INC := -isystem $(CUDA_HOME)/include
 LDFLAGS_BASE := $(SAN)
 
 # What the profiled process loads: preload core, wrappers, pure counters.
-PRELOAD_SRC := $(wildcard preload/*.c) $(wildcard counters/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c) $(wildcard counters/*.c) report/frames.c
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/obj/%.o)
 COUNTERS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard counters/*.c))
 
@@ -41,13 +41,13 @@ all: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(EXAMPLES) $(E2E_PROGS) $(E2E_PLUG
 
 $(B)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden $(CUDA_INC) -Iinclude -Icounters -Ipreload -c $< -o $@
+	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden $(CUDA_INC) -Iinclude -Icounters -Ipreload -Ireport -c $< -o $@
 
 # dlsym.c runs before any sanitizer runtime is ready (the runtimes resolve their
 # own interceptors through dlsym), so it is never instrumented.
 $(B)/obj/preload/dlsym.o: preload/dlsym.c preload/core.h
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out $(SAN),$(CFLAGS_BASE)) -fPIC -fvisibility=hidden $(CUDA_INC) -Iinclude -Icounters -Ipreload -c $< -o $@
+	$(CC) $(filter-out $(SAN),$(CFLAGS_BASE)) -fPIC -fvisibility=hidden $(CUDA_INC) -Iinclude -Icounters -Ipreload -Ireport -c $< -o $@
 
 # counters/ must stay free of CUDA headers: compiled without the include path.
 $(B)/obj/counters/%.o: counters/%.c counters/counters.h
@@ -57,7 +57,7 @@ $(B)/obj/counters/%.o: counters/%.c counters/counters.h
 $(B)/libnnspy.so: $(PRELOAD_OBJ) preload/libnnspy.map
 	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,--version-script=preload/libnnspy.map -o $@ $(PRELOAD_OBJ) -ldl -lpthread
 
-$(B)/nnspy: $(wildcard report/*.c) $(wildcard report/*.h)
+$(B)/nnspy: report/nnspy.c report/cli.c report/cli.h include/nnspy.h
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS_BASE) -Ireport -Iinclude -o $@ $(filter %.c,$^) $(LDFLAGS_BASE)
 
@@ -109,10 +109,10 @@ $(B)/tests/%: tests/e2e/%.c
 # readers, which test_descriptors drives with the toolkit's real libcudnn and
 # libcublasLt (their descriptor functions need no GPU). No wrapper is linked in.
 UNIT_OBJ := $(COUNTERS_OBJ) $(addprefix $(B)/obj/preload/,cudnn_read.o cublaslt_read.o cuda_types.o \
-            ranges.o addrmap.o)
+            ranges.o addrmap.o) $(B)/obj/report/frames.o
 $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -Icounters -Ipreload -Iinclude -o $@ $< $(UNIT_OBJ) \
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -Icounters -Ipreload -Ireport -Iinclude -o $@ $< $(UNIT_OBJ) \
 	  $(CUDA_APP_LIBS) -lcmocka -ldl -lpthread $(LDFLAGS_BASE)
 
 # ------------------------------------------------------------------- running

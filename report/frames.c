@@ -1,0 +1,134 @@
+/*
+ * frames.c: frames from a run's operations, and their latency statistics.
+ * Allocates scratch memory: not for signal handlers.
+ */
+#include "frames.h"
+
+#include <stdlib.h>
+
+/*
+ * The steady state is the longest stretch at the END of the run that repeats with
+ * one period at least twice (the program's last frames are its steadiest). On the
+ * reversed signature sequence that stretch is a prefix, and the prefix function
+ * (as in Knuth-Morris-Pratt) gives each prefix's smallest period in O(n).
+ */
+size_t nn_frames_auto(const nn_frame_op *ops, size_t n, size_t *period)
+{
+    *period = n; /* no repetition: the whole run is one frame */
+    if (n < 2) return 0;
+    size_t *pi = malloc(n * sizeof *pi);
+    if (!pi) return 0;
+    /* pi[i]: length of the longest proper prefix of r[0..i] that is also its suffix,
+     * where r[i] = ops[n - 1 - i].signature. */
+    pi[0] = 0;
+    for (size_t i = 1; i < n; i++) {
+        size_t k = pi[i - 1];
+        while (k > 0 && ops[n - 1 - i].signature != ops[n - 1 - k].signature) k = pi[k - 1];
+        if (ops[n - 1 - i].signature == ops[n - 1 - k].signature) k++;
+        pi[i] = k;
+    }
+    size_t start = 0;
+    for (size_t len = n; len >= 2; len--) {
+        size_t p = len - pi[len - 1];
+        if (len >= 2 * p) {
+            *period = p;
+            start = n - (len / p) * p; /* whole periods only: a partial one is warm-up */
+            break;
+        }
+    }
+    free(pi);
+    return start;
+}
+
+static int compare_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Length of the union of the intervals [s[2i], s[2i+1]), sorted here by start. */
+static int64_t union_length(int64_t *s, size_t k)
+{
+    qsort(s, k, 2 * sizeof *s, compare_i64); /* pairs sort by their start */
+    int64_t total = 0, cur_start = s[0], cur_end = s[1];
+    for (size_t i = 1; i < k; i++) {
+        if (s[2 * i] > cur_end) {
+            total += cur_end - cur_start;
+            cur_start = s[2 * i];
+        }
+        if (s[2 * i + 1] > cur_end) cur_end = s[2 * i + 1];
+    }
+    return total + (cur_end - cur_start);
+}
+
+nn_frame nn_frame_measure(const nn_frame_op *ops, size_t first, size_t count)
+{
+    nn_frame f = {.first = first, .count = count, .timed = count > 0};
+    if (count == 0) return f;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    int64_t *iv = malloc(2 * count * sizeof *iv);
+    f.timed = iv != NULL;
+    f.host_start_ns = ops[first].host_ns;
+    f.host_end_ns = ops[first + count - 1].host_ns;
+    for (size_t i = 0; i < count; i++) {
+        const nn_frame_op *o = &ops[first + i];
+        f.macs += o->macs;
+        f.flops += o->flops;
+        if (o->gpu_start_ns == NN_UNTIMED || o->gpu_end_ns == NN_UNTIMED) f.timed = false;
+        if (!f.timed) continue;
+        if (o->gpu_start_ns < lo) lo = o->gpu_start_ns;
+        if (o->gpu_end_ns > hi) hi = o->gpu_end_ns;
+        iv[2 * i] = o->gpu_start_ns;
+        iv[2 * i + 1] = o->gpu_end_ns;
+    }
+    if (f.timed) {
+        f.latency_ns = hi - lo;
+        f.busy_ns = union_length(iv, count);
+    }
+    free(iv);
+    return f;
+}
+
+size_t nn_frames_given(const nn_frame_op *ops, size_t n, nn_frame *out, size_t max)
+{
+    size_t frames = 0, i = 0;
+    while (i < n) {
+        uint32_t id = ops[i].given_frame;
+        size_t j = i + 1;
+        while (j < n && ops[j].given_frame == id) j++;
+        if (id != 0) {
+            if (frames < max) out[frames] = nn_frame_measure(ops, i, j - i);
+            frames++;
+        }
+        i = j;
+    }
+    return frames;
+}
+
+/* Nearest rank: the smallest value with at least p% of the values at or below it. */
+static double percentile_ms(const int64_t *sorted, size_t n, unsigned p)
+{
+    size_t rank = (p * n + 99) / 100; /* ceil(p/100 * n), at least 1 for p > 0 */
+    if (rank < 1) rank = 1;
+    return (double)sorted[rank - 1] / 1e6;
+}
+
+nn_latency_stats nn_latency_stats_of(const nn_frame *frames, size_t n, int64_t *scratch)
+{
+    nn_latency_stats s = {0};
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!frames[i].timed) continue;
+        scratch[s.count++] = frames[i].latency_ns;
+        sum += (double)frames[i].latency_ns;
+    }
+    if (s.count == 0) return s;
+    qsort(scratch, s.count, sizeof *scratch, compare_i64);
+    s.mean_ms = sum / (double)s.count / 1e6;
+    s.min_ms = (double)scratch[0] / 1e6;
+    s.max_ms = (double)scratch[s.count - 1] / 1e6;
+    s.p50_ms = percentile_ms(scratch, s.count, 50);
+    s.p90_ms = percentile_ms(scratch, s.count, 90);
+    s.p99_ms = percentile_ms(scratch, s.count, 99);
+    return s;
+}

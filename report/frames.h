@@ -1,0 +1,72 @@
+/*
+ * frames.h: splitting a run's operations into frames (one inference or training
+ * step each) and measuring them. Pure C, no CUDA: the preload's exit report uses
+ * it on the calls it kept, and so can anything that reads them back later.
+ *
+ * Conventions (README, "Frames"):
+ *  - auto: the smallest period of the sequence of structural signatures (operation
+ *    kind plus parameter buffers, not activation shapes), found at the end of the
+ *    run and extended backwards as far as it holds; what comes before is warm-up.
+ *  - marker / sync / nvtx: frame numbers given by the caller, one per operation
+ *    (0: outside any frame).
+ *  - latency: first operation's GPU start to last operation's GPU end; busy: the
+ *    union of the operations' GPU intervals; host start: when the frame's first
+ *    operation was called.
+ */
+#ifndef NNSPY_FRAMES_H
+#define NNSPY_FRAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_UNTIMED INT64_MIN
+
+/* One recorded call, in call order. */
+typedef struct nn_frame_op {
+    uint64_t signature; /* kind + parameter buffers */
+    uint64_t macs, flops;
+    int64_t gpu_start_ns, gpu_end_ns; /* NN_UNTIMED when no GPU time is known */
+    int64_t host_ns;                  /* when the call was made (monotonic clock) */
+    uint32_t given_frame;             /* marker, sync or nvtx frame number; 0: none */
+} nn_frame_op;
+
+typedef struct nn_frame {
+    size_t first, count; /* the frame's operations: ops[first .. first + count) */
+    uint64_t macs, flops;
+    bool timed;         /* every operation has a GPU time */
+    int64_t latency_ns; /* valid when timed */
+    int64_t busy_ns;
+    int64_t host_start_ns, host_end_ns; /* first and last call of the frame */
+} nn_frame;
+
+/*
+ * Automatic frames: sets *period (operations per frame, 0 when the run does not
+ * repeat) and returns the index of the first operation of the steady state; the
+ * operations before it are warm-up. Frames are [start + k * period, + period).
+ */
+size_t nn_frames_auto(const nn_frame_op *ops, size_t n, size_t *period);
+
+/* Measures the frame ops[first .. first + count). */
+nn_frame nn_frame_measure(const nn_frame_op *ops, size_t first, size_t count);
+
+/*
+ * Frames from given frame numbers: consecutive operations with the same non-zero
+ * number form one frame. Writes at most max frames (in order) and returns how many
+ * there are.
+ */
+size_t nn_frames_given(const nn_frame_op *ops, size_t n, nn_frame *out, size_t max);
+
+typedef struct nn_latency_stats {
+    size_t count;
+    double mean_ms, p50_ms, p90_ms, p99_ms, min_ms, max_ms;
+} nn_latency_stats;
+
+/*
+ * Latency statistics over the timed frames (percentiles by the nearest-rank
+ * method: the smallest value with at least p% of the values at or below it).
+ * `scratch` holds n int64 values. count is 0 when no frame is timed.
+ */
+nn_latency_stats nn_latency_stats_of(const nn_frame *frames, size_t n, int64_t *scratch);
+
+#endif
