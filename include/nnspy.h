@@ -15,6 +15,15 @@ extern "C" {
 /* The version of the loaded libnnspy.so, e.g. "0.1.0". */
 const char *nnspy_version(void);
 
+/*
+ * Frame markers, for NNSPY_FRAME=marker: the intercepted calls made between a
+ * begin and the next end form one frame (one inference, one training step).
+ * A begin without an end closes the frame before it. Ignored in other modes.
+ * From Python: ctypes.CDLL(None).nnspy_frame_begin() when nnspy is preloaded.
+ */
+void nnspy_frame_begin(void);
+void nnspy_frame_end(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -118,6 +118,21 @@ bool nn_expand_path(const char *template, long pid, char *out, size_t len)
     return true;
 }
 
+/* NNSPY_FRAME: auto (default), marker, sync or nvtx:NAME. */
+static void parse_frame_mode(nn_config *c, const char *v)
+{
+    if (!v || !*v || strcmp(v, "auto") == 0) return;
+    if (strcmp(v, "marker") == 0) c->frame_mode = NN_FRAME_MARKER;
+    else if (strcmp(v, "sync") == 0) c->frame_mode = NN_FRAME_SYNC;
+    else if (strncmp(v, "nvtx:", 5) == 0 && v[5] && strlen(v + 5) < sizeof c->frame_range) {
+        c->frame_mode = NN_FRAME_NVTX;
+        memcpy(c->frame_range, v + 5, strlen(v + 5) + 1);
+    } else {
+        nn_warn("NNSPY_FRAME=\"%.64s\" is not auto, marker, sync or nvtx:NAME (NAME under "
+                "128 bytes); using auto", v);
+    }
+}
+
 void nn_config_parse(nn_config *c, const char *(*get)(const char *name))
 {
     *c = (nn_config){.print_table = true, .max_listed_ops = NN_DEFAULT_MAX_LISTED_OPS};
@@ -126,4 +141,5 @@ void nn_config_parse(nn_config *c, const char *(*get)(const char *name))
     parse_report_mode(c, get("NNSPY_REPORT"));
     parse_max_ops(c, get("NNSPY_MAX_OPS"));
     parse_json_path(c, get("NNSPY_JSON"));
+    parse_frame_mode(c, get("NNSPY_FRAME"));
 }

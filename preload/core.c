@@ -36,13 +36,14 @@ const nn_config *nn_config_get(void)
     return &config;
 }
 
-/* Runs when the preload is loaded, before the program's main. */
 static void note_owner(void)
 {
     owner = getpid();
 }
 
-__attribute__((constructor)) static void nn_load(void)
+/* Runs when the preload is loaded, before the program's main, and before nnspy's
+ * other constructors (priority 101), which may read the configuration. */
+__attribute__((constructor(101))) static void nn_load(void)
 {
     note_owner();
     nn_fork_protect(NULL, note_owner);

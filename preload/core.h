@@ -20,11 +20,21 @@
 
 /* ------------------------------------------------------------ configuration */
 
+/* How the run is split into frames (NNSPY_FRAME). */
+typedef enum nn_frame_mode {
+    NN_FRAME_AUTO,   /* the smallest period of the calls' signatures */
+    NN_FRAME_MARKER, /* nnspy_frame_begin / nnspy_frame_end */
+    NN_FRAME_SYNC,   /* each host synchronisation ends a frame */
+    NN_FRAME_NVTX,   /* each NVTX range named frame_range */
+} nn_frame_mode;
+
 typedef struct nn_config {
     bool disabled;           /* NNSPY_DISABLE=1, or a secure-execution process */
     bool print_table;        /* NNSPY_REPORT=table (default) or none */
     char json_template[512]; /* NNSPY_JSON as given (%p: the pid); empty: no JSON */
     uint64_t max_listed_ops; /* NNSPY_MAX_OPS: operations kept for the per-op table */
+    nn_frame_mode frame_mode; /* NNSPY_FRAME */
+    char frame_range[128];    /* the NVTX range name of nvtx:NAME */
 } nn_config;
 
 #define NN_DEFAULT_MAX_LISTED_OPS 100000ULL
@@ -230,8 +240,16 @@ typedef struct nn_op {
     char shape[NN_SHAPE_LEN]; /* "1x3x224x224 -> 1x64x55x55", empty when unknown */
 } nn_op;
 
-/* Records one call (thread-safe). Parameters are counted once per address. */
-void nn_record(const nn_op *op);
+/* Records one call (thread-safe) and returns its number (calls are numbered from
+ * 0 in the order they are recorded). Parameters are counted once per address. */
+uint64_t nn_record(const nn_op *op);
+
+/* The GPU interval of call number `call`, on its device's timeline (timing.c). */
+void nn_record_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns);
+
+/* The frame the program is in now, for the given-frame modes (frame_marks.c):
+ * 0 outside any frame. */
+uint32_t nn_current_given_frame(void);
 
 /* Device memory coming and going (cudaMalloc, cudaFree), see record.c. */
 void nn_note_allocation(const void *ptr, uint64_t size);

@@ -14,6 +14,7 @@
 
 #include "core.h"
 #include "cuda_types.h"
+#include "timing.h"
 
 /* cublas_api.h declares the __half entry points for C++ only; in C they take this
  * two-byte struct, laid out as __half is. */
@@ -25,6 +26,8 @@ typedef struct nn_half {
 struct gemm_call {
     const char *call;
     const nn_copy *copy;
+    nn_timing_mark *timing;
+    void *stream;
     cublasHandle_t handle;
     cublasOperation_t ta, tb;
     int64_t m, n, k, batch;
@@ -39,6 +42,20 @@ struct gemm_call {
     int beta_parts;   /* 2 for complex */
     bool beta_float;
 };
+
+/* The stream the handle's work goes to (NULL: the default stream). */
+static void *handle_stream(const nn_copy *copy, cublasHandle_t handle)
+{
+    static __typeof__(&cublasGetStream_v2) per_copy[NN_COPIES];
+    __typeof__(&cublasGetStream_v2) get = __atomic_load_n(&per_copy[copy->index], __ATOMIC_ACQUIRE);
+    if (!get) {
+        get = (__typeof__(get))nn_copy_lookup(copy, "cublasGetStream_v2");
+        __atomic_store_n(&per_copy[copy->index], get, __ATOMIC_RELEASE);
+    }
+    cudaStream_t s = NULL;
+    if (!get || get(handle, &s) != CUBLAS_STATUS_SUCCESS) s = NULL;
+    return s;
+}
 
 /* Whether the call adds into C: beta != 0 when it is a host scalar; a scalar in
  * device memory is never read, so it is taken to be non-zero. */
@@ -123,7 +140,7 @@ static void record_gemm(cublasStatus_t st, const struct gemm_call *g)
             op.output_bytes = gemm_output_span(g);
         }
     }
-    nn_record(&op);
+    nn_timing_finish(g->timing, g->stream, op.succeeded, nn_record(&op));
     errno = saved;
 }
 
@@ -147,13 +164,18 @@ static void ex_scalar(struct gemm_call *g, cublasComputeType_t compute, cudaData
     g->complex_math = complex;
 }
 
+/* Before the real call: the real function, the reentrancy guard, and the begin
+ * event on the handle's stream. */
 #define GEMM_PROLOGUE(NAME)                                                                        \
     NN_REAL_OR_RETURN(NAME, CUBLAS_STATUS_NOT_INITIALIZED);                                        \
-    bool outer = nn_enter()
+    bool outer = nn_enter();                                                                       \
+    nn_timing_mark tm_ = {.ctx = -1};                                                              \
+    void *stream_ = outer ? handle_stream(copy, handle) : NULL;                                    \
+    if (outer) nn_timing_start(&tm_, stream_)
 
 #define GEMM_EPILOGUE(...)                                                                         \
     if (outer) {                                                                                   \
-        struct gemm_call g = {.copy = copy, __VA_ARGS__};                                          \
+        struct gemm_call g = {.copy = copy, .timing = &tm_, .stream = stream_, __VA_ARGS__};       \
         record_gemm(st, &g);                                                                       \
     }                                                                                              \
     nn_leave();                                                                                    \
@@ -287,7 +309,7 @@ SGEMM_EX(cublasSgemmEx_64, int64_t)
         cublasStatus_t st = real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype,  \
                                  ldb, beta, C, Ctype, ldc, computeType, algo);                     \
         if (outer) {                                                                               \
-            struct gemm_call g = {.call = #NAME,                                                   \
+            struct gemm_call g = {.call = #NAME, .timing = &tm_, .stream = stream_,               \
                                   .copy = copy,                                                    \
                                   .handle = handle,                                                \
                                   .ta = transa,                                                    \
@@ -330,7 +352,7 @@ GEMM_EX(cublasGemmEx_64, int64_t)
             real(handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb,    \
                  strideB, beta, C, Ctype, ldc, strideC, batchCount, computeType, algo);            \
         if (outer) {                                                                               \
-            struct gemm_call g = {.call = #NAME,                                                   \
+            struct gemm_call g = {.call = #NAME, .timing = &tm_, .stream = stream_,               \
                                   .copy = copy,                                                    \
                                   .handle = handle,                                                \
                                   .ta = transa,                                                    \
@@ -376,7 +398,7 @@ GEMM_STRIDED_EX(cublasGemmStridedBatchedEx_64, int64_t)
             real(handle, transa, transb, m, n, k, alpha, Aarray, Atype, lda, Barray, Btype, ldb,   \
                  beta, Carray, Ctype, ldc, batchCount, computeType, algo);                         \
         if (outer) {                                                                               \
-            struct gemm_call g = {.call = #NAME,                                                   \
+            struct gemm_call g = {.call = #NAME, .timing = &tm_, .stream = stream_,               \
                                   .copy = copy,                                                    \
                                   .handle = handle,                                                \
                                   .ta = transa,                                                    \

@@ -12,6 +12,7 @@
 
 #include "core.h"
 #include "cublaslt_read.h"
+#include "timing.h"
 #include "cuda_types.h"
 
 /* Each copy of cuBLASLt reads its descriptors with its own getters. */
@@ -71,7 +72,7 @@ static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
                  : "");
 }
 
-static void record_matmul(const nn_copy *copy, cublasStatus_t st, cublasLtMatmulDesc_t desc,
+static void record_matmul(const nn_copy *copy, nn_timing_mark *tm, void *stream, cublasStatus_t st, cublasLtMatmulDesc_t desc,
                           const void *beta, const void *A, cublasLtMatrixLayout_t Adesc,
                           const void *B, cublasLtMatrixLayout_t Bdesc, cublasLtMatrixLayout_t Cdesc,
                           void *D, cublasLtMatrixLayout_t Ddesc)
@@ -104,7 +105,7 @@ static void record_matmul(const nn_copy *copy, cublasStatus_t st, cublasLtMatmul
             nn_warn_once("cublasLtMatmul with a backward epilogue (DRELU, DGELU, BGRAD): "
                          "its cost is not counted yet");
     }
-    nn_record(&op);
+    nn_timing_finish(tm, stream, op.succeeded, nn_record(&op));
     errno = saved;
 }
 
@@ -119,9 +120,11 @@ NN_WRAP(NN_FAMILY_CUBLASLT, cublasStatus_t, cublasLtMatmul,
 {
     NN_REAL_OR_RETURN(cublasLtMatmul, CUBLAS_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    if (outer) nn_timing_start(&tm, stream);
     cublasStatus_t st = real(lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D,
                              Ddesc, algo, workspace, workspaceSizeInBytes, stream);
-    if (outer) record_matmul(copy, st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
+    if (outer) record_matmul(copy, &tm, stream, st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
     nn_leave();
     return st;
 }

@@ -18,6 +18,7 @@
 #include "core.h"
 #include "cuda_types.h"
 #include "cudnn_read.h"
+#include "timing.h"
 
 /* ------------------------------------------------------------ reading descriptors */
 
@@ -37,6 +38,7 @@ static void resolve_getters(const nn_copy *copy, struct cudnn_getters *g)
     g->filter = (__typeof__(g->filter))nn_copy_lookup(copy, "cudnnGetFilterNdDescriptor");
     g->activation = (__typeof__(g->activation))nn_copy_lookup(copy, "cudnnGetActivationDescriptor");
     g->pooling = (__typeof__(g->pooling))nn_copy_lookup(copy, "cudnnGetPoolingNdDescriptor");
+    g->stream = (__typeof__(g->stream))nn_copy_lookup(copy, "cudnnGetStream");
     if (!g->tensor || !g->filter)
         nn_warn_once(
             "cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
@@ -55,6 +57,15 @@ static const struct cudnn_getters *getters(const nn_copy *copy)
         pthread_mutex_unlock(&getters_lock);
     }
     return &getters_per_copy[i];
+}
+
+/* The stream the handle's work goes to (NULL: the default stream). */
+static void *handle_stream(const nn_copy *copy, cudnnHandle_t handle)
+{
+    const struct cudnn_getters *g = getters(copy);
+    cudaStream_t s = NULL;
+    if (!g->stream || g->stream(handle, &s) != CUDNN_STATUS_SUCCESS) s = NULL;
+    return s;
 }
 
 /* cuDNN's alpha and beta are host scalars: double for double data, float otherwise. */
@@ -135,6 +146,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
 {
     NN_REAL_OR_RETURN(cudnnConvolutionForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace,
                             workSpaceSizeInBytes, beta, yDesc, y);
     if (outer) {
@@ -150,7 +164,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
             nn_op_add_param(&op, w, filter_elements(&t.shape), t.w.dtype, NN_PARAM_ALWAYS);
             note_output(&op, y, &t.y);
         }
-        nn_record(&op);
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
         errno = saved;
     }
     nn_leave();
@@ -168,6 +182,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
 {
     NN_REAL_OR_RETURN(cudnnConvolutionBackwardData, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace,
                             workSpaceSizeInBytes, beta, dxDesc, dx);
     if (outer) {
@@ -183,7 +200,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
             nn_op_add_param(&op, w, filter_elements(&t.shape), t.w.dtype, NN_PARAM_ALWAYS);
             note_output(&op, dx, &t.x);
         }
-        nn_record(&op);
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
         errno = saved;
     }
     nn_leave();
@@ -201,6 +218,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
 {
     NN_REAL_OR_RETURN(cudnnConvolutionBackwardFilter, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace,
                             workSpaceSizeInBytes, beta, dwDesc, dw);
     if (outer) {
@@ -218,7 +238,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
             op.output = dw;
             op.output_bytes = nn_bytes_of(filter_elements(&t.shape), t.w.dtype, &overflow);
         }
-        nn_record(&op);
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
         errno = saved;
     }
     nn_leave();
@@ -264,6 +284,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
 {
     NN_REAL_OR_RETURN(cudnnConvolutionBiasActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st =
         real(handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes,
              alpha2, zDesc, z, biasDesc, bias, activationDesc, yDesc, y);
@@ -284,7 +307,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
             add_epilogue(getters(copy), &op, &t.y, biasDesc, zDesc, alpha2, activationDesc, bias);
             note_output(&op, y, &t.y);
         }
-        nn_record(&op);
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
         errno = saved;
     }
     nn_leave();
@@ -300,6 +323,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
 {
     NN_REAL_OR_RETURN(cudnnAddTensor, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, aDesc, A, beta, cDesc, C);
     if (outer) {
         int saved = errno;
@@ -327,7 +353,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
             }
             note_output(&op, C, &c);
         }
-        nn_record(&op);
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
         errno = saved;
     }
     nn_leave();
@@ -354,6 +380,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
 {
     NN_REAL_OR_RETURN(cudnnActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, activationDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
         int saved = errno;
@@ -373,7 +402,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
             describe_unary(&op, &xi, &yi, nn_activation_name(act));
             note_output(&op, y, &yi);
         }
-        nn_record(&op);
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
         errno = saved;
     }
     nn_leave();
@@ -388,6 +417,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
 {
     NN_REAL_OR_RETURN(cudnnPoolingForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
+    nn_timing_mark tm = {.ctx = -1};
+    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, poolingDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
         int saved = errno;
@@ -408,7 +440,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
             describe_unary(&op, &xi, &yi, mode == NN_POOL_MAX ? "max" : "avg");
             note_output(&op, y, &yi);
         }
-        nn_record(&op);
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
         errno = saved;
     }
     nn_leave();

@@ -24,6 +24,7 @@ struct cudnn_getters {
                                 cudnnNanPropagation_t *, double *);
     cudnnStatus_t (*pooling)(const cudnnPoolingDescriptor_t, int, cudnnPoolingMode_t *,
                              cudnnNanPropagation_t *, int *, int[], int[], int[]);
+    cudnnStatus_t (*stream)(cudnnHandle_t, cudaStream_t *);
 };
 
 typedef struct nn_tensor_info {

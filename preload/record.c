@@ -30,6 +30,11 @@ static nn_totals totals;
 static nn_listed_op **chunks;
 static uint64_t n_chunks, n_listed;
 
+/* every call, compactly, for frames: chunks of HISTORY_CHUNK */
+#define HISTORY_CHUNK 4096
+static nn_frame_op *history[NN_MAX_HISTORY / HISTORY_CHUNK];
+static uint64_t history_len;
+
 /* address -> elements (value) and nn_dtype (extra) of each parameter buffer */
 static nn_addrmap params = {.max_slots = MAX_PARAM_BUFFERS};
 /* parameters of buffers since freed: they were read as weights all the same */
@@ -116,9 +121,18 @@ void nn_note_free(const void *ptr)
 
 /* ------------------------------------------------------------ activations */
 
+/* FNV-1a step: the structural signature of a call hashes its kind and the
+ * parameter buffers it read, never activation shapes. */
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
+    return h;
+}
+
 /* Applies each candidate's rule, counts the parameters, and returns how many
- * parameter elements this call read. Under the lock. */
-static uint64_t settle_params(const nn_op *op)
+ * parameter elements this call read; *signature gets the parameters mixed in.
+ * Under the lock. */
+static uint64_t settle_params(const nn_op *op, uint64_t *signature)
 {
     uint64_t read = 0;
     bool operand_taken = false;
@@ -131,6 +145,7 @@ static uint64_t settle_params(const nn_op *op)
         if (!take) continue;
         if (p->rule == NN_PARAM_WEIGHT_OPERAND) operand_taken = true;
         params_note(p);
+        *signature = mix(*signature, (uint64_t)(uintptr_t)p->addr);
         nn_add_u64(read, p->elements, &read);
     }
     return read;
@@ -187,28 +202,88 @@ static void list_op(const nn_op *op, uint64_t params_read)
     l->cost_known = op->cost_known;
     l->cost = op->cost;
     l->params = params_read;
+    l->gpu_start_ns = l->gpu_end_ns = NN_UNTIMED;
     memcpy(l->shape, op->shape, sizeof l->shape);
 }
 
-void nn_record(const nn_op *op)
+static int64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Under the lock: the compact record of call number `call` for frames. */
+static void remember(uint64_t call, const nn_op *op, uint64_t signature, int64_t host_ns)
+{
+    if (call >= NN_MAX_HISTORY) {
+        nn_warn_once("more than %u calls: frames are found among the first %u", NN_MAX_HISTORY,
+                     NN_MAX_HISTORY);
+        return;
+    }
+    nn_frame_op **chunk = &history[call / HISTORY_CHUNK];
+    if (!*chunk && !(*chunk = malloc(HISTORY_CHUNK * sizeof **chunk))) return;
+    (*chunk)[call % HISTORY_CHUNK] = (nn_frame_op){
+        .signature = signature,
+        .macs = op->succeeded && op->cost_known ? op->cost.macs : 0,
+        .flops = op->succeeded && op->cost_known ? op->cost.flops : 0,
+        .gpu_start_ns = NN_UNTIMED,
+        .gpu_end_ns = NN_UNTIMED,
+        .host_ns = host_ns,
+        .given_frame = nn_current_given_frame(),
+    };
+    history_len = call + 1;
+}
+
+uint64_t nn_record(const nn_op *op)
 {
     nn_device_note();
     nn_process_note_first_call();
+    int64_t host_ns = monotonic_ns();
     pthread_mutex_lock(&lock);
-    totals.calls++;
-    uint64_t params_read = 0;
-    if (!op->succeeded)
-        totals.failed_calls++;
-    else if (!op->cost_known)
-        totals.unknown_cost_calls++;
+    uint64_t call = totals.calls++;
+    uint64_t params_read = 0, signature = mix(0xcbf29ce484222325ULL, (uintptr_t)op->op);
+    if (!op->succeeded) totals.failed_calls++;
+    else if (!op->cost_known) totals.unknown_cost_calls++;
     else {
         nn_cost_add(&totals.cost, &op->cost);
-        params_read = settle_params(op);
+        params_read = settle_params(op, &signature);
     }
     /* Whatever its cost, a successful call's output is an activation from now on. */
     if (op->succeeded) note_written(op);
     list_op(op, params_read);
+    remember(call, op, signature, host_ns);
     pthread_mutex_unlock(&lock);
+    return call;
+}
+
+void nn_record_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
+{
+    pthread_mutex_lock(&lock);
+    if (call < n_listed) {
+        nn_listed_op *l = &chunks[call / OPS_PER_CHUNK][call % OPS_PER_CHUNK];
+        l->gpu_start_ns = start_ns;
+        l->gpu_end_ns = end_ns;
+    }
+    if (call < history_len && history[call / HISTORY_CHUNK]) {
+        nn_frame_op *h = &history[call / HISTORY_CHUNK][call % HISTORY_CHUNK];
+        h->gpu_start_ns = start_ns;
+        h->gpu_end_ns = end_ns;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+nn_frame_op *nn_history_copy(size_t *n)
+{
+    *n = 0;
+    nn_frame_op *out = history_len ? malloc(history_len * sizeof *out) : NULL;
+    if (!out) return NULL;
+    for (uint64_t i = 0; i < history_len; i++) {
+        const nn_frame_op *chunk = history[i / HISTORY_CHUNK];
+        out[(*n)++] = chunk ? chunk[i % HISTORY_CHUNK]
+                            : (nn_frame_op){.gpu_start_ns = NN_UNTIMED, .gpu_end_ns = NN_UNTIMED};
+    }
+    return out;
 }
 
 void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype,
@@ -287,6 +362,8 @@ static void reset_after_fork(void)
     free(chunks);
     chunks = NULL;
     n_chunks = n_listed = 0;
+    for (size_t c = 0; c < NN_MAX_HISTORY / HISTORY_CHUNK; c++) free(history[c]), history[c] = NULL;
+    history_len = 0;
     nn_addrmap_clear(&params);
     nn_addrmap_clear(&allocations);
     nn_ranges_clear(&written);

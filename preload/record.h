@@ -5,6 +5,9 @@
 #define NNSPY_PRELOAD_RECORD_H
 
 #include "core.h"
+#include "frames.h"
+
+#define NN_MAX_HISTORY (1u << 20)
 
 typedef struct nn_totals {
     uint64_t calls;
@@ -28,6 +31,7 @@ typedef struct nn_listed_op {
     bool cost_known;
     nn_cost cost;
     uint64_t params; /* parameter elements this call read (counted again per call) */
+    int64_t gpu_start_ns, gpu_end_ns; /* NN_UNTIMED until (unless) read back */
     char shape[NN_SHAPE_LEN];
 } nn_listed_op;
 
@@ -38,5 +42,9 @@ void nn_snapshot_unlock(void);
 nn_totals nn_totals_get(void);
 uint64_t nn_listed_count(void);
 const nn_listed_op *nn_listed_at(uint64_t i);
+
+/* Every call in order (up to NN_MAX_HISTORY), for frames, copied into a new
+ * array (free() it; NULL when empty or out of memory). With the snapshot lock held. */
+nn_frame_op *nn_history_copy(size_t *n);
 
 #endif

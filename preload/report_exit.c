@@ -14,16 +14,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core.h"
 #include "device.h"
+#include "frames_summary.h"
 #include "output.h"
+#include "timing.h"
 #include "record.h"
 
 static const char *const api_names[] = {"cudnn", "cublas", "cublasLt"};
+
+/* Everything one report shows, gathered before it is printed. */
+struct report {
+    nn_totals totals;
+    const nn_device_info *dev;
+    nn_timing_status timing;
+    nn_frames_summary frames;
+};
 
 #define CONVENTION                                                                                 \
     "1 MAC = 1 multiply + 1 add = 2 FLOPs; FLOPs = 2 x MACs + elementwise FLOPs; "                 \
@@ -76,9 +87,33 @@ static void print_header(nn_out *fd, const nn_totals *t, const nn_device_info *d
     nn_out_printf(fd, "convention: %s\n", CONVENTION);
 }
 
+static bool op_timed(const nn_listed_op *op)
+{
+    return op->gpu_start_ns != NN_UNTIMED && op->gpu_end_ns != NN_UNTIMED;
+}
+
+/* "12.345" microseconds, or "-" when untimed; TFLOP/s likewise. */
+static const char *gpu_us(const nn_listed_op *op, char buf[32])
+{
+    if (!op_timed(op)) return "-";
+    int64_t ns = op->gpu_end_ns - op->gpu_start_ns;
+    snprintf(buf, 32, "%lld.%03lld", (long long)(ns / 1000), (long long)(ns % 1000));
+    return buf;
+}
+
+static const char *op_tflops(const nn_listed_op *op, char buf[32])
+{
+    int64_t ns = op_timed(op) ? op->gpu_end_ns - op->gpu_start_ns : 0;
+    if (ns <= 0) return "-";
+    uint64_t milli = op->cost.flops / (uint64_t)ns; /* FLOP/ns = GFLOP/s: in thousandths of TFLOP/s */
+    snprintf(buf, 32, "%llu.%03llu", (unsigned long long)(milli / 1000),
+             (unsigned long long)(milli % 1000));
+    return buf;
+}
+
 static void print_op(nn_out *fd, const nn_listed_op *op)
 {
-    char p[32], m[32], f[32], rw[32];
+    char p[32], m[32], f[32], rw[32], us[32], tf[32];
     if (!op->succeeded) {
         nn_out_printf(fd, "%6llu  %-8s  %-15s  call failed (%s)\n", (unsigned long long)op->index,
                       api_names[op->api], op->op, op->call);
@@ -90,10 +125,10 @@ static void print_op(nn_out *fd, const nn_listed_op *op)
         return;
     }
     uint64_t bytes = op->cost.bytes_read + op->cost.bytes_written;
-    nn_out_printf(fd, "%6llu  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s%s\n",
+    nn_out_printf(fd, "%6llu  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s  %11s  %8s%s\n",
                   (unsigned long long)op->index, api_names[op->api], op->op, op->shape,
                   nn_dtype_name(op->dtype), grouped(op->params, p), grouped(op->cost.macs, m),
-                  grouped(op->cost.flops, f), grouped(bytes, rw),
+                  grouped(op->cost.flops, f), grouped(bytes, rw), gpu_us(op, us), op_tflops(op, tf),
                   op->cost.overflow        ? "  OVERFLOW"
                   : op->cost.unknown_dtype ? "  (unknown dtype: bytes low)"
                                            : "");
@@ -101,14 +136,66 @@ static void print_op(nn_out *fd, const nn_listed_op *op)
 
 static void print_table(nn_out *fd, const nn_totals *t)
 {
-    nn_out_printf(fd, "%6s  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s\n", "#", "api", "op",
-                  "shape (input * weight -> output)", "dtype", "params", "MACs", "FLOPs",
-                  "bytes r+w");
+    nn_out_printf(fd, "%6s  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s  %11s  %8s\n", "#", "api",
+                  "op", "shape (input * weight -> output)", "dtype", "params", "MACs", "FLOPs",
+                  "bytes r+w", "GPU us", "TFLOP/s");
     uint64_t n = nn_listed_count();
     for (uint64_t i = 0; i < n; i++) print_op(fd, nn_listed_at(i));
     if (t->ops_not_listed)
         nn_out_printf(fd, "... %llu more calls are in the totals but not listed (NNSPY_MAX_OPS)\n",
                       (unsigned long long)t->ops_not_listed);
+}
+
+/* One frame's calls (auto mode): mean GPU time of each and its share of the frame. */
+static void print_frame_ops(nn_out *fd, const nn_frames_summary *fs)
+{
+    if (!fs->position_ms || fs->period == 0) return;
+    double frame_ms = 0;
+    for (size_t j = 0; j < fs->period; j++)
+        if (fs->position_ms[j] > 0) frame_ms += fs->position_ms[j];
+    nn_out_printf(fd, "one frame (mean over %zu frames):\n%6s  %-8s  %-15s  %-52s  %11s  %6s\n",
+                  fs->count, "#", "api", "op", "shape", "GPU us", "share");
+    for (size_t j = 0; j < fs->period; j++) {
+        uint64_t call = fs->steady_start + j;
+        if (call >= nn_listed_count()) break; /* past NNSPY_MAX_OPS: not described */
+        const nn_listed_op *op = nn_listed_at(call);
+        double ms = fs->position_ms[j];
+        char us[32] = "-", share[32] = "-";
+        if (ms >= 0) {
+            snprintf(us, sizeof us, "%.3f", ms * 1e3);
+            if (frame_ms > 0) snprintf(share, sizeof share, "%.1f%%", 100.0 * ms / frame_ms);
+        }
+        nn_out_printf(fd, "%6zu  %-8s  %-15s  %-52s  %11s  %6s\n", j, api_names[op->api], op->op,
+                      op->shape, us, share);
+    }
+}
+
+static void print_frames(nn_out *fd, const struct report *r)
+{
+    const nn_frames_summary *fs = &r->frames;
+    if (!r->timing.available)
+        nn_out_printf(fd, "GPU timing: unavailable (%s)\n", r->timing.reason);
+    if (!fs->computed) {
+        nn_out_printf(fd, "frames: not computed (the process was ended by a signal)\n");
+        return;
+    }
+    char a[32], b[32];
+    nn_out_printf(fd, "frames (%s): %zu", fs->mode, fs->count);
+    if (fs->warmup) nn_out_printf(fd, " after %zu warm-up", fs->warmup);
+    if (fs->period) nn_out_printf(fd, ", %zu calls each", fs->period);
+    nn_out_printf(fd, "; per frame %s MACs, %s FLOPs\n", grouped(fs->macs_per_frame, a),
+                  grouped(fs->flops_per_frame, b));
+    if (fs->latency.count)
+        nn_out_printf(fd,
+                      "  GPU latency ms: mean %.6f  p50 %.6f  p90 %.6f  p99 %.6f  min %.6f  "
+                      "max %.6f (%zu frames)\n",
+                      fs->latency.mean_ms, fs->latency.p50_ms, fs->latency.p90_ms,
+                      fs->latency.p99_ms, fs->latency.min_ms, fs->latency.max_ms, fs->latency.count);
+    if (fs->have_fps) nn_out_printf(fd, "  FPS %.2f (frames per second of the program's time)\n", fs->fps);
+    if (fs->have_tflops)
+        nn_out_printf(fd, "  achieved %.3f TFLOP/s (FLOPs over GPU busy time)\n",
+                      fs->achieved_tflops);
+    print_frame_ops(fd, fs);
 }
 
 static void print_totals(nn_out *fd, const nn_totals *t)
@@ -135,6 +222,19 @@ static void print_totals(nn_out *fd, const nn_totals *t)
                       "  some tensors have a data type of unknown size: bytes are a lower bound\n");
 }
 
+/* Milliseconds with every nanosecond (exact: integer arithmetic), or null. */
+static void json_ns_as_ms(nn_out *f, int64_t ns)
+{
+    if (ns == NN_UNTIMED) {
+        nn_out_printf(f, "null");
+        return;
+    }
+    const char *sign = ns < 0 ? "-" : "";
+    uint64_t v = ns < 0 ? (uint64_t)(-(ns + 1)) + 1 : (uint64_t)ns;
+    nn_out_printf(f, "%s%llu.%06llu", sign, (unsigned long long)(v / 1000000),
+                  (unsigned long long)(v % 1000000));
+}
+
 static void json_op(nn_out *f, const nn_listed_op *op, bool last)
 {
     nn_out_printf(f, "    {\"index\": %llu, \"api\": ", (unsigned long long)op->index);
@@ -150,16 +250,57 @@ static void json_op(nn_out *f, const nn_listed_op *op, bool last)
     nn_out_printf(f,
                   ", \"succeeded\": %s, \"cost_known\": %s, \"macs\": %llu, \"flops\": %llu, "
                   "\"params\": %llu, \"bytes_read\": %llu, \"bytes_written\": %llu, "
-                  "\"overflow\": %s, \"bytes_incomplete\": %s}%s\n",
+                  "\"overflow\": %s, \"bytes_incomplete\": %s, \"gpu_time_ms\": ",
                   op->succeeded ? "true" : "false", op->cost_known ? "true" : "false",
                   (unsigned long long)op->cost.macs, (unsigned long long)op->cost.flops,
                   (unsigned long long)op->params, (unsigned long long)op->cost.bytes_read,
                   (unsigned long long)op->cost.bytes_written, op->cost.overflow ? "true" : "false",
-                  op->cost.unknown_dtype ? "true" : "false", last ? "" : ",");
+                  op->cost.unknown_dtype ? "true" : "false");
+    json_ns_as_ms(f, op_timed(op) ? op->gpu_end_ns - op->gpu_start_ns : NN_UNTIMED);
+    char tf[32];
+    const char *t = op_tflops(op, tf);
+    nn_out_printf(f, ", \"achieved_tflops\": %s}%s\n", t[0] == '-' ? "null" : t, last ? "" : ",");
 }
 
-static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
+/* The frames block (names kept from the timing issue's schema). */
+static void json_frames(nn_out *f, const struct report *r)
 {
+    const nn_frames_summary *fs = &r->frames;
+    nn_out_printf(f, "  \"timing\": {\"available\": %s, \"timed_calls\": %llu, "
+                     "\"dropped_calls\": %llu, \"reason\": ",
+                  r->timing.available ? "true" : "false",
+                  (unsigned long long)r->timing.timed_calls, (unsigned long long)r->timing.dropped);
+    if (r->timing.available) nn_out_printf(f, "null},\n");
+    else nn_out_json_string(f, r->timing.reason), nn_out_printf(f, "},\n");
+    if (!fs->computed) {
+        nn_out_printf(f, "  \"frames\": null,\n");
+        return;
+    }
+    nn_out_printf(f,
+                  "  \"frames\": {\"mode\": \"%s\", \"count\": %zu, \"warmup\": %zu, "
+                  "\"calls_per_frame\": %zu, \"macs_per_frame\": %llu, \"flops_per_frame\": %llu, "
+                  "\"params\": %llu, \"latency_ms\": ",
+                  fs->mode, fs->count, fs->warmup, fs->period,
+                  (unsigned long long)fs->macs_per_frame, (unsigned long long)fs->flops_per_frame,
+                  (unsigned long long)r->totals.params);
+    const nn_latency_stats *l = &fs->latency;
+    if (l->count)
+        nn_out_printf(f,
+                      "{\"mean\": %.9g, \"p50\": %.9g, \"p90\": %.9g, \"p99\": %.9g, "
+                      "\"min\": %.9g, \"max\": %.9g, \"frames\": %zu}",
+                      l->mean_ms, l->p50_ms, l->p90_ms, l->p99_ms, l->min_ms, l->max_ms, l->count);
+    else
+        nn_out_printf(f, "null");
+    if (fs->have_fps) nn_out_printf(f, ", \"fps\": %.9g", fs->fps);
+    else nn_out_printf(f, ", \"fps\": null");
+    if (fs->have_tflops) nn_out_printf(f, ", \"achieved_tflops\": %.9g},\n", fs->achieved_tflops);
+    else nn_out_printf(f, ", \"achieved_tflops\": null},\n");
+}
+
+static void json_write(nn_out *f, const struct report *r)
+{
+    const nn_totals *t = &r->totals;
+    const nn_device_info *dev = r->dev;
     nn_out_printf(f, "{\n  \"schema\": \"nnspy.report/1\",\n  \"convention\": ");
     nn_out_json_string(f, CONVENTION);
     nn_out_printf(f, ",\n  \"device\": {\"name\": ");
@@ -178,6 +319,7 @@ static void json_write(nn_out *f, const nn_totals *t, const nn_device_info *dev)
                   (unsigned long long)t->cost.bytes_written, t->cost.overflow ? "true" : "false",
                   t->params_incomplete ? "true" : "false",
                   t->cost.unknown_dtype ? "true" : "false");
+    json_frames(f, r);
     nn_out_printf(f, "  \"ops_not_listed\": %llu,\n  \"ops\": [\n",
                   (unsigned long long)t->ops_not_listed);
     uint64_t n = nn_listed_count();
@@ -238,7 +380,7 @@ static bool install_json(const char *tmp, const char *path)
 
 /* Written to a temporary name first, so that a reader never sees half a file.
  * O_NOFOLLOW: a link planted at the temporary name is not followed. */
-static void write_json_file(const char *path, const nn_totals *t, const nn_device_info *dev)
+static void write_json_file(const char *path, const struct report *r)
 {
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
@@ -249,7 +391,7 @@ static void write_json_file(const char *path, const nn_totals *t, const nn_devic
     }
     static nn_out out; /* 16 KiB: not on the stack of a signal handler */
     nn_out_init(&out, fd);
-    json_write(&out, t, dev);
+    json_write(&out, r);
     bool ok = nn_out_flush(&out);
     ok &= close(fd) == 0;
     if (!ok || !install_json(tmp, path)) {
@@ -258,37 +400,48 @@ static void write_json_file(const char *path, const nn_totals *t, const nn_devic
     }
 }
 
-static void print_report(const nn_totals *t, const nn_device_info *dev)
+static void print_report(const struct report *r)
 {
     static nn_out out;
     nn_out_init(&out, STDERR_FILENO);
-    print_header(&out, t, dev);
-    print_table(&out, t);
-    print_totals(&out, t);
+    print_header(&out, &r->totals, r->dev);
+    print_table(&out, &r->totals);
+    print_totals(&out, &r->totals);
+    print_frames(&out, r);
     nn_out_flush(&out);
 }
 
 void nn_report_write(nn_report_moment moment)
 {
     int saved = errno;
+    /* GPU times first (they are delivered under the state lock), then the state. */
+    nn_timing_drain(moment != NN_REPORT_SIGNAL);
+    struct report r = {.timing = nn_timing_status_get(), .dev = nn_device_get()};
     if (!nn_snapshot_lock(moment == NN_REPORT_SIGNAL)) {
         nn_warn("another thread held nnspy's state: no report written");
         errno = saved;
         return;
     }
-    nn_totals t = nn_totals_get();
-    if (t.calls > 0) {
-        const nn_config *cfg = nn_config_get();
-        const nn_device_info *dev = nn_device_get();
+    r.totals = nn_totals_get();
+    const nn_config *cfg = nn_config_get();
+    if (r.totals.calls > 0 && moment != NN_REPORT_SIGNAL) {
+        /* Frames need memory: not in a signal handler. */
+        size_t n;
+        nn_frame_op *ops = nn_history_copy(&n);
+        r.frames = nn_frames_summarize(ops, n, cfg);
+        free(ops);
+    }
+    if (r.totals.calls > 0) {
         /* Before an exec the table would be printed twice if the exec fails, so it
          * waits for the end; the JSON file is simply written again. */
         if (cfg->print_table && moment != NN_REPORT_EXEC && nn_stderr_is_original())
-            print_report(&t, dev);
+            print_report(&r);
         char path[sizeof claimed_path - 8];
         if (cfg->json_template[0] &&
             nn_expand_path(cfg->json_template, (long)getpid(), path, sizeof path))
-            write_json_file(path, &t, dev);
+            write_json_file(path, &r);
     }
+    nn_frames_summary_free(&r.frames);
     nn_snapshot_unlock();
     errno = saved;
 }

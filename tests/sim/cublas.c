@@ -49,6 +49,7 @@ cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
     struct cublasContext *h;
     if (!handle)
         return CUBLAS_STATUS_INVALID_VALUE;
+    nnspy_sim_runtime_use(); /* the real one sets up on the current device */
     h = calloc(1, sizeof *h);
     if (!h)
         return CUBLAS_STATUS_ALLOC_FAILED;
@@ -926,6 +927,7 @@ static cublasStatus_t g_legacy_error;
 
 cublasStatus_t cublasInit(void)
 {
+    nnspy_sim_runtime_use();
     pthread_mutex_lock(&g_legacy_lock);
     g_legacy.magic = CUBLAS_HANDLE_MAGIC;
     pthread_mutex_unlock(&g_legacy_lock);

@@ -187,6 +187,7 @@ cublasStatus_t cublasLtCreate(cublasLtHandle_t *lightHandle)
     struct cublasLtContext *h;
     if (!lightHandle)
         return CUBLAS_STATUS_INVALID_VALUE;
+    nnspy_sim_runtime_use(); /* the real one queries the current device */
     h = malloc(sizeof *h);
     if (!h)
         return CUBLAS_STATUS_ALLOC_FAILED;

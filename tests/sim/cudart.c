@@ -13,9 +13,17 @@
  *
  * One mutex guards the clocks and the registries of live streams, events and
  * allocations (the registries let bad handles fail cleanly instead of crashing).
+ *
+ * As the real runtime does, the first API call loads the driver, libcuda.so.1 (the
+ * sim's, tests/sim/cuda.c), with dlopen at run time: the driver links against this
+ * library, never the other way round. The driver API works on this library's streams
+ * and events (a CUstream is a cudaStream_t, a CUevent a cudaEvent_t) through the
+ * nnspy_sim_* helpers below.
  */
 #define _GNU_SOURCE
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +35,8 @@
 #define SIM_DEVICE_NAME "nnspy simulated device"
 #define SIM_ALIGN 256u
 #define SIM_TOTAL_MEM ((size_t)80 << 30)
+#define SIM_CLOCK_KHZ 1980000        /* SM clock (cudaDevAttrClockRate) */
+#define SIM_MEMORY_CLOCK_KHZ 2619000 /* cudaDevAttrMemoryClockRate */
 
 struct CUstream_st {
     unsigned flags;
@@ -60,6 +70,97 @@ static uint64_t g_kernels;
 static __thread uint64_t t_host_ns;
 static __thread cudaError_t t_last_error;
 static __thread unsigned t_device_flags;
+
+/* ------------------------------------------------- runtime start, the driver */
+
+/*
+ * The first API call (any but the error and version functions) starts the runtime:
+ * it loads libcuda.so.1 as the real runtime does, dlopen("libcuda.so.1",
+ * RTLD_NOW | RTLD_GLOBAL), and from then on the sim driver counts as initialised (the
+ * real runtime calls cuInit). Other threads making a first call meanwhile wait for
+ * it; a call made on the loading thread itself (from inside dlopen) does not.
+ *
+ * A library found by that name that is not the sim's (a real driver: its dependencies
+ * do not include this library) is closed again, and the sim's is taken from this
+ * library's own directory. Without either the runtime works on, with no driver.
+ */
+static pthread_mutex_t g_start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_start_cond = PTHREAD_COND_INITIALIZER;
+static int g_start_state; /* 0: not started, 1: loading the driver, 2: started */
+static __thread int t_starting;
+static void *g_driver; /* kept open for the life of the process */
+
+/* Runtime calls on this thread that use the primary context (see runtime_context). */
+static __thread uint64_t t_context_uses;
+
+static void load_driver(void)
+{
+    void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+    /* dlsym on a handle searches its dependencies: the sim driver links this library. */
+    if (h && !dlsym(h, "nnspy_sim_device_name")) {
+        dlclose(h);
+        h = NULL;
+    }
+    if (!h) {
+        Dl_info self;
+        char path[PATH_MAX];
+        const char *slash;
+        if (dladdr((void *)load_driver, &self) && self.dli_fname &&
+            (slash = strrchr(self.dli_fname, '/')) != NULL &&
+            snprintf(path, sizeof path, "%.*s/libcuda.so.1", (int)(slash - self.dli_fname),
+                     self.dli_fname) < (int)sizeof path)
+            h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+    }
+    g_driver = h;
+}
+
+static void runtime_start(void)
+{
+    if (__atomic_load_n(&g_start_state, __ATOMIC_ACQUIRE) == 2 || t_starting)
+        return;
+    pthread_mutex_lock(&g_start_lock);
+    if (g_start_state == 0) {
+        g_start_state = 1;
+        pthread_mutex_unlock(&g_start_lock);
+        t_starting = 1;
+        load_driver();
+        t_starting = 0;
+        pthread_mutex_lock(&g_start_lock);
+        __atomic_store_n(&g_start_state, 2, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&g_start_cond);
+    } else {
+        while (g_start_state != 2)
+            pthread_cond_wait(&g_start_cond, &g_start_lock);
+    }
+    pthread_mutex_unlock(&g_start_lock);
+}
+
+/*
+ * A call that needs the device context (memory, copies, streams, events,
+ * synchronisation, kernels): as in the real runtime, it makes the primary context
+ * current on the calling thread when no context is. The sim driver keeps the
+ * threads' context stacks and reads this count to know when the runtime has bound.
+ */
+static void runtime_context(void)
+{
+    runtime_start();
+    t_context_uses++;
+}
+
+int nnspy_sim_runtime_started(void)
+{
+    return __atomic_load_n(&g_start_state, __ATOMIC_ACQUIRE) != 0;
+}
+
+uint64_t nnspy_sim_runtime_context_uses(void)
+{
+    return t_context_uses;
+}
+
+void nnspy_sim_runtime_use(void)
+{
+    runtime_context();
+}
 
 /* ------------------------------------------------------------------ errors */
 
@@ -224,6 +325,7 @@ static uint64_t run_kernel(struct CUstream_st *s, cudaStream_t handle, uint64_t 
 
 cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes)
 {
+    runtime_context();
     cudaError_t e = cudaSuccess;
     pthread_mutex_lock(&g_lock);
     struct CUstream_st *s = find_stream(stream);
@@ -311,6 +413,7 @@ static void fill_properties(struct cudaDeviceProp *p)
 
 cudaError_t cudaGetDeviceCount(int *count)
 {
+    runtime_start();
     if (!count)
         return record_error(cudaErrorInvalidValue);
     *count = 1;
@@ -319,6 +422,7 @@ cudaError_t cudaGetDeviceCount(int *count)
 
 cudaError_t cudaGetDevice(int *device)
 {
+    runtime_start();
     if (!device)
         return record_error(cudaErrorInvalidValue);
     *device = 0;
@@ -327,17 +431,20 @@ cudaError_t cudaGetDevice(int *device)
 
 cudaError_t cudaSetDevice(int device)
 {
+    runtime_context();
     return record_error(device == 0 ? cudaSuccess : cudaErrorInvalidDevice);
 }
 
 cudaError_t cudaSetDeviceFlags(unsigned int flags)
 {
+    runtime_start();
     t_device_flags = flags;
     return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceFlags(unsigned int *flags)
 {
+    runtime_start();
     if (!flags)
         return record_error(cudaErrorInvalidValue);
     *flags = t_device_flags;
@@ -346,6 +453,7 @@ cudaError_t cudaGetDeviceFlags(unsigned int *flags)
 
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device)
 {
+    runtime_start();
     if (!prop)
         return record_error(cudaErrorInvalidValue);
     if (device != 0)
@@ -372,12 +480,29 @@ static int attribute_value(const struct cudaDeviceProp *p, enum cudaDeviceAttr a
     case cudaDevAttrMaxSharedMemoryPerMultiprocessor: return (int)p->sharedMemPerMultiprocessor;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: return (int)p->sharedMemPerBlockOptin;
     case cudaDevAttrMemoryPoolsSupported: return p->memoryPoolsSupported;
+    case cudaDevAttrMaxBlockDimX: return p->maxThreadsDim[0];
+    case cudaDevAttrMaxBlockDimY: return p->maxThreadsDim[1];
+    case cudaDevAttrMaxBlockDimZ: return p->maxThreadsDim[2];
+    case cudaDevAttrMaxGridDimX: return p->maxGridSize[0];
+    case cudaDevAttrMaxGridDimY: return p->maxGridSize[1];
+    case cudaDevAttrMaxGridDimZ: return p->maxGridSize[2];
+    case cudaDevAttrTotalConstantMemory: return (int)p->totalConstMem;
+    case cudaDevAttrClockRate: return SIM_CLOCK_KHZ; /* not in CUDA 13's cudaDeviceProp */
+    case cudaDevAttrMemoryClockRate: return SIM_MEMORY_CLOCK_KHZ;
+    case cudaDevAttrAsyncEngineCount: return p->asyncEngineCount;
+    case cudaDevAttrPciBusId: return p->pciBusID;
+    case cudaDevAttrCanMapHostMemory: return p->canMapHostMemory;
+    case cudaDevAttrManagedMemory: return p->managedMemory;
+    case cudaDevAttrStreamPrioritiesSupported: return p->streamPrioritiesSupported;
+    case cudaDevAttrMaxRegistersPerMultiprocessor: return p->regsPerMultiprocessor;
+    case cudaDevAttrMaxBlocksPerMultiprocessor: return p->maxBlocksPerMultiProcessor;
     default: return 0;
     }
 }
 
 cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device)
 {
+    runtime_start();
     struct cudaDeviceProp p;
     if (!value)
         return record_error(cudaErrorInvalidValue);
@@ -390,6 +515,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int dev
 
 cudaError_t cudaDeviceGetStreamPriorityRange(int *leastPriority, int *greatestPriority)
 {
+    runtime_start();
     if (leastPriority)
         *leastPriority = 0;
     if (greatestPriority)
@@ -423,6 +549,7 @@ static void device_synchronize(void)
 
 cudaError_t cudaDeviceSynchronize(void)
 {
+    runtime_context();
     device_synchronize();
     return cudaSuccess;
 }
@@ -430,6 +557,7 @@ cudaError_t cudaDeviceSynchronize(void)
 /* The simulated context has nothing to tear down: a reset only synchronises. */
 cudaError_t cudaDeviceReset(void)
 {
+    runtime_context();
     device_synchronize();
     return cudaSuccess;
 }
@@ -537,21 +665,25 @@ static cudaError_t release(void *ptr, int host)
 
 cudaError_t cudaMalloc(void **devPtr, size_t size)
 {
+    runtime_context();
     return record_error(allocate(devPtr, size, 0));
 }
 
 cudaError_t cudaFree(void *devPtr)
 {
+    runtime_context();
     return record_error(release(devPtr, 0));
 }
 
 cudaError_t cudaMallocHost(void **ptr, size_t size)
 {
+    runtime_context();
     return record_error(allocate(ptr, size, 1));
 }
 
 cudaError_t cudaHostAlloc(void **pHost, size_t size, unsigned int flags)
 {
+    runtime_context();
     if (flags & ~(unsigned)(cudaHostAllocPortable | cudaHostAllocMapped |
                             cudaHostAllocWriteCombined))
         return record_error(cudaErrorInvalidValue);
@@ -560,11 +692,13 @@ cudaError_t cudaHostAlloc(void **pHost, size_t size, unsigned int flags)
 
 cudaError_t cudaFreeHost(void *ptr)
 {
+    runtime_context();
     return record_error(release(ptr, 1));
 }
 
 cudaError_t cudaMallocAsync(void **devPtr, size_t size, cudaStream_t hStream)
 {
+    runtime_context();
     pthread_mutex_lock(&g_lock);
     int ok = find_stream(hStream) != NULL;
     pthread_mutex_unlock(&g_lock);
@@ -575,12 +709,14 @@ cudaError_t cudaMallocAsync(void **devPtr, size_t size, cudaStream_t hStream)
 
 cudaError_t cudaFreeAsync(void *devPtr, cudaStream_t hStream)
 {
+    runtime_context();
     (void)hStream;
     return record_error(release(devPtr, 0));
 }
 
 cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
 {
+    runtime_context();
     if (!free_bytes || !total)
         return record_error(cudaErrorInvalidValue);
     pthread_mutex_lock(&g_lock);
@@ -592,6 +728,7 @@ cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
 
 cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attributes, const void *ptr)
 {
+    runtime_context();
     if (!attributes)
         return record_error(cudaErrorInvalidValue);
     memset(attributes, 0, sizeof *attributes);
@@ -645,12 +782,14 @@ static cudaError_t copy(void *dst, const void *src, size_t count, enum cudaMemcp
 
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind)
 {
+    runtime_context();
     return record_error(copy(dst, src, count, kind, NULL, 1));
 }
 
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
                             cudaStream_t stream)
 {
+    runtime_context();
     return record_error(copy(dst, src, count, kind, stream, 0));
 }
 
@@ -668,11 +807,13 @@ static cudaError_t fill(void *devPtr, int value, size_t count, cudaStream_t stre
 
 cudaError_t cudaMemset(void *devPtr, int value, size_t count)
 {
+    runtime_context();
     return record_error(fill(devPtr, value, count, NULL));
 }
 
 cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
 {
+    runtime_context();
     return record_error(fill(devPtr, value, count, stream));
 }
 
@@ -700,21 +841,25 @@ static cudaError_t stream_create(cudaStream_t *pStream, unsigned int flags, int 
 
 cudaError_t cudaStreamCreateWithPriority(cudaStream_t *pStream, unsigned int flags, int priority)
 {
+    runtime_context();
     return stream_create(pStream, flags, priority);
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *pStream, unsigned int flags)
 {
+    runtime_context();
     return stream_create(pStream, flags, 0);
 }
 
 cudaError_t cudaStreamCreate(cudaStream_t *pStream)
 {
+    runtime_context();
     return stream_create(pStream, cudaStreamDefault, 0);
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream)
 {
+    runtime_context();
     struct CUstream_st *found = NULL;
     pthread_mutex_lock(&g_lock);
     for (struct CUstream_st **pp = &g_streams; *pp; pp = &(*pp)->next) {
@@ -767,17 +912,20 @@ static void read_priority(struct CUstream_st *s, void *arg)
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
+    runtime_context();
     return with_stream(stream, wait_for_stream, NULL);
 }
 
 /* Work "completes" as soon as it is enqueued: a query always finds it done. */
 cudaError_t cudaStreamQuery(cudaStream_t stream)
 {
+    runtime_context();
     return with_stream(stream, do_nothing, NULL);
 }
 
 cudaError_t cudaStreamGetFlags(cudaStream_t hStream, unsigned int *flags)
 {
+    runtime_context();
     if (!flags)
         return record_error(cudaErrorInvalidValue);
     return with_stream(hStream, read_flags, flags);
@@ -785,6 +933,7 @@ cudaError_t cudaStreamGetFlags(cudaStream_t hStream, unsigned int *flags)
 
 cudaError_t cudaStreamGetPriority(cudaStream_t hStream, int *priority)
 {
+    runtime_context();
     if (!priority)
         return record_error(cudaErrorInvalidValue);
     return with_stream(hStream, read_priority, priority);
@@ -792,6 +941,7 @@ cudaError_t cudaStreamGetPriority(cudaStream_t hStream, int *priority)
 
 cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureStatus *pCaptureStatus)
 {
+    runtime_context();
     if (!pCaptureStatus)
         return record_error(cudaErrorInvalidValue);
     *pCaptureStatus = cudaStreamCaptureStatusNone; /* the sim has no stream capture */
@@ -801,6 +951,7 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureSta
 /* The host function runs at once, on the calling thread: its stream work is done. */
 cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void *userData)
 {
+    runtime_context();
     if (!fn)
         return record_error(cudaErrorInvalidValue);
     cudaError_t e = with_stream(stream, do_nothing, NULL);
@@ -810,6 +961,12 @@ cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void *userD
 }
 
 /* ------------------------------------------------------------------ events */
+
+/*
+ * The event functions proper return their status without touching the last error:
+ * the runtime's entry points record it, the driver's (through the nnspy_sim_event_*
+ * helpers further down) do not. Lock not held.
+ */
 
 static struct CUevent_st *find_event(cudaEvent_t e)
 {
@@ -825,10 +982,10 @@ static cudaError_t event_create(cudaEvent_t *event, unsigned int flags)
     struct CUevent_st *e;
     if (!event || (flags & ~known) ||
         ((flags & cudaEventInterprocess) && !(flags & cudaEventDisableTiming)))
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     e = calloc(1, sizeof *e);
     if (!e)
-        return record_error(cudaErrorMemoryAllocation);
+        return cudaErrorMemoryAllocation;
     e->flags = flags;
     pthread_mutex_lock(&g_lock);
     e->next = g_events;
@@ -838,17 +995,7 @@ static cudaError_t event_create(cudaEvent_t *event, unsigned int flags)
     return cudaSuccess;
 }
 
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
-{
-    return event_create(event, flags);
-}
-
-cudaError_t cudaEventCreate(cudaEvent_t *event)
-{
-    return event_create(event, cudaEventDefault);
-}
-
-cudaError_t cudaEventDestroy(cudaEvent_t event)
+static cudaError_t event_destroy(cudaEvent_t event)
 {
     struct CUevent_st *found = NULL;
     pthread_mutex_lock(&g_lock);
@@ -861,7 +1008,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event)
     }
     pthread_mutex_unlock(&g_lock);
     if (!found)
-        return record_error(cudaErrorInvalidResourceHandle);
+        return cudaErrorInvalidResourceHandle;
     free(found);
     return cudaSuccess;
 }
@@ -871,7 +1018,7 @@ static cudaError_t event_record(cudaEvent_t event, cudaStream_t stream, unsigned
 {
     cudaError_t err = cudaSuccess;
     if (flags & ~(unsigned)cudaEventRecordExternal)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     pthread_mutex_lock(&g_lock);
     struct CUevent_st *e = find_event(event);
     struct CUstream_st *s = find_stream(stream);
@@ -883,42 +1030,33 @@ static cudaError_t event_record(cudaEvent_t event, cudaStream_t stream, unsigned
         e->recorded = 1;
     }
     pthread_mutex_unlock(&g_lock);
-    return record_error(err);
+    return err;
 }
 
-cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, unsigned int flags)
-{
-    return event_record(event, stream, flags);
-}
-
-cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
-{
-    return event_record(event, stream, cudaEventRecordDefault);
-}
-
-cudaError_t cudaEventQuery(cudaEvent_t event)
+/* Recorded work is complete as soon as it is enqueued: always "complete". */
+static cudaError_t event_query(cudaEvent_t event)
 {
     pthread_mutex_lock(&g_lock);
     int ok = find_event(event) != NULL;
     pthread_mutex_unlock(&g_lock);
-    return record_error(ok ? cudaSuccess : cudaErrorInvalidResourceHandle);
+    return ok ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
 
-cudaError_t cudaEventSynchronize(cudaEvent_t event)
+static cudaError_t event_synchronize(cudaEvent_t event)
 {
     pthread_mutex_lock(&g_lock);
     struct CUevent_st *e = find_event(event);
     if (e && e->recorded)
         t_host_ns = max_u64(t_host_ns, e->time_ns);
     pthread_mutex_unlock(&g_lock);
-    return record_error(e ? cudaSuccess : cudaErrorInvalidResourceHandle);
+    return e ? cudaSuccess : cudaErrorInvalidResourceHandle;
 }
 
-cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+static cudaError_t event_elapsed(float *ms, cudaEvent_t start, cudaEvent_t end)
 {
     cudaError_t err = cudaSuccess;
     if (!ms)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     pthread_mutex_lock(&g_lock);
     struct CUevent_st *a = find_event(start), *b = find_event(end);
     if (!a || !b || !a->recorded || !b->recorded ||
@@ -927,11 +1065,60 @@ cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
     else
         *ms = (float)(((double)b->time_ns - (double)a->time_ns) / 1e6);
     pthread_mutex_unlock(&g_lock);
-    return record_error(err);
+    return err;
+}
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
+{
+    runtime_context();
+    return record_error(event_create(event, flags));
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *event)
+{
+    runtime_context();
+    return record_error(event_create(event, cudaEventDefault));
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t event)
+{
+    runtime_context();
+    return record_error(event_destroy(event));
+}
+
+cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, unsigned int flags)
+{
+    runtime_context();
+    return record_error(event_record(event, stream, flags));
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
+{
+    runtime_context();
+    return record_error(event_record(event, stream, cudaEventRecordDefault));
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t event)
+{
+    runtime_context();
+    return record_error(event_query(event));
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event)
+{
+    runtime_context();
+    return record_error(event_synchronize(event));
+}
+
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    runtime_context();
+    return record_error(event_elapsed(ms, start, end));
 }
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags)
 {
+    runtime_context();
     cudaError_t err = cudaSuccess;
     (void)flags;
     pthread_mutex_lock(&g_lock);
@@ -943,4 +1130,64 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
         s->clock_ns = max_u64(s->clock_ns, e->time_ns);
     pthread_mutex_unlock(&g_lock);
     return record_error(err);
+}
+
+/* ------------------------------------------------- for the sim driver (cuda.c) */
+
+/* The driver's stream and event calls, on the runtime's own objects. They leave the
+ * last error alone and do not count as runtime calls. */
+
+cudaError_t nnspy_sim_stream_check(cudaStream_t stream)
+{
+    pthread_mutex_lock(&g_lock);
+    int ok = find_stream(stream) != NULL;
+    pthread_mutex_unlock(&g_lock);
+    return ok ? cudaSuccess : cudaErrorInvalidResourceHandle;
+}
+
+cudaError_t nnspy_sim_stream_synchronize(cudaStream_t stream)
+{
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    if (s)
+        t_host_ns = max_u64(t_host_ns, s->clock_ns);
+    pthread_mutex_unlock(&g_lock);
+    return s ? cudaSuccess : cudaErrorInvalidResourceHandle;
+}
+
+cudaError_t nnspy_sim_event_create(cudaEvent_t *event, unsigned int flags)
+{
+    return event_create(event, flags);
+}
+
+cudaError_t nnspy_sim_event_record(cudaEvent_t event, cudaStream_t stream, unsigned int flags)
+{
+    return event_record(event, stream, flags);
+}
+
+cudaError_t nnspy_sim_event_query(cudaEvent_t event)
+{
+    return event_query(event);
+}
+
+cudaError_t nnspy_sim_event_synchronize(cudaEvent_t event)
+{
+    return event_synchronize(event);
+}
+
+cudaError_t nnspy_sim_event_elapsed(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+    return event_elapsed(ms, start, end);
+}
+
+cudaError_t nnspy_sim_event_destroy(cudaEvent_t event)
+{
+    return event_destroy(event);
+}
+
+int nnspy_sim_device_attribute(int attr)
+{
+    struct cudaDeviceProp p;
+    fill_properties(&p);
+    return attribute_value(&p, (enum cudaDeviceAttr)attr);
 }

@@ -273,6 +273,7 @@ cudnnStatus_t cudnnCreate(cudnnHandle_t *handle)
     struct cudnnContext *h;
     if (!handle)
         return CUDNN_STATUS_BAD_PARAM;
+    nnspy_sim_runtime_use(); /* the real one sets up on the current device */
     h = calloc(1, sizeof *h);
     if (!h)
         return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;

@@ -44,6 +44,39 @@ uint64_t nnspy_sim_kernel_count(void);
 /* 1 when NNSPY_SIM_MATH is set to a value other than "0": kernels compute on the CPU. */
 int nnspy_sim_math_enabled(void);
 
+/*
+ * The runtime's state and objects as the sim driver (libcuda.so.1, cuda.c) sees them;
+ * plumbing between the sim libraries, not for tests (which use the real API).
+ */
+
+/* 1 once the runtime has taken its first API call (the driver then counts as
+ * initialised: the real runtime calls cuInit). */
+int nnspy_sim_runtime_started(void);
+
+/* Runtime calls on the calling thread that used the primary context (memory,
+ * streams, events, kernels...): each makes it current if no context is. */
+uint64_t nnspy_sim_runtime_context_uses(void);
+
+/* Counts as such a call: cuDNN and cuBLAS handle creation use the runtime on the
+ * calling thread, as the real libraries do. */
+void nnspy_sim_runtime_use(void);
+
+/* cudaDeviceGetAttribute's value for a cudaDeviceAttr (numbered as CUdevice_attribute). */
+int nnspy_sim_device_attribute(int attr);
+
+/* Stream and event operations of the driver API on the runtime's streams and events
+ * (a CUstream is a cudaStream_t, a CUevent a cudaEvent_t): as the runtime's own
+ * calls, but they leave the last error alone. cudaErrorInvalidResourceHandle for a
+ * stream or event that is not live. */
+cudaError_t nnspy_sim_stream_check(cudaStream_t stream);
+cudaError_t nnspy_sim_stream_synchronize(cudaStream_t stream);
+cudaError_t nnspy_sim_event_create(cudaEvent_t *event, unsigned int flags);
+cudaError_t nnspy_sim_event_record(cudaEvent_t event, cudaStream_t stream, unsigned int flags);
+cudaError_t nnspy_sim_event_query(cudaEvent_t event);
+cudaError_t nnspy_sim_event_synchronize(cudaEvent_t event);
+cudaError_t nnspy_sim_event_elapsed(float *ms, cudaEvent_t start, cudaEvent_t end);
+cudaError_t nnspy_sim_event_destroy(cudaEvent_t event);
+
 /* ------------------------------------------------------------ checked arithmetic */
 
 /* a * b, saturating at UINT64_MAX (the time model only needs an upper bound). */

@@ -1,0 +1,23 @@
+/* frame_marks.h: frames the program marks (markers, syncs, NVTX ranges). */
+#ifndef NNSPY_PRELOAD_FRAME_MARKS_H
+#define NNSPY_PRELOAD_FRAME_MARKS_H
+
+#include <stdint.h>
+
+typedef struct nn_marked_frame {
+    int64_t host_begin_ns, host_end_ns;
+} nn_marked_frame;
+
+/* A host synchronisation happened (sync mode). */
+void nn_frame_sync_point(void);
+/* An NVTX range was pushed or popped (nvtx mode). */
+void nn_frame_range_push(const char *name);
+void nn_frame_range_pop(const char *name);
+
+#define NN_MAX_MARKED_FRAMES (1u << 16)
+
+/* The frames marked so far (the first NN_MAX_MARKED_FRAMES are stored); returns
+ * how many there were. */
+uint32_t nn_marked_frames(const nn_marked_frame **frames);
+
+#endif

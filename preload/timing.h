@@ -1,0 +1,35 @@
+/*
+ * timing.h: GPU time per intercepted call (timing.c).
+ */
+#ifndef NNSPY_PRELOAD_TIMING_H
+#define NNSPY_PRELOAD_TIMING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The events around one call; CUevents, kept as void * to keep cuda.h out. */
+typedef struct nn_timing_mark {
+    void *begin, *end;
+    int ctx; /* -1: this call is not timed */
+} nn_timing_mark;
+
+/* Before the real call: records the begin event on `stream` (a CUstream or
+ * cudaStream_t). False when the call is not timed. */
+bool nn_timing_start(nn_timing_mark *m, void *stream);
+
+/* After the real call: records the end event and queues the pair for call number
+ * `call` (from nn_record); `ran` is false when the call failed (no work queued). */
+void nn_timing_finish(nn_timing_mark *m, void *stream, bool ran, uint64_t call);
+
+/* Reads back every queued time: waits up to 2 s for the GPU when may_wait. */
+void nn_timing_drain(bool may_wait);
+
+typedef struct nn_timing_status {
+    bool available;
+    uint64_t timed_calls, dropped;
+    char reason[128]; /* why not available */
+} nn_timing_status;
+
+nn_timing_status nn_timing_status_get(void);
+
+#endif
