@@ -178,6 +178,23 @@ typedef struct nn_wrapper_entry {
             {(void *)NAME, (void *)NAME##_copy1, (void *)NAME##_copy2, (void *)NAME##_copy3}};     \
     static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS)
 
+/* NN_WRAP for a function without parameters. */
+#define NN_WRAP0(FAMILY, RET, NAME)                                                                \
+    static RET NAME##_impl(const nn_copy *copy);                                                   \
+    NN_EXPORT RET NAME(void)                                                                       \
+    {                                                                                              \
+        return NAME##_impl(nn_copy_for_caller(FAMILY, __builtin_return_address(0), #NAME));        \
+    }                                                                                              \
+    static RET NAME##_copy1(void) { return NAME##_impl(nn_copy_at(FAMILY, 1)); }                   \
+    static RET NAME##_copy2(void) { return NAME##_impl(nn_copy_at(FAMILY, 2)); }                   \
+    static RET NAME##_copy3(void) { return NAME##_impl(nn_copy_at(FAMILY, 3)); }                   \
+    static const nn_wrapper_entry NAME##_entry                                                     \
+        __attribute__((used, section("nnspy_wrappers"), aligned(sizeof(void *)))) = {              \
+            #NAME,                                                                                 \
+            FAMILY,                                                                                \
+            {(void *)NAME, (void *)NAME##_copy1, (void *)NAME##_copy2, (void *)NAME##_copy3}};     \
+    static RET NAME##_impl(const nn_copy *copy)
+
 /*
  * Declares `real`, the real NAME in this wrapper's `copy`, resolved on first use
  * and cached per copy. When it cannot be found the wrapper says so once and

@@ -78,10 +78,21 @@ static void summarize_auto(nn_frames_summary *s, const nn_frame_op *ops, size_t 
     position_times(s, ops);
 }
 
-static void summarize_given(nn_frames_summary *s, const nn_frame_op *ops, size_t n)
+/* Whether any call belongs to frame number id. */
+static bool has_calls(const nn_frame_op *ops, size_t n, uint32_t id)
+{
+    for (size_t i = n; i-- > 0;)
+        if (ops[i].given_frame == id) return true;
+    return false;
+}
+
+static void summarize_given(nn_frames_summary *s, const nn_frame_op *ops, size_t n, bool sync)
 {
     const nn_marked_frame *marked;
     uint32_t count = nn_marked_frames(&marked);
+    /* In sync mode the last synchronisation opens a frame that the program never
+     * uses when it ends there: not a frame. (An empty marked frame is one.) */
+    if (sync && count > 0 && !has_calls(ops, n, count)) count--;
     s->count = count;
     size_t with_ops = nn_frames_given(ops, n, NULL, 0);
     nn_frame *frames = malloc((with_ops ? with_ops : 1) * sizeof *frames);
@@ -101,7 +112,7 @@ nn_frames_summary nn_frames_summarize(const nn_frame_op *ops, size_t n, const nn
 {
     nn_frames_summary s = {.computed = true, .mode = mode_names[cfg->frame_mode]};
     if (cfg->frame_mode == NN_FRAME_AUTO) summarize_auto(&s, ops, n);
-    else summarize_given(&s, ops, n);
+    else summarize_given(&s, ops, n, cfg->frame_mode == NN_FRAME_SYNC);
     return s;
 }
 

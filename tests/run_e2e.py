@@ -46,6 +46,36 @@ ALEXNET_ELEMENTWISE_FLOPS = 494_184 + 493_184 + 706_560 + 9_216
 #        + 3 x (GEMM, bias add) + 2 ReLU
 ALEXNET_CALLS = 5 * 3 + 4 + 3 * 2 + 2
 
+# ------------------------------------------------------- the simulated device's clock
+# tests/sim/README.md: a kernel lasts 2000 + max(FLOPs / 100000, bytes / 2000) ns
+# (integer division); the sim counts its own FLOPs and bytes (distinct buffers once).
+def kernel_ns(flops, nbytes):
+    return 2000 + max(flops // 100000, nbytes // 2000)
+
+
+def alexnet_frame_ns(batch=1):
+    """AlexNet's 27 kernels, back to back on one stream: the frame's GPU latency."""
+    f, total = 4, 0
+    convs = [(3, 224, 64, 11, 55), (64, 27, 192, 5, 27), (192, 13, 384, 3, 13),
+             (384, 13, 256, 3, 13), (256, 13, 256, 3, 13)]
+    pool_after = {0: (55, 27), 1: (27, 13), 4: (13, 6)}
+    for i, (c, h, k, ks, oh) in enumerate(convs):
+        x, w, y = batch * c * h * h, k * c * ks * ks, batch * k * oh * oh
+        total += kernel_ns(2 * y * c * ks * ks, (x + w + y) * f)   # convolution
+        total += kernel_ns(y, (k + y) * f)                          # bias add into y
+        total += kernel_ns(y, y * f)                                # ReLU in place
+        if i in pool_after:
+            a, b = pool_after[i]
+            total += kernel_ns(batch * k * b * b * 9, batch * k * (a * a + b * b) * f)
+    total += kernel_ns(batch * 256 * 36, 2 * batch * 256 * 36 * f)  # 1x1 average pool
+    for i, (fin, fout) in enumerate([(9216, 4096), (4096, 4096), (4096, 1000)]):
+        total += kernel_ns(2 * fin * fout * batch, (fin * fout + (fin + fout) * batch) * f)
+        total += kernel_ns(fout * batch, (fout + fout * batch) * f)
+        if i < 2:
+            total += kernel_ns(fout * batch, fout * batch * f)
+    return total
+
+
 failures = []
 
 
@@ -436,6 +466,71 @@ def test_memory_reuse():
           "a freed buffer is judged afresh: 180 parameters", str(t))
 
 
+def test_timing_alexnet():
+    print("GPU time and frames: AlexNet, 20 iterations")
+    rc, _, err, r = alexnet("--iters", "20", env_extra={"NNSPY_MAX_OPS": "100"})
+    check(rc == 0 and r is not None, "ran", err)
+    fr, tm = (r or {}).get("frames") or {}, (r or {}).get("timing") or {}
+    check(tm.get("available") is True and tm.get("timed_calls") == 20 * ALEXNET_CALLS,
+          "every call timed")
+    check(fr.get("mode") == "auto" and fr.get("count") == 20 and fr.get("warmup") == 0 and
+          fr.get("calls_per_frame") == ALEXNET_CALLS, "automatic frames: 20 of 27 calls", str(fr))
+    check(fr.get("macs_per_frame") == ALEXNET_MACS, "714,188,480 MACs per frame")
+    expected_ms = alexnet_frame_ns() / 1e6  # 187,358 ns
+    lat = fr.get("latency_ms") or {}
+    check(all(lat.get(k) == expected_ms for k in ("mean", "p50", "p90", "p99", "min", "max")),
+          f"latency {expected_ms} ms, the model's time to the nanosecond", str(lat))
+    conv1 = r["ops"][0] if r else {}
+    # conv1: 140,553,600 FLOPs / 100,000 = 1,405 ns; 1,469,440 bytes / 2,000 = 734: 3,405 ns
+    check(conv1.get("gpu_time_ms") == 0.003405, "conv1's own time: 3.405 us")
+    check(fr.get("fps") and fr["fps"] > 0, "FPS reported")
+    check("GPU latency ms" in err and "FPS" in err, "frames in the table")
+
+
+def test_frame_modes():
+    print("frames: a decoder whose shapes grow, two streams, marker, sync, empty frame")
+    rc, _, err, r = run([f"{TESTS}/frames", "decoder", "5"], json_out=True)
+    fr = (r or {}).get("frames") or {}
+    # prefill of 2 GEMMs = 1 warm-up frame; 5 steps of 3 GEMMs whose shapes grow with t:
+    # 4096t + 64t^2 + 4096t MACs, over t = 1..5: 122,880 + 3,520 = 126,400; mean 25,280
+    check(rc == 0 and fr.get("count") == 5 and fr.get("warmup") == 1 and
+          fr.get("calls_per_frame") == 3, "decoder: 5 frames of 3 calls after warm-up", str(fr))
+    check(fr.get("macs_per_frame") == 25280, "decoder: mean MACs per frame 25,280")
+    rc, _, err, r = run([f"{TESTS}/frames", "streams", "5"], json_out=True,
+                        env_extra={"NNSPY_FRAME": "marker"})
+    fr = (r or {}).get("frames") or {}
+    lat = fr.get("latency_ms") or {}
+    # per frame: conv on stream A (2,000 ns) beside a 256^3 GEMM on stream B:
+    # 33,554,432 FLOPs -> 335 ns, 786,432 bytes -> 393 ns: 2,393 ns; the streams overlap
+    check(rc == 0 and fr.get("mode") == "marker" and fr.get("count") == 6,
+          "marker: 6 frames, one of them empty", str(fr))
+    check(lat.get("frames") == 5 and lat.get("max") == 0.002393 and lat.get("min") == 0.002393,
+          "two streams: latency 2.393 us, the longer stream", str(lat))
+    rc, _, err, r = run([f"{TESTS}/frames", "sync", "5"], json_out=True,
+                        env_extra={"NNSPY_FRAME": "sync"})
+    fr = (r or {}).get("frames") or {}
+    check(rc == 0 and fr.get("mode") == "sync" and fr.get("count") == 5 and
+          fr.get("macs_per_frame") == 512, "sync: each device-to-host copy ends a frame", str(fr))
+    rc, _, err, r = alexnet(env_extra={"NNSPY_FRAME": "bogus"})
+    check(rc == 0 and "NNSPY_FRAME" in err and r["frames"]["mode"] == "auto",
+          "a bad NNSPY_FRAME is named and auto is used")
+
+
+def test_no_driver():
+    print("no CUDA driver: counts go on, timing is unavailable")
+    with tempfile.TemporaryDirectory() as tmp:
+        for lib in os.listdir(SIM):
+            if lib != "libcuda.so.1":
+                os.symlink(os.path.join(SIM, lib), os.path.join(tmp, lib))
+        env = {"LD_LIBRARY_PATH": tmp}
+        rc, _, err, r = run([ALEXNET], json_out=True, env_extra=env)
+    check(rc == 0 and r and r["totals"]["flops"] == 2 * ALEXNET_MACS + ALEXNET_ELEMENTWISE_FLOPS,
+          "FLOPs reported", err)
+    check(r and r["timing"]["available"] is False and r["frames"]["latency_ms"] is None,
+          "timing reported as unavailable")
+    check(err.count("GPU timing unavailable") == 1, "said once")
+
+
 def test_many_threads():
     print("16 threads x 100,000 calls")
     threads, iters = 16, max(100, int(50_000 * SCALE))  # 2 calls per iteration
@@ -454,7 +549,7 @@ def main():
                  test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
                  test_two_copies, test_two_sonames, test_stacked_interposer, test_many_threads,
                  test_unload_and_reload, test_exit_while_calling, test_vfork_exec,
-                 test_memory_reuse):
+                 test_memory_reuse, test_timing_alexnet, test_frame_modes, test_no_driver):
         test()
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")

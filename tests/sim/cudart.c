@@ -86,7 +86,7 @@ static __thread unsigned t_device_flags;
  */
 static pthread_mutex_t g_start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_start_cond = PTHREAD_COND_INITIALIZER;
-static int g_start_state; /* 0: not started, 1: loading the driver, 2: started */
+static int g_start_state; /* 0: not started, 1: loading the driver, 2: started; atomic */
 static __thread int t_starting;
 static void *g_driver; /* kept open for the life of the process */
 
@@ -119,8 +119,8 @@ static void runtime_start(void)
     if (__atomic_load_n(&g_start_state, __ATOMIC_ACQUIRE) == 2 || t_starting)
         return;
     pthread_mutex_lock(&g_start_lock);
-    if (g_start_state == 0) {
-        g_start_state = 1;
+    if (__atomic_load_n(&g_start_state, __ATOMIC_ACQUIRE) == 0) {
+        __atomic_store_n(&g_start_state, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&g_start_lock);
         t_starting = 1;
         load_driver();
@@ -129,7 +129,7 @@ static void runtime_start(void)
         __atomic_store_n(&g_start_state, 2, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&g_start_cond);
     } else {
-        while (g_start_state != 2)
+        while (__atomic_load_n(&g_start_state, __ATOMIC_ACQUIRE) != 2)
             pthread_cond_wait(&g_start_cond, &g_start_lock);
     }
     pthread_mutex_unlock(&g_start_lock);
