@@ -133,6 +133,15 @@ static void parse_frame_mode(nn_config *c, const char *v)
     }
 }
 
+/* NNSPY_TIMING: events (default), cupti or off. */
+static void parse_timing_mode(nn_config *c, const char *v)
+{
+    if (!v || !*v || strcmp(v, "events") == 0) return;
+    if (strcmp(v, "cupti") == 0) c->timing_mode = NN_TIMING_CUPTI;
+    else if (strcmp(v, "off") == 0) c->timing_mode = NN_TIMING_OFF;
+    else nn_warn("NNSPY_TIMING=\"%.64s\" is not events, cupti or off; using events", v);
+}
+
 void nn_config_parse(nn_config *c, const char *(*get)(const char *name))
 {
     *c = (nn_config){.print_table = true, .max_listed_ops = NN_DEFAULT_MAX_LISTED_OPS};
@@ -142,4 +151,5 @@ void nn_config_parse(nn_config *c, const char *(*get)(const char *name))
     parse_max_ops(c, get("NNSPY_MAX_OPS"));
     parse_json_path(c, get("NNSPY_JSON"));
     parse_frame_mode(c, get("NNSPY_FRAME"));
+    parse_timing_mode(c, get("NNSPY_TIMING"));
 }

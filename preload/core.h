@@ -28,12 +28,20 @@ typedef enum nn_frame_mode {
     NN_FRAME_NVTX,   /* each NVTX range named frame_range */
 } nn_frame_mode;
 
+/* How GPU time is taken (NNSPY_TIMING). */
+typedef enum nn_timing_mode {
+    NN_TIMING_EVENTS, /* driver events around each call (default) */
+    NN_TIMING_CUPTI,  /* CUPTI activity records of every kernel */
+    NN_TIMING_OFF,    /* no GPU time */
+} nn_timing_mode;
+
 typedef struct nn_config {
     bool disabled;           /* NNSPY_DISABLE=1, or a secure-execution process */
     bool print_table;        /* NNSPY_REPORT=table (default) or none */
     char json_template[512]; /* NNSPY_JSON as given (%p: the pid); empty: no JSON */
     uint64_t max_listed_ops; /* NNSPY_MAX_OPS: operations kept for the per-op table */
     nn_frame_mode frame_mode; /* NNSPY_FRAME */
+    nn_timing_mode timing_mode; /* NNSPY_TIMING */
     char frame_range[128];    /* the NVTX range name of nvtx:NAME */
 } nn_config;
 

@@ -257,18 +257,24 @@ uint64_t nn_record(const nn_op *op)
     return call;
 }
 
+/* A call that runs several kernels (CUPTI sees each) spans from the first one's
+ * start to the last one's end. */
+static void widen(int64_t *start, int64_t *end, int64_t s, int64_t e)
+{
+    if (*start == NN_UNTIMED || s < *start) *start = s;
+    if (*end == NN_UNTIMED || e > *end) *end = e;
+}
+
 void nn_record_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
 {
     pthread_mutex_lock(&lock);
     if (call < n_listed) {
         nn_listed_op *l = &chunks[call / OPS_PER_CHUNK][call % OPS_PER_CHUNK];
-        l->gpu_start_ns = start_ns;
-        l->gpu_end_ns = end_ns;
+        widen(&l->gpu_start_ns, &l->gpu_end_ns, start_ns, end_ns);
     }
     if (call < history_len && history[call / HISTORY_CHUNK]) {
         nn_frame_op *h = &history[call / HISTORY_CHUNK][call % HISTORY_CHUNK];
-        h->gpu_start_ns = start_ns;
-        h->gpu_end_ns = end_ns;
+        widen(&h->gpu_start_ns, &h->gpu_end_ns, start_ns, end_ns);
     }
     pthread_mutex_unlock(&lock);
 }

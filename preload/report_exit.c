@@ -175,6 +175,9 @@ static void print_frames(nn_out *fd, const struct report *r)
     const nn_frames_summary *fs = &r->frames;
     if (!r->timing.available)
         nn_out_printf(fd, "GPU timing: unavailable (%s)\n", r->timing.reason);
+    else if (r->timing.other_kernels)
+        nn_out_printf(fd, "other GPU work (kernels of no intercepted call): %llu kernels, %.6f ms\n",
+                      (unsigned long long)r->timing.other_kernels, (double)r->timing.other_ns / 1e6);
     if (!fs->computed) {
         nn_out_printf(fd, "frames: not computed (the process was ended by a signal)\n");
         return;
@@ -266,10 +269,13 @@ static void json_op(nn_out *f, const nn_listed_op *op, bool last)
 static void json_frames(nn_out *f, const struct report *r)
 {
     const nn_frames_summary *fs = &r->frames;
-    nn_out_printf(f, "  \"timing\": {\"available\": %s, \"timed_calls\": %llu, "
-                     "\"dropped_calls\": %llu, \"reason\": ",
-                  r->timing.available ? "true" : "false",
-                  (unsigned long long)r->timing.timed_calls, (unsigned long long)r->timing.dropped);
+    nn_out_printf(f, "  \"timing\": {\"mode\": \"%s\", \"available\": %s, \"timed_calls\": %llu, "
+                     "\"dropped_calls\": %llu, \"other_kernels\": %llu, \"other_gpu_ms\": ",
+                  r->timing.mode, r->timing.available ? "true" : "false",
+                  (unsigned long long)r->timing.timed_calls, (unsigned long long)r->timing.dropped,
+                  (unsigned long long)r->timing.other_kernels);
+    json_ns_as_ms(f, r->timing.other_ns);
+    nn_out_printf(f, ", \"reason\": ");
     if (r->timing.available) nn_out_printf(f, "null},\n");
     else nn_out_json_string(f, r->timing.reason), nn_out_printf(f, "},\n");
     if (!fs->computed) {

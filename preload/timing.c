@@ -23,6 +23,7 @@
 #include <cuda.h>
 
 #include "core.h"
+#include "cupti_timing.h"
 #include "timing.h"
 
 #define MAX_CONTEXTS   8
@@ -175,9 +176,23 @@ static void resolve_ready(size_t at_most)
 
 /* ------------------------------------------------------------ the wrappers' side */
 
+/* Which clock this run uses: CUPTI when asked for and available, else events. */
+static nn_timing_mode mode(void)
+{
+    nn_timing_mode m = nn_config_get()->timing_mode;
+    return m == NN_TIMING_CUPTI && !nn_cupti_active() ? NN_TIMING_EVENTS : m;
+}
+
 bool nn_timing_start(nn_timing_mark *m, void *stream)
 {
     m->ctx = -1;
+    nn_timing_mode how = mode();
+    if (how == NN_TIMING_OFF) return false;
+    if (how == NN_TIMING_CUPTI) {
+        m->ticket = nn_cupti_push();
+        m->ctx = NN_TIMING_BY_CUPTI;
+        return true;
+    }
     pthread_mutex_lock(&lock);
     int slot = available() ? current_context() : -1;
     if (slot >= 0 && pending_len == PENDING_SLOTS) resolve_ready(64);
@@ -204,6 +219,10 @@ bool nn_timing_start(nn_timing_mark *m, void *stream)
 
 void nn_timing_finish(nn_timing_mark *m, void *stream, bool ran, uint64_t call)
 {
+    if (m->ctx == NN_TIMING_BY_CUPTI) {
+        nn_cupti_pop(m->ticket, call);
+        return;
+    }
     if (m->ctx < 0) return;
     pthread_mutex_lock(&lock);
     struct context *c = &contexts[m->ctx];
@@ -225,6 +244,7 @@ void nn_timing_finish(nn_timing_mark *m, void *stream, bool ran, uint64_t call)
 
 void nn_timing_drain(bool may_wait)
 {
+    if (may_wait) nn_cupti_flush(); /* CUPTI's buffers come back through its callbacks */
     pthread_mutex_lock(&lock);
     if (state > 0) {
         /* Up to 2 s for the GPU to finish what was queued (never in a signal
@@ -241,9 +261,20 @@ void nn_timing_drain(bool may_wait)
 
 nn_timing_status nn_timing_status_get(void)
 {
+    nn_timing_mode how = nn_config_get()->timing_mode;
+    bool cupti = how == NN_TIMING_CUPTI && nn_cupti_active();
+    nn_timing_status s = {.mode = cupti ? "cupti" : how == NN_TIMING_OFF ? "off" : "events"};
+    if (cupti) {
+        nn_cupti_other_work(&s.other_kernels, &s.other_ns);
+        s.available = true;
+        return s;
+    }
     pthread_mutex_lock(&lock);
-    nn_timing_status s = {.available = timed > 0, .timed_calls = timed, .dropped = dropped};
-    const char *why = state < 0 ? unavailable_reason
+    s.available = timed > 0;
+    s.timed_calls = timed;
+    s.dropped = dropped;
+    const char *why = how == NN_TIMING_OFF ? "NNSPY_TIMING=off"
+                      : state < 0            ? unavailable_reason
                       : n_contexts == 0 ? "no CUDA context was current at the intercepted calls"
                                         : "no GPU time could be read back";
     snprintf(s.reason, sizeof s.reason, "%s", s.available ? "" : why);

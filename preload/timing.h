@@ -10,8 +10,11 @@
 /* The events around one call; CUevents, kept as void * to keep cuda.h out. */
 typedef struct nn_timing_mark {
     void *begin, *end;
-    int ctx; /* -1: this call is not timed */
+    int ctx;         /* -1: this call is not timed; NN_TIMING_BY_CUPTI: tagged for CUPTI */
+    uint64_t ticket; /* CUPTI's external correlation id */
 } nn_timing_mark;
+
+#define NN_TIMING_BY_CUPTI (-2)
 
 /* Before the real call: records the begin event on `stream` (a CUstream or
  * cudaStream_t). False when the call is not timed. */
@@ -26,8 +29,11 @@ void nn_timing_drain(bool may_wait);
 
 typedef struct nn_timing_status {
     bool available;
+    const char *mode; /* "events", "cupti", "off" */
     uint64_t timed_calls, dropped;
-    char reason[128]; /* why not available */
+    uint64_t other_kernels; /* cupti: kernels of no intercepted call */
+    int64_t other_ns;       /* and their GPU time */
+    char reason[128];       /* why not available */
 } nn_timing_status;
 
 nn_timing_status nn_timing_status_get(void);
