@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Cost of nnspy per intercepted call, on the simulated device, as a ratio.
+"""Cost of nnspy per intercepted call, on the simulated device, as ratios.
 
 Runs `threads 1 N` (N iterations of one cublasSgemm + one cudnnConvolutionForward)
-without nnspy, with nnspy counting and listing nothing (NNSPY_MAX_OPS=0, the
-steady state of a long run), and with every call listed, each REPEAT times,
-alternating, and reports the best time of each and the extra nanoseconds per call.
+without nnspy; with nnspy counting only (no GPU timing, NNSPY_MAX_OPS=0: the steady
+state of a long run); counting plus GPU timing with events; and counting with every
+call listed, each REPEAT times, alternating. It reports the best time of each, the
+extra nanoseconds per call, and the cost of timing as a ratio to counting alone.
 The simulated kernels do no math, so the baseline is the cost of the call itself.
 
     python3 bench/overhead.py [N] [REPEAT]
@@ -31,10 +32,12 @@ def run(extra):
 
 def main():
     lib = os.path.abspath(f"{B}/libnnspy.so")
+    counting = {"LD_PRELOAD": lib, "NNSPY_MAX_OPS": "0", "NNSPY_TIMING": "off"}
     modes = {
         "without nnspy": {},
-        "nnspy, totals only": {"LD_PRELOAD": lib, "NNSPY_MAX_OPS": "0"},
-        "nnspy, every call listed": {"LD_PRELOAD": lib, "NNSPY_MAX_OPS": str(CALLS)},
+        "counting only": counting,
+        "counting + GPU timing": dict(counting, NNSPY_TIMING="events"),
+        "counting, every call listed": dict(counting, NNSPY_MAX_OPS=str(CALLS)),
     }
     best = {m: float("inf") for m in modes}
     for _ in range(REPEAT):
@@ -44,7 +47,12 @@ def main():
     print(f"{CALLS:,} calls, best of {REPEAT} runs each")
     for m, t in best.items():
         extra_ns = (t - base) / CALLS * 1e9
-        print(f"  {m:26s} {t:7.3f} s   x{t / base:5.2f}   {extra_ns:+7.0f} ns per call")
+        print(f"  {m:28s} {t:7.3f} s   x{t / base:5.2f}   {extra_ns:+7.0f} ns per call")
+    count_ns = (best["counting only"] - base) / CALLS * 1e9
+    timing_ns = (best["counting + GPU timing"] - base) / CALLS * 1e9
+    if count_ns > 0:
+        print(f"GPU timing costs {timing_ns - count_ns:.0f} ns per call more than counting "
+              f"alone: x{timing_ns / count_ns:.2f} nnspy's own cost")
 
 
 if __name__ == "__main__":

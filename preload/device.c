@@ -31,6 +31,33 @@ static void name_real_device(nn_device_info *out)
     }
 }
 
+/*
+ * Published dense (no sparsity) 16-bit tensor-core peaks, in TFLOP/s, of common
+ * data-centre GPUs (SXM forms where there are several), matched by name. The
+ * simulated device's time model computes at 100 TFLOP/s (tests/sim/README.md).
+ * More specific names first.
+ */
+static const struct {
+    const char *name;
+    double tflops;
+} peaks[] = {
+    {"nnspy simulated device", 100.0},
+    {"H200", 989.0},
+    {"H100", 989.0},
+    {"A100", 312.0},
+    {"L40S", 362.0},
+    {"L4", 121.0},
+    {"V100", 125.0},
+    {"T4", 65.0},
+};
+
+static double peak_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
+        if (strstr(name, peaks[i].name)) return peaks[i].tflops;
+    return 0;
+}
+
 static void detect(nn_device_info *out)
 {
     *out = (nn_device_info){.name = "unknown"};
@@ -39,9 +66,10 @@ static void detect(nn_device_info *out)
     if (sim_name) {
         out->simulated = true;
         snprintf(out->name, sizeof out->name, "%s", sim_name());
-        return;
+    } else {
+        name_real_device(out);
     }
-    name_real_device(out);
+    out->peak_tflops = peak_of(out->name);
 }
 
 /* The lookups take the dynamic loader's lock, so no lock or once of nnspy is held

@@ -195,8 +195,14 @@ static void print_frames(nn_out *fd, const struct report *r)
                       fs->latency.mean_ms, fs->latency.p50_ms, fs->latency.p90_ms,
                       fs->latency.p99_ms, fs->latency.min_ms, fs->latency.max_ms, fs->latency.count);
     if (fs->have_fps) nn_out_printf(fd, "  FPS %.2f (frames per second of the program's time)\n", fs->fps);
-    if (fs->have_tflops)
-        nn_out_printf(fd, "  achieved %.3f TFLOP/s (FLOPs over GPU busy time)\n",
+    if (fs->have_tflops && r->dev->peak_tflops > 0)
+        nn_out_printf(fd,
+                      "  achieved %.3f TFLOP/s (FLOPs over GPU busy time), %.2f%% of the device's "
+                      "%.0f TFLOP/s dense 16-bit tensor peak\n",
+                      fs->achieved_tflops, 100.0 * fs->achieved_tflops / r->dev->peak_tflops,
+                      r->dev->peak_tflops);
+    else if (fs->have_tflops)
+        nn_out_printf(fd, "  achieved %.3f TFLOP/s (FLOPs over GPU busy time; device peak unknown)\n",
                       fs->achieved_tflops);
     print_frame_ops(fd, fs);
 }
@@ -299,8 +305,10 @@ static void json_frames(nn_out *f, const struct report *r)
         nn_out_printf(f, "null");
     if (fs->have_fps) nn_out_printf(f, ", \"fps\": %.9g", fs->fps);
     else nn_out_printf(f, ", \"fps\": null");
-    if (fs->have_tflops) nn_out_printf(f, ", \"achieved_tflops\": %.9g},\n", fs->achieved_tflops);
-    else nn_out_printf(f, ", \"achieved_tflops\": null},\n");
+    if (fs->have_tflops) nn_out_printf(f, ", \"achieved_tflops\": %.9g", fs->achieved_tflops);
+    else nn_out_printf(f, ", \"achieved_tflops\": null");
+    if (r->dev->peak_tflops > 0) nn_out_printf(f, ", \"peak_tflops\": %.9g},\n", r->dev->peak_tflops);
+    else nn_out_printf(f, ", \"peak_tflops\": null},\n");
 }
 
 static void json_write(nn_out *f, const struct report *r)

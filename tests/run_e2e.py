@@ -484,6 +484,10 @@ def test_timing_alexnet():
     # conv1: 140,553,600 FLOPs / 100,000 = 1,405 ns; 1,469,440 bytes / 2,000 = 734: 3,405 ns
     check(conv1.get("gpu_time_ms") == 0.003405, "conv1's own time: 3.405 us")
     check(fr.get("fps") and fr["fps"] > 0, "FPS reported")
+    # one stream, back to back: busy time = latency; FLOPs per frame over it, in TFLOP/s
+    tflops = (2 * ALEXNET_MACS + ALEXNET_ELEMENTWISE_FLOPS) / alexnet_frame_ns() / 1e3
+    check(abs((fr.get("achieved_tflops") or 0) - tflops) < 1e-6 and fr.get("peak_tflops") == 100,
+          f"achieved {tflops:.4f} TFLOP/s of the simulated 100 TFLOP/s peak")
     check("GPU latency ms" in err and "FPS" in err, "frames in the table")
 
 
