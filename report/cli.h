@@ -7,6 +7,8 @@
 typedef struct run_options {
     bool sim;
     const char *json;    /* NULL: none */
+    const char *frames;  /* NNSPY_FRAME value, or NULL */
+    const char *timing;  /* NNSPY_TIMING value, or NULL */
     char **program;      /* PROGRAM and its arguments, NULL-terminated (argv's tail) */
     const char *error;   /* why parsing failed, for the message */
     const char *culprit; /* the argument at fault, or NULL */

@@ -21,17 +21,19 @@
 #include "nnspy.h"
 
 #define USAGE_HEAD                                                                                 \
-    "usage: nnspy run [--sim] [--json FILE] [--] PROGRAM [ARGS...]\n"                              \
+    "usage: nnspy run [--sim] [--json FILE] [--frames MODE] [--timing MODE] [--]\n"                \
+    "                 PROGRAM [ARGS...]\n"                                                          \
     "       nnspy --help | --version\n"
 
 static const char usage_text[] =
     USAGE_HEAD "\n"
                "Runs PROGRAM with libnnspy.so preloaded (after any LD_PRELOAD already set).\n"
                "When PROGRAM exits, nnspy prints on stderr each cuDNN / cuBLAS / cuBLASLt\n"
-               "operation it called (shape, data type, parameters, MACs, FLOPs, bytes) and\n"
-               "the totals. PROGRAM keeps its own stdin, stdout and stderr and signal\n"
-               "dispositions; SIGTERM and SIGHUP sent to nnspy are passed on to it. nnspy exits\n"
-               "with PROGRAM's exit status, or dies of the signal that killed PROGRAM.\n"
+               "operation it called (shape, data type, parameters, MACs, FLOPs, bytes, GPU\n"
+               "time), the totals, and the frames (latency, FPS, TFLOP/s). PROGRAM keeps its\n"
+               "own stdin, stdout and stderr and signal dispositions; SIGTERM and SIGHUP sent\n"
+               "to nnspy are passed on to it. nnspy exits with PROGRAM's exit status, or dies\n"
+               "of the signal that killed PROGRAM.\n"
                "\n"
                "options:\n"
                "  --sim        run on nnspy's simulated device (test stand-ins for libcudart,\n"
@@ -40,7 +42,13 @@ static const char usage_text[] =
                "               replacing an old FILE; %p in FILE becomes the process id. A\n"
                "               second process (or exec'd image) writing the same name\n"
                "               gets FILE.1, FILE.2, ...: no report overwrites another\n"
-               "  -h, --help   this text\n"
+               "  --frames MODE  how the run is split into frames: auto (default: the\n"
+    "               repeating period of the calls), marker (nnspy_frame_begin/end),\n"
+    "               sync (each host synchronisation ends one), nvtx:NAME (each NVTX\n"
+    "               range NAME); sets NNSPY_FRAME\n"
+    "  --timing MODE  events (default: driver events around each call), cupti\n"
+    "               (every kernel, through CUPTI), off; sets NNSPY_TIMING\n"
+    "  -h, --help   this text\n"
                "  --version    nnspy's version\n"
                "\n"
                "environment read by libnnspy.so:\n"
@@ -48,7 +56,9 @@ static const char usage_text[] =
                "  NNSPY_REPORT=table|none  print the table at exit (default) or not\n"
                "  NNSPY_MAX_OPS=N       operations listed in the table (default 100000);\n"
                "                        the totals always count every call\n"
-               "  NNSPY_DISABLE=1       make libnnspy.so inert\n";
+               "  NNSPY_FRAME=MODE      as --frames\n"
+    "  NNSPY_TIMING=MODE     as --timing\n"
+    "  NNSPY_DISABLE=1       make libnnspy.so inert\n";
 
 /* The directory that holds this executable (and libnnspy.so beside it). */
 static int own_dir(char *out, size_t len)
@@ -86,7 +96,7 @@ static bool is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int setup_environment(bool sim, const char *json)
+static int setup_environment(const run_options *o)
 {
     char dir[PATH_MAX], lib[PATH_MAX], simdir[PATH_MAX];
     if (own_dir(dir, sizeof dir) != 0) {
@@ -99,7 +109,7 @@ static int setup_environment(bool sim, const char *json)
     }
     /* The program's own preloads come first: they may need to (a sanitizer's runtime). */
     if (env_join("LD_PRELOAD", lib, false) != 0) return -1;
-    if (sim) {
+    if (o->sim) {
         if (!path_join(simdir, sizeof simdir, dir, "sim") ||
             !path_join(lib, sizeof lib, simdir, "libcudnn.so.9") || !is_file(lib)) {
             fprintf(stderr, "nnspy: --sim: the simulated device is not built (%s missing)\n", lib);
@@ -108,6 +118,10 @@ static int setup_environment(bool sim, const char *json)
         if (env_join("LD_LIBRARY_PATH", simdir, true) != 0) return -1;
     }
     /* The file is this run's: an old one goes (libnnspy.so never overwrites one). */
+    const char *json = o->json;
+    if ((o->frames && setenv("NNSPY_FRAME", o->frames, 1) != 0) ||
+        (o->timing && setenv("NNSPY_TIMING", o->timing, 1) != 0))
+        return -1;
     if (json && ((unlink(json) != 0 && errno != ENOENT) || setenv("NNSPY_JSON", json, 1) != 0)) {
         fprintf(stderr, "nnspy: cannot use %s for the JSON summary: %s\n", json, strerror(errno));
         return -1;
@@ -184,7 +198,7 @@ static int cmd_run(int argc, char **argv)
         return 2;
     case RUN_PARSE_OK: break;
     }
-    if (setup_environment(o.sim, o.json) != 0) return 126;
+    if (setup_environment(&o) != 0) return 126;
     return run_and_wait(o.program);
 }
 

@@ -515,6 +515,14 @@ def test_frame_modes():
     fr = (r or {}).get("frames") or {}
     check(rc == 0 and fr.get("mode") == "sync" and fr.get("count") == 5 and
           fr.get("macs_per_frame") == 512, "sync: each device-to-host copy ends a frame", str(fr))
+    rc, out, err, r = run([f"{TESTS}/nvtx_frames"], json_out=True,
+                          env_extra={"NNSPY_FRAME": "nvtx:step"})
+    fr = (r or {}).get("frames") or {}
+    # 5 ranges named "step" (4 pushed, 1 started), each around 2 GEMMs of 8x4x16 = 512 MACs
+    # (one inside a nested range "inner"); 6 more GEMMs outside any range
+    check(rc == 0 and "levels tracked" in out and fr.get("mode") == "nvtx" and
+          fr.get("count") == 5 and fr.get("macs_per_frame") == 1024,
+          "nvtx:step: 5 frames of 1,024 MACs", str(fr) + err)
     rc, _, err, r = alexnet(env_extra={"NNSPY_FRAME": "bogus"})
     check(rc == 0 and "NNSPY_FRAME" in err and r["frames"]["mode"] == "auto",
           "a bad NNSPY_FRAME is named and auto is used")

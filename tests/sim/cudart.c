@@ -41,6 +41,7 @@
 struct CUstream_st {
     unsigned flags;
     int priority;
+    uint32_t id;       /* nnspy_sim_stream_id */
     uint64_t clock_ns; /* when all work enqueued so far completes */
     struct CUstream_st *next;
 };
@@ -60,9 +61,10 @@ struct sim_alloc {
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct CUstream_st g_legacy_stream;     /* stream 0 and cudaStreamLegacy */
-static struct CUstream_st g_per_thread_stream; /* cudaStreamPerThread (one for all threads) */
+static struct CUstream_st g_legacy_stream = {.id = 1};     /* stream 0 and cudaStreamLegacy */
+static struct CUstream_st g_per_thread_stream = {.id = 2}; /* cudaStreamPerThread (one for all threads) */
 static struct CUstream_st *g_streams;
+static uint32_t g_next_stream_id = 3;
 static struct CUevent_st *g_events;
 static struct sim_alloc *g_allocs;
 static size_t g_allocated;
@@ -309,13 +311,36 @@ uint64_t nnspy_sim_kernel_ns(uint64_t flops, uint64_t bytes)
     return kernel_ns(flops, bytes);
 }
 
-/* Runs one kernel on s, the stream behind `handle` (lock held); returns its end. */
+/* The sim libcupti's hook (nnspy_sim_set_work_hook); read and written atomically. */
+static nnspy_sim_work_hook g_work_hook;
+
+void nnspy_sim_set_work_hook(nnspy_sim_work_hook hook)
+{
+    __atomic_store_n(&g_work_hook, hook, __ATOMIC_RELEASE);
+}
+
+/* Hands enqueued work to the hook, if one is set. Lock not held. */
+static void report_work(const struct nnspy_sim_work *w)
+{
+    nnspy_sim_work_hook hook = __atomic_load_n(&g_work_hook, __ATOMIC_ACQUIRE);
+    if (hook)
+        hook(w);
+}
+
+/* Runs one kernel on s, the stream behind `handle` (lock held); returns its end. The
+ * work's stream, times and model inputs are written to *w. */
 static uint64_t run_kernel(struct CUstream_st *s, cudaStream_t handle, uint64_t flops,
-                           uint64_t bytes)
+                           uint64_t bytes, struct nnspy_sim_work *w)
 {
     uint64_t start = ready_time(s);
     s->clock_ns = sim_add(start, kernel_ns(flops, bytes));
     g_kernels++;
+    w->stream = handle;
+    w->stream_id = s->id;
+    w->start_ns = start;
+    w->end_ns = s->clock_ns;
+    w->flops = flops;
+    w->bytes = bytes;
     if (g_trace)
         fprintf(stderr, "nnspy-sim: kernel stream=%p flops=%llu bytes=%llu start=%llu end=%llu\n",
                 (void *)handle, (unsigned long long)flops, (unsigned long long)bytes,
@@ -327,14 +352,26 @@ cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes
 {
     runtime_context();
     cudaError_t e = cudaSuccess;
+    struct nnspy_sim_work w = {.kind = NNSPY_SIM_WORK_KERNEL};
     pthread_mutex_lock(&g_lock);
     struct CUstream_st *s = find_stream(stream);
     if (s)
-        run_kernel(s, stream, flops, bytes);
+        run_kernel(s, stream, flops, bytes, &w);
     else
         e = cudaErrorInvalidResourceHandle;
     pthread_mutex_unlock(&g_lock);
+    if (e == cudaSuccess)
+        report_work(&w);
     return e;
+}
+
+uint32_t nnspy_sim_stream_id(cudaStream_t stream)
+{
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    uint32_t id = s ? s->id : 0;
+    pthread_mutex_unlock(&g_lock);
+    return id;
 }
 
 uint64_t nnspy_sim_stream_time_ns(cudaStream_t stream)
@@ -749,18 +786,40 @@ cudaError_t cudaPointerGetAttributes(struct cudaPointerAttributes *attributes, c
     return cudaSuccess;
 }
 
-/* Enqueues a copy-engine "kernel" of `bytes` moved bytes on stream s. */
-static cudaError_t enqueue_transfer(cudaStream_t stream, uint64_t bytes, int wait)
+/* Where p lives: an allocation of the runtime's, else device memory when the copy's
+ * direction says so, pageable host memory otherwise. Lock held. */
+static enum nnspy_sim_memory_kind memory_kind(const void *p, int device_side)
+{
+    for (const struct sim_alloc *a = g_allocs; a; a = a->next) {
+        const char *base = a->ptr;
+        if ((const char *)p >= base && (const char *)p < base + a->size)
+            return a->host ? NNSPY_SIM_MEMORY_PINNED : NNSPY_SIM_MEMORY_DEVICE;
+    }
+    return device_side ? NNSPY_SIM_MEMORY_DEVICE : NNSPY_SIM_MEMORY_PAGEABLE;
+}
+
+/* Enqueues a copy-engine "kernel" of `bytes` moved bytes on stream s; *w (kind, count,
+ * async already set) receives its times, and the memory kinds of dst and src (a
+ * memset has no src: NULL) as the direction `kind` implies. */
+static cudaError_t enqueue_transfer(cudaStream_t stream, uint64_t bytes, int wait,
+                                    const void *dst, const void *src, enum cudaMemcpyKind kind,
+                                    struct nnspy_sim_work *w)
 {
     cudaError_t e = cudaSuccess;
+    int src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    int dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
     pthread_mutex_lock(&g_lock);
     struct CUstream_st *s = find_stream(stream);
-    if (!s)
+    if (!s) {
         e = cudaErrorInvalidResourceHandle;
-    else if (wait)
-        t_host_ns = max_u64(t_host_ns, run_kernel(s, stream, 0, bytes));
-    else
-        run_kernel(s, stream, 0, bytes);
+    } else {
+        uint64_t end = run_kernel(s, stream, 0, bytes, w);
+        if (wait)
+            t_host_ns = max_u64(t_host_ns, end);
+        w->dst = memory_kind(dst, dst_device);
+        if (src)
+            w->src = memory_kind(src, src_device);
+    }
     pthread_mutex_unlock(&g_lock);
     return e;
 }
@@ -768,15 +827,18 @@ static cudaError_t enqueue_transfer(cudaStream_t stream, uint64_t bytes, int wai
 static cudaError_t copy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
                         cudaStream_t stream, int wait)
 {
+    struct nnspy_sim_work w = {.kind = NNSPY_SIM_WORK_MEMCPY, .count = count, .async = !wait};
     if ((unsigned)kind > (unsigned)cudaMemcpyDefault)
         return cudaErrorInvalidMemcpyDirection;
     if (count == 0)
         return cudaSuccess;
     if (!dst || !src)
         return cudaErrorInvalidValue;
-    cudaError_t e = enqueue_transfer(stream, sim_mul(count, 2), wait);
-    if (e == cudaSuccess)
+    cudaError_t e = enqueue_transfer(stream, sim_mul(count, 2), wait, dst, src, kind, &w);
+    if (e == cudaSuccess) {
         memmove(dst, src, count);
+        report_work(&w);
+    }
     return e;
 }
 
@@ -793,28 +855,32 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaM
     return record_error(copy(dst, src, count, kind, stream, 0));
 }
 
-static cudaError_t fill(void *devPtr, int value, size_t count, cudaStream_t stream)
+static cudaError_t fill(void *devPtr, int value, size_t count, cudaStream_t stream, int async)
 {
+    struct nnspy_sim_work w = {.kind = NNSPY_SIM_WORK_MEMSET, .count = count, .async = async,
+                               .value = value};
     if (count == 0)
         return cudaSuccess;
     if (!devPtr)
         return cudaErrorInvalidValue;
-    cudaError_t e = enqueue_transfer(stream, count, 0);
-    if (e == cudaSuccess)
+    cudaError_t e = enqueue_transfer(stream, count, 0, devPtr, NULL, cudaMemcpyHostToDevice, &w);
+    if (e == cudaSuccess) {
         memset(devPtr, value, count);
+        report_work(&w);
+    }
     return e;
 }
 
 cudaError_t cudaMemset(void *devPtr, int value, size_t count)
 {
     runtime_context();
-    return record_error(fill(devPtr, value, count, NULL));
+    return record_error(fill(devPtr, value, count, NULL, 0));
 }
 
 cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
 {
     runtime_context();
-    return record_error(fill(devPtr, value, count, stream));
+    return record_error(fill(devPtr, value, count, stream, 1));
 }
 
 /* ----------------------------------------------------------------- streams */
@@ -832,6 +898,7 @@ static cudaError_t stream_create(cudaStream_t *pStream, unsigned int flags, int 
     s->priority = priority > 0 ? 0 : priority < -5 ? -5 : priority; /* clamped, as documented */
     pthread_mutex_lock(&g_lock);
     s->clock_ns = t_host_ns;
+    s->id = g_next_stream_id++;
     s->next = g_streams;
     g_streams = s;
     pthread_mutex_unlock(&g_lock);

@@ -45,6 +45,49 @@ uint64_t nnspy_sim_kernel_count(void);
 int nnspy_sim_math_enabled(void);
 
 /*
+ * Device work as the sim libcupti records it (plumbing between the sim libraries).
+ * The runtime calls the registered hook for every kernel (each nnspy_sim_launch:
+ * the compute calls of cuDNN, cuBLAS and cuBLASLt, and a test's own kernels), copy
+ * and memset, once the work is enqueued: on the launching thread, with no lock of
+ * the runtime held, so the hook may call the runtime (work it launches is reported
+ * too: re-entry is the hook's business).
+ */
+enum nnspy_sim_work_kind {
+    NNSPY_SIM_WORK_KERNEL = 1,
+    NNSPY_SIM_WORK_MEMCPY = 2,
+    NNSPY_SIM_WORK_MEMSET = 3,
+};
+
+/* Where a copy's or memset's memory lives; numbered as CUpti_ActivityMemoryKind. */
+enum nnspy_sim_memory_kind {
+    NNSPY_SIM_MEMORY_PAGEABLE = 1, /* host memory the runtime did not allocate */
+    NNSPY_SIM_MEMORY_PINNED = 2,   /* cudaMallocHost / cudaHostAlloc */
+    NNSPY_SIM_MEMORY_DEVICE = 3,   /* cudaMalloc / cudaMallocAsync */
+};
+
+struct nnspy_sim_work {
+    enum nnspy_sim_work_kind kind;
+    cudaStream_t stream;         /* the handle the work was enqueued with */
+    uint32_t stream_id;          /* nnspy_sim_stream_id(stream) */
+    uint64_t start_ns, end_ns;   /* on the stream clocks, as NNSPY_SIM_TRACE prints */
+    uint64_t flops, bytes;       /* the time model's inputs (a copy moves 2 x count bytes) */
+    uint64_t count;              /* MEMCPY, MEMSET: bytes copied or set */
+    int async;                   /* MEMCPY, MEMSET: the *Async entry point */
+    enum nnspy_sim_memory_kind src, dst; /* MEMCPY: source, destination; MEMSET: dst */
+    int value;                   /* MEMSET: the value */
+};
+
+typedef void (*nnspy_sim_work_hook)(const struct nnspy_sim_work *work);
+
+/* Installs the hook (NULL removes it); one at a time, the last one set wins. */
+void nnspy_sim_set_work_hook(nnspy_sim_work_hook hook);
+
+/* A small integer naming a live stream, stable for its life and never reused: 1 for
+ * the legacy default stream (NULL, cudaStreamLegacy), 2 for cudaStreamPerThread, 3, 4...
+ * for created streams in creation order; 0 for a stream that is not live. */
+uint32_t nnspy_sim_stream_id(cudaStream_t stream);
+
+/*
  * The runtime's state and objects as the sim driver (libcuda.so.1, cuda.c) sees them;
  * plumbing between the sim libraries, not for tests (which use the real API).
  */
