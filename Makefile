@@ -24,7 +24,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/obj/%.o)
 COUNTERS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard counters/*.c))
 
 SIM_LIBS := $(B)/sim/libcudart.so.13 $(B)/sim/libcudnn.so.9 $(B)/sim/libcublasLt.so.13 \
-            $(B)/sim/libcublas.so.13 $(B)/sim/libcuda.so.1
+            $(B)/sim/libcublas.so.13 $(B)/sim/libcuda.so.1 $(B)/sim/libcupti.so.13
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 E2E_PROGS := $(patsubst tests/e2e/%.c,$(B)/tests/%,$(filter-out tests/e2e/plugin_%.c,$(wildcard tests/e2e/*.c)))
 E2E_PLUGINS := $(patsubst tests/e2e/%.c,$(B)/tests/%.so,$(wildcard tests/e2e/plugin_*.c))
@@ -83,6 +83,11 @@ $(B)/sim/libcublas.so.13: tests/sim/cublas.c tests/sim/sim.h tests/sim/libcublas
 $(B)/sim/libcuda.so.1: tests/sim/cuda.c tests/sim/sim.h tests/sim/libcuda.map $(B)/sim/libcudart.so.13
 	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcuda.so.1 \
 	  -Wl,--version-script=tests/sim/libcuda.map -o $@ $< -L$(B)/sim -l:libcudart.so.13 -lpthread $(LDFLAGS_BASE)
+
+# CUPTI: linked against the sim runtime, whose kernels, copies and memsets it records.
+$(B)/sim/libcupti.so.13: tests/sim/cupti.c tests/sim/sim.h tests/sim/libcupti.map $(B)/sim/libcudart.so.13
+	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcupti.so.13 \
+	  -Wl,--version-script=tests/sim/libcupti.map -o $@ $< -L$(B)/sim -l:libcudart.so.13 -lpthread $(LDFLAGS_BASE)
 
 # A second cuDNN soname (libcudnn.so.8, same stand-in) and a plugin linked to it,
 # for the test of two cuDNN versions in one process.

@@ -37,6 +37,11 @@ static void measure_all(nn_frames_summary *s, const nn_frame *frames, size_t n,
         s->have_tflops = true;
         s->achieved_tflops = (double)timed_flops / (double)busy / 1e3;
     }
+    if (n >= 2 && frames[n - 1].host_start_ns > frames[0].host_start_ns) {
+        s->have_host_interval = true;
+        s->host_interval_ms =
+            (double)(frames[n - 1].host_start_ns - frames[0].host_start_ns) / (double)(n - 1) / 1e6;
+    }
     if (s->count >= 1 && host_end > host_begin) {
         s->have_fps = true;
         s->fps = (double)s->count / ((double)(host_end - host_begin) / 1e9);

@@ -16,6 +16,8 @@ typedef struct nn_frames_summary {
     nn_latency_stats latency;                  /* count 0: no timed frame */
     bool have_fps, have_tflops;
     double fps;             /* frames per second of host time */
+    bool have_host_interval;
+    double host_interval_ms; /* mean host time between consecutive frame starts */
     double achieved_tflops; /* FLOPs over GPU busy time */
     double *position_ms;    /* auto: mean GPU time of each call of the period; -1 untimed */
 } nn_frames_summary;

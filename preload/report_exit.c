@@ -195,6 +195,8 @@ static void print_frames(nn_out *fd, const struct report *r)
                       fs->latency.mean_ms, fs->latency.p50_ms, fs->latency.p90_ms,
                       fs->latency.p99_ms, fs->latency.min_ms, fs->latency.max_ms, fs->latency.count);
     if (fs->have_fps) nn_out_printf(fd, "  FPS %.2f (frames per second of the program's time)\n", fs->fps);
+    if (fs->have_host_interval)
+        nn_out_printf(fd, "  host time between frame starts: %.6f ms (mean)\n", fs->host_interval_ms);
     if (fs->have_tflops && r->dev->peak_tflops > 0)
         nn_out_printf(fd,
                       "  achieved %.3f TFLOP/s (FLOPs over GPU busy time), %.2f%% of the device's "
@@ -303,6 +305,8 @@ static void json_frames(nn_out *f, const struct report *r)
                       l->mean_ms, l->p50_ms, l->p90_ms, l->p99_ms, l->min_ms, l->max_ms, l->count);
     else
         nn_out_printf(f, "null");
+    if (fs->have_host_interval) nn_out_printf(f, ", \"host_interval_ms\": %.9g", fs->host_interval_ms);
+    else nn_out_printf(f, ", \"host_interval_ms\": null");
     if (fs->have_fps) nn_out_printf(f, ", \"fps\": %.9g", fs->fps);
     else nn_out_printf(f, ", \"fps\": null");
     if (fs->have_tflops) nn_out_printf(f, ", \"achieved_tflops\": %.9g", fs->achieved_tflops);
