@@ -48,7 +48,7 @@ static struct {
     uint32_t correlation;
     uint64_t ticket;
 } tickets[MAP_SLOTS];
-static uint64_t other_kernels;
+static uint64_t attributed_kernels, other_kernels;
 static int64_t other_ns;
 
 /* ------------------------------------------------------------ buffers */
@@ -83,6 +83,7 @@ static void take_record(const CUpti_Activity *r, bool kernels)
         uint64_t call;
         if (call_of_correlation(k->correlationId, &call)) {
             nn_record_gpu_time(call, (int64_t)k->start, (int64_t)k->end);
+            attributed_kernels++;
         } else {
             other_kernels++;
             other_ns += (int64_t)(k->end - k->start);
@@ -196,9 +197,10 @@ void nn_cupti_flush(void)
     if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) > 0) api.flush(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
 }
 
-void nn_cupti_other_work(uint64_t *kernels, int64_t *ns)
+void nn_cupti_kernels(uint64_t *attributed, uint64_t *kernels, int64_t *ns)
 {
     pthread_mutex_lock(&lock);
+    *attributed = attributed_kernels;
     *kernels = other_kernels;
     *ns = other_ns;
     pthread_mutex_unlock(&lock);

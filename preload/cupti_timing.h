@@ -12,7 +12,7 @@ uint64_t nn_cupti_push(void);
 void nn_cupti_pop(uint64_t ticket, uint64_t call);
 /* Delivers every record CUPTI holds (at the end). */
 void nn_cupti_flush(void);
-/* Kernels that belong to no intercepted call, and their GPU time. */
-void nn_cupti_other_work(uint64_t *kernels, int64_t *ns);
+/* Kernels attributed to intercepted calls; those of no call and their GPU time. */
+void nn_cupti_kernels(uint64_t *attributed, uint64_t *kernels, int64_t *ns);
 
 #endif

@@ -278,9 +278,11 @@ static void json_frames(nn_out *f, const struct report *r)
 {
     const nn_frames_summary *fs = &r->frames;
     nn_out_printf(f, "  \"timing\": {\"mode\": \"%s\", \"available\": %s, \"timed_calls\": %llu, "
-                     "\"dropped_calls\": %llu, \"other_kernels\": %llu, \"other_gpu_ms\": ",
+                     "\"dropped_calls\": %llu, \"attributed_kernels\": %llu, "
+                     "\"other_kernels\": %llu, \"other_gpu_ms\": ",
                   r->timing.mode, r->timing.available ? "true" : "false",
                   (unsigned long long)r->timing.timed_calls, (unsigned long long)r->timing.dropped,
+                  (unsigned long long)r->timing.attributed_kernels,
                   (unsigned long long)r->timing.other_kernels);
     json_ns_as_ms(f, r->timing.other_ns);
     nn_out_printf(f, ", \"reason\": ");

@@ -265,7 +265,7 @@ nn_timing_status nn_timing_status_get(void)
     bool cupti = how == NN_TIMING_CUPTI && nn_cupti_active();
     nn_timing_status s = {.mode = cupti ? "cupti" : how == NN_TIMING_OFF ? "off" : "events"};
     if (cupti) {
-        nn_cupti_other_work(&s.other_kernels, &s.other_ns);
+        nn_cupti_kernels(&s.attributed_kernels, &s.other_kernels, &s.other_ns);
         s.available = true;
         return s;
     }

@@ -31,7 +31,8 @@ typedef struct nn_timing_status {
     bool available;
     const char *mode; /* "events", "cupti", "off" */
     uint64_t timed_calls, dropped;
-    uint64_t other_kernels; /* cupti: kernels of no intercepted call */
+    uint64_t attributed_kernels; /* cupti: kernels of intercepted calls */
+    uint64_t other_kernels;      /* cupti: kernels of no intercepted call */
     int64_t other_ns;       /* and their GPU time */
     char reason[128];       /* why not available */
 } nn_timing_status;

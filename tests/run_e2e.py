@@ -528,6 +528,27 @@ def test_frame_modes():
           "a bad NNSPY_FRAME is named and auto is used")
 
 
+def test_cupti():
+    print("NNSPY_TIMING=cupti: every kernel, the framework's own apart")
+    rc, _, err, r = alexnet("--iters", "3", env_extra={"NNSPY_TIMING": "cupti"})
+    tm, fr = (r or {}).get("timing") or {}, (r or {}).get("frames") or {}
+    check(rc == 0 and tm.get("mode") == "cupti" and tm.get("attributed_kernels") == 3 * 27,
+          "AlexNet: each of the 81 kernels attributed to its call", str(tm) + err)
+    check((fr.get("latency_ms") or {}).get("max") == alexnet_frame_ns() / 1e6,
+          "the same latency as with events, to the nanosecond")
+    rc, _, err, r = run([f"{TESTS}/frames", "custom", "4"], json_out=True,
+                        env_extra={"NNSPY_TIMING": "cupti"})
+    tm = (r or {}).get("timing") or {}
+    # each custom kernel: 200,000,000 FLOPs / 100,000 = 2,000 ns + 2,000 ns launch
+    check(rc == 0 and tm.get("other_kernels") == 4 and tm.get("other_gpu_ms") == 0.016,
+          "4 kernels of the program's own: other GPU work, 4 x 4 us", str(tm) + err)
+    check("other GPU work" in err, "other GPU work in the table")
+    rc, _, err, r = alexnet(env_extra={"NNSPY_TIMING": "cupti", "NNSPY_SIM_CUPTI_BUSY": "1"})
+    tm = (r or {}).get("timing") or {}
+    check(rc == 0 and tm.get("mode") == "events" and tm.get("available") is True and
+          "held by another tool" in err, "CUPTI held by another tool: events instead, said")
+
+
 def test_no_driver():
     print("no CUDA driver: counts go on, timing is unavailable")
     with tempfile.TemporaryDirectory() as tmp:
@@ -561,7 +582,8 @@ def main():
                  test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
                  test_two_copies, test_two_sonames, test_stacked_interposer, test_many_threads,
                  test_unload_and_reload, test_exit_while_calling, test_vfork_exec,
-                 test_memory_reuse, test_timing_alexnet, test_frame_modes, test_no_driver):
+                 test_memory_reuse, test_timing_alexnet, test_frame_modes, test_no_driver,
+                 test_cupti):
         test()
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")

@@ -9,10 +9,14 @@
  *                      non-blocking streams), then a device synchronisation; plus
  *                      one marked frame with no call in it
  *   frames sync N      N iterations of one GEMM and a device-to-host copy
+ *   frames custom N    N iterations of one GEMM and one kernel of the program's own
+ *                      (no library's: the simulated device's nnspy_sim_launch, 2e8
+ *                      FLOPs, 0 bytes), as a framework's elementwise kernels are
  *
  * The markers are looked up with dlsym, so the program runs the same without nnspy.
  */
 #include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,16 +142,36 @@ static void sync_frames(int iters)
     cublasDestroy(h);
 }
 
+static void custom_kernels(int iters)
+{
+    cudaError_t (*launch)(cudaStream_t, uint64_t, uint64_t);
+    *(void **)&launch = dlsym(RTLD_DEFAULT, "nnspy_sim_launch");
+    if (!launch) {
+        fprintf(stderr, "frames: custom needs the simulated device\n");
+        exit(1);
+    }
+    cublasHandle_t h;
+    CHECK(cublasCreate(&h));
+    float *a = device_floats(128), *b = device_floats(64), *c = device_floats(32);
+    for (int i = 0; i < iters; i++) {
+        gemm(h, 8, 4, 16, a, b, c);
+        CHECK(launch(NULL, 200000000, 0));
+    }
+    CHECK(cudaDeviceSynchronize());
+    cublasDestroy(h);
+}
+
 int main(int argc, char **argv)
 {
     int n = argc == 3 ? atoi(argv[2]) : 0;
     if (n <= 0 || n > 64) {
-        fprintf(stderr, "usage: frames decoder|streams|sync N (1..64)\n");
+        fprintf(stderr, "usage: frames decoder|streams|sync|custom N (1..64)\n");
         return 2;
     }
     if (!strcmp(argv[1], "decoder")) decoder(n);
     else if (!strcmp(argv[1], "streams")) streams(n);
     else if (!strcmp(argv[1], "sync")) sync_frames(n);
+    else if (!strcmp(argv[1], "custom")) custom_kernels(n);
     else {
         fprintf(stderr, "frames: unknown mode %s\n", argv[1]);
         return 2;
