@@ -681,10 +681,14 @@ __attribute__((constructor)) static void cupti_load(void)
     nnspy_sim_set_work_hook(on_work);
 }
 
-/* dlclose: the runtime must not call into an unmapped library. */
+/* dlclose (or exit): the runtime must not call into an unmapped library. */
 __attribute__((destructor)) static void cupti_unload(void)
 {
     nnspy_sim_set_work_hook(NULL);
+    pthread_mutex_lock(&g_lock);
+    free(g_subscriber);
+    g_subscriber = NULL;
+    pthread_mutex_unlock(&g_lock);
     if (g_ext_key_ok)
         pthread_key_delete(g_ext_key);
 }
