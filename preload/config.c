@@ -118,6 +118,24 @@ bool nn_expand_path(const char *template, long pid, char *out, size_t len)
     return true;
 }
 
+/* NNSPY_OUTPUT: the trace's name (%p %r %h %e expanded by trace.c); "off": none. */
+static void parse_output(nn_config *c, const char *v)
+{
+    static const char fallback[] = "nnspy-%e-%p.nns";
+    if (v && strcmp(v, "off") == 0) {
+        c->output_template[0] = '\0';
+        return;
+    }
+    if (v && *v && strlen(v) < sizeof c->output_template - 64) {
+        memcpy(c->output_template, v, strlen(v) + 1);
+        return;
+    }
+    if (v && *v)
+        nn_warn("NNSPY_OUTPUT is longer than %zu bytes; using %s", sizeof c->output_template - 65,
+                fallback);
+    memcpy(c->output_template, fallback, sizeof fallback);
+}
+
 /* NNSPY_FRAME: auto (default), marker, sync or nvtx:NAME. */
 static void parse_frame_mode(nn_config *c, const char *v)
 {
@@ -152,4 +170,5 @@ void nn_config_parse(nn_config *c, const char *(*get)(const char *name))
     parse_json_path(c, get("NNSPY_JSON"));
     parse_frame_mode(c, get("NNSPY_FRAME"));
     parse_timing_mode(c, get("NNSPY_TIMING"));
+    parse_output(c, get("NNSPY_OUTPUT"));
 }

@@ -39,6 +39,7 @@ typedef struct nn_config {
     bool disabled;           /* NNSPY_DISABLE=1, or a secure-execution process */
     bool print_table;        /* NNSPY_REPORT=table (default) or none */
     char json_template[512]; /* NNSPY_JSON as given (%p: the pid); empty: no JSON */
+    char output_template[512]; /* NNSPY_OUTPUT, the trace's name; empty: no trace */
     uint64_t max_listed_ops; /* NNSPY_MAX_OPS: operations kept for the per-op table */
     nn_frame_mode frame_mode; /* NNSPY_FRAME */
     nn_timing_mode timing_mode; /* NNSPY_TIMING */
@@ -259,6 +260,7 @@ typedef struct nn_op {
     nn_cost cost;
     nn_param_ref params[NN_MAX_PARAMS_PER_OP];
     int n_params;
+    uint64_t workspace_bytes; /* the workspace the program gave the call */
     /* The buffer this call wrote, so that a later GEMM knows it is an activation. */
     const void *output;
     uint64_t output_bytes;

@@ -72,13 +72,13 @@ static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
                  : "");
 }
 
-static void record_matmul(const nn_copy *copy, nn_timing_mark *tm, void *stream, cublasStatus_t st, cublasLtMatmulDesc_t desc,
+static void record_matmul(const nn_copy *copy, nn_timing_mark *tm, void *stream, size_t workspace, cublasStatus_t st, cublasLtMatmulDesc_t desc,
                           const void *beta, const void *A, cublasLtMatrixLayout_t Adesc,
                           const void *B, cublasLtMatrixLayout_t Bdesc, cublasLtMatrixLayout_t Cdesc,
                           void *D, cublasLtMatrixLayout_t Ddesc)
 {
     int saved = errno;
-    nn_op op = {.api = NN_API_CUBLASLT,
+    nn_op op = {.api = NN_API_CUBLASLT, .workspace_bytes = workspace,
                 .call = "cublasLtMatmul",
                 .op = "gemm",
                 .succeeded = st == CUBLAS_STATUS_SUCCESS};
@@ -124,7 +124,7 @@ NN_WRAP(NN_FAMILY_CUBLASLT, cublasStatus_t, cublasLtMatmul,
     if (outer) nn_timing_start(&tm, stream);
     cublasStatus_t st = real(lightHandle, computeDesc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D,
                              Ddesc, algo, workspace, workspaceSizeInBytes, stream);
-    if (outer) record_matmul(copy, &tm, stream, st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
+    if (outer) record_matmul(copy, &tm, stream, workspaceSizeInBytes, st, computeDesc, beta, A, Adesc, B, Bdesc, Cdesc, D, Ddesc);
     nn_leave();
     return st;
 }

@@ -154,7 +154,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN,
-                    .call = "cudnnConvolutionForward",
+                    .call = "cudnnConvolutionForward", .workspace_bytes = workSpaceSizeInBytes,
                     .op = "conv_fwd",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         struct conv_tensors t;
@@ -190,7 +190,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN,
-                    .call = "cudnnConvolutionBackwardData",
+                    .call = "cudnnConvolutionBackwardData", .workspace_bytes = workSpaceSizeInBytes,
                     .op = "conv_bwd_data",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         struct conv_tensors t;
@@ -226,7 +226,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN,
-                    .call = "cudnnConvolutionBackwardFilter",
+                    .call = "cudnnConvolutionBackwardFilter", .workspace_bytes = workSpaceSizeInBytes,
                     .op = "conv_bwd_filter",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         struct conv_tensors t;
@@ -293,7 +293,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
     if (outer) {
         int saved = errno;
         nn_op op = {.api = NN_API_CUDNN,
-                    .call = "cudnnConvolutionBiasActivationForward",
+                    .call = "cudnnConvolutionBiasActivationForward", .workspace_bytes = workSpaceSizeInBytes,
                     .op = "conv_bias_act",
                     .succeeded = st == CUDNN_STATUS_SUCCESS};
         struct conv_tensors t;

@@ -13,6 +13,7 @@
 #include "core.h"
 #include "frame_marks.h"
 #include "nnspy.h"
+#include "trace_writer.h"
 
 #define MAX_MARKED NN_MAX_MARKED_FRAMES
 
@@ -37,6 +38,7 @@ uint32_t nn_current_given_frame(void)
 static void close_frame(int64_t t)
 {
     if (current && current <= MAX_MARKED) marked[current - 1].host_end_ns = t;
+    if (current) nn_trace_write_frame(current, current <= MAX_MARKED ? marked[current - 1].host_begin_ns : t, t);
     __atomic_store_n(&current, 0, __ATOMIC_RELAXED);
 }
 

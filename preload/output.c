@@ -15,8 +15,17 @@ void nn_out_init(nn_out *o, int fd)
     o->used = 0;
 }
 
+void nn_out_init_memory(nn_out *o)
+{
+    nn_out_init(o, -1);
+}
+
 static void write_all(nn_out *o, const char *p, size_t n)
 {
+    if (o->fd < 0) {
+        o->failed |= n > 0;
+        return;
+    }
     while (n > 0 && !o->failed) {
         ssize_t w = write(o->fd, p, n);
         if (w < 0 && errno == EINTR) continue;
@@ -31,6 +40,7 @@ static void write_all(nn_out *o, const char *p, size_t n)
 
 bool nn_out_flush(nn_out *o)
 {
+    if (o->fd < 0) return !o->failed; /* memory: the text stays in buf */
     write_all(o, o->buf, o->used);
     o->used = 0;
     return !o->failed;
@@ -50,7 +60,11 @@ void nn_out_printf(nn_out *o, const char *fmt, ...)
             return;
         }
         /* Did not fit: flush and format again into the empty buffer (one line never
-         * exceeds the buffer; if it did, it is cut). */
+         * exceeds the buffer; if it did, it is cut). In memory, it is dropped. */
+        if (o->fd < 0) {
+            o->failed = true;
+            return;
+        }
         nn_out_flush(o);
         if (attempt == 1) o->used = sizeof o->buf - 1;
     }

@@ -18,6 +18,8 @@ typedef struct nn_out {
 } nn_out;
 
 void nn_out_init(nn_out *o, int fd);
+/* Into the buffer only (fd -1): what does not fit is dropped and `failed` set. */
+void nn_out_init_memory(nn_out *o);
 void nn_out_printf(nn_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON string literal of s: quotes, backslashes and control bytes escaped. */
 void nn_out_json_string(nn_out *o, const char *s);

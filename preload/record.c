@@ -12,6 +12,7 @@
 
 #include "addrmap.h"
 #include "ranges.h"
+#include "trace_writer.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -253,6 +254,7 @@ uint64_t nn_record(const nn_op *op)
     if (op->succeeded) note_written(op);
     list_op(op, params_read);
     remember(call, op, signature, host_ns);
+    nn_trace_write_op(call, op, params_read, signature, host_ns, nn_current_given_frame());
     pthread_mutex_unlock(&lock);
     return call;
 }
@@ -276,6 +278,7 @@ void nn_record_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
         nn_frame_op *h = &history[call / HISTORY_CHUNK][call % HISTORY_CHUNK];
         widen(&h->gpu_start_ns, &h->gpu_end_ns, start_ns, end_ns);
     }
+    nn_trace_write_gpu_time(call, start_ns, end_ns);
     pthread_mutex_unlock(&lock);
 }
 

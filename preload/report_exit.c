@@ -24,6 +24,7 @@
 #include "frames_summary.h"
 #include "output.h"
 #include "timing.h"
+#include "trace_writer.h"
 #include "record.h"
 
 static const char *const api_names[] = {"cudnn", "cublas", "cublasLt"};
@@ -274,10 +275,28 @@ static void json_op(nn_out *f, const nn_listed_op *op, bool last)
 }
 
 /* The frames block (names kept from the timing issue's schema). */
-static void json_frames(nn_out *f, const struct report *r)
+/* "totals": {...} (no newline after it). */
+static void json_totals(nn_out *f, const nn_totals *t)
 {
-    const nn_frames_summary *fs = &r->frames;
-    nn_out_printf(f, "  \"timing\": {\"mode\": \"%s\", \"available\": %s, \"timed_calls\": %llu, "
+    nn_out_printf(f,
+                  "\"totals\": {\"calls\": %llu, \"failed_calls\": %llu, "
+                  "\"unknown_cost_calls\": %llu, \"macs\": %llu, \"flops\": %llu, "
+                  "\"params\": %llu, \"param_bytes\": %llu, \"bytes_read\": %llu, "
+                  "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s, "
+                  "\"bytes_incomplete\": %s}",
+                  (unsigned long long)t->calls, (unsigned long long)t->failed_calls,
+                  (unsigned long long)t->unknown_cost_calls, (unsigned long long)t->cost.macs,
+                  (unsigned long long)t->cost.flops, (unsigned long long)t->params,
+                  (unsigned long long)t->param_bytes, (unsigned long long)t->cost.bytes_read,
+                  (unsigned long long)t->cost.bytes_written, t->cost.overflow ? "true" : "false",
+                  t->params_incomplete ? "true" : "false",
+                  t->cost.unknown_dtype ? "true" : "false");
+}
+
+/* "timing": {...} (no newline after it). */
+static void json_timing(nn_out *f, const struct report *r)
+{
+    nn_out_printf(f, "\"timing\": {\"mode\": \"%s\", \"available\": %s, \"timed_calls\": %llu, "
                      "\"dropped_calls\": %llu, \"attributed_kernels\": %llu, "
                      "\"other_kernels\": %llu, \"other_gpu_ms\": ",
                   r->timing.mode, r->timing.available ? "true" : "false",
@@ -286,8 +305,16 @@ static void json_frames(nn_out *f, const struct report *r)
                   (unsigned long long)r->timing.other_kernels);
     json_ns_as_ms(f, r->timing.other_ns);
     nn_out_printf(f, ", \"reason\": ");
-    if (r->timing.available) nn_out_printf(f, "null},\n");
-    else nn_out_json_string(f, r->timing.reason), nn_out_printf(f, "},\n");
+    if (r->timing.available) nn_out_printf(f, "null}");
+    else nn_out_json_string(f, r->timing.reason), nn_out_printf(f, "}");
+}
+
+static void json_frames(nn_out *f, const struct report *r)
+{
+    const nn_frames_summary *fs = &r->frames;
+    nn_out_printf(f, "  ");
+    json_timing(f, r);
+    nn_out_printf(f, ",\n");
     if (!fs->computed) {
         nn_out_printf(f, "  \"frames\": null,\n");
         return;
@@ -326,19 +353,9 @@ static void json_write(nn_out *f, const struct report *r)
     nn_out_printf(f, ",\n  \"device\": {\"name\": ");
     nn_out_json_string(f, dev->name);
     nn_out_printf(f, ", \"simulated\": %s},\n", dev->simulated ? "true" : "false");
-    nn_out_printf(f,
-                  "  \"totals\": {\"calls\": %llu, \"failed_calls\": %llu, "
-                  "\"unknown_cost_calls\": %llu, \"macs\": %llu, \"flops\": %llu, "
-                  "\"params\": %llu, \"param_bytes\": %llu, \"bytes_read\": %llu, "
-                  "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s, "
-                  "\"bytes_incomplete\": %s},\n",
-                  (unsigned long long)t->calls, (unsigned long long)t->failed_calls,
-                  (unsigned long long)t->unknown_cost_calls, (unsigned long long)t->cost.macs,
-                  (unsigned long long)t->cost.flops, (unsigned long long)t->params,
-                  (unsigned long long)t->param_bytes, (unsigned long long)t->cost.bytes_read,
-                  (unsigned long long)t->cost.bytes_written, t->cost.overflow ? "true" : "false",
-                  t->params_incomplete ? "true" : "false",
-                  t->cost.unknown_dtype ? "true" : "false");
+    nn_out_printf(f, "  ");
+    json_totals(f, t);
+    nn_out_printf(f, ",\n");
     json_frames(f, r);
     nn_out_printf(f, "  \"ops_not_listed\": %llu,\n  \"ops\": [\n",
                   (unsigned long long)t->ops_not_listed);
@@ -431,6 +448,24 @@ static void print_report(const struct report *r)
     nn_out_flush(&out);
 }
 
+/* The trace: complete (END record) at exit; written out as far as it goes before an
+ * exec or a fatal signal. */
+static void end_trace(nn_report_moment moment, const struct report *r)
+{
+    if (moment != NN_REPORT_EXIT) {
+        nn_trace_flush(moment == NN_REPORT_SIGNAL);
+        return;
+    }
+    static nn_out end;
+    nn_out_init_memory(&end);
+    nn_out_printf(&end, "{");
+    json_totals(&end, &r->totals);
+    nn_out_printf(&end, ", ");
+    json_timing(&end, r);
+    nn_out_printf(&end, ", \"dropped_records\": %llu}", (unsigned long long)nn_trace_dropped());
+    if (nn_out_flush(&end)) nn_trace_finish(end.buf, end.used);
+}
+
 void nn_report_write(nn_report_moment moment)
 {
     int saved = errno;
@@ -461,6 +496,7 @@ void nn_report_write(nn_report_moment moment)
             nn_expand_path(cfg->json_template, (long)getpid(), path, sizeof path))
             write_json_file(path, &r);
     }
+    end_trace(moment, &r);
     nn_frames_summary_free(&r.frames);
     nn_snapshot_unlock();
     errno = saved;

@@ -576,6 +576,9 @@ def test_many_threads():
 
 
 def main():
+    # Traces of every program run here go to one scratch directory, not the checkout.
+    traces = tempfile.mkdtemp(prefix="nnspy-e2e-traces-")
+    os.environ["NNSPY_OUTPUT"] = os.path.join(traces, "%e-%p.nns")
     for test in (test_alexnet_batch1, test_alexnet_variants, test_bit_identical,
                  test_plugin_local_scope, test_threads, test_nested_call_counted_once,
                  test_bad_input, test_inert_without_cuda, test_disable_and_env_errors, test_cli,
@@ -585,6 +588,7 @@ def main():
                  test_memory_reuse, test_timing_alexnet, test_frame_modes, test_no_driver,
                  test_cupti):
         test()
+    shutil.rmtree(traces, ignore_errors=True)
     if failures:
         print(f"\n{len(failures)} end-to-end check(s) failed:")
         for f in failures:

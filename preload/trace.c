@@ -1,0 +1,429 @@
+/*
+ * trace.c: the `.nns` trace file (docs/trace-format.md). Records are encoded by
+ * the thread that makes the call into a bounded buffer; a background thread writes
+ * the buffer out at least every 200 ms, so a crash or SIGKILL loses at most that.
+ * When the buffer is full, records are dropped and counted (memory stays bounded).
+ *
+ * The file is created at the first intercepted call (a process that makes none
+ * leaves none), mode 0600, O_NOFOLLOW, never over an existing file: the first free
+ * name of NAME, NAME.1, NAME.2, ... is taken with O_EXCL.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "device.h"
+#include "output.h"
+#include "nnspy.h"
+#include "trace.h"
+#include "trace_writer.h"
+
+#define RING_BYTES     (4u << 20)
+#define FLUSH_EVERY_NS 200000000L
+#define MAX_STRINGS    (1u << 16) /* distinct shape texts interned; more are left out */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static int state; /* 0: not started, 1: writing, -1: off or failed */
+static int fd = -1;
+static unsigned char *ring, *staging;
+static size_t ring_used;
+static uint64_t dropped;
+static pthread_t writer;
+static bool writer_running, stopping;
+
+/* interned strings: text -> id, open addressing on the text's hash */
+static struct {
+    uint64_t hash;
+    uint32_t id;
+    char *text;
+} strings[MAX_STRINGS * 2];
+static uint32_t n_strings;
+
+/* ------------------------------------------------------------ encoding */
+
+static void put(unsigned char **p, const void *v, size_t n)
+{
+    memcpy(*p, v, n); /* little-endian hosts only: x86-64, aarch64 */
+    *p += n;
+}
+#define PUT(p, type, value)                                                                        \
+    do {                                                                                           \
+        type v_ = (type)(value);                                                                   \
+        put(&(p), &v_, sizeof v_);                                                                 \
+    } while (0)
+
+/* Under lock: appends one record, or counts it dropped. */
+static void append(uint16_t type, const void *payload, uint32_t len)
+{
+    if (ring_used + 8 + len > RING_BYTES) {
+        dropped++;
+        return;
+    }
+    unsigned char *p = ring + ring_used;
+    PUT(p, uint16_t, type);
+    PUT(p, uint16_t, 0);
+    PUT(p, uint32_t, len);
+    put(&p, payload, len);
+    ring_used += 8 + len;
+    if (ring_used > RING_BYTES / 2) pthread_cond_signal(&wake);
+}
+
+static uint64_t text_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Under lock: the id of text, defining it with a STRING record the first time. */
+static uint32_t string_id(const char *text)
+{
+    if (!text || !*text) return 0;
+    uint64_t h = text_hash(text);
+    size_t slots = MAX_STRINGS * 2, j = h % slots;
+    while (strings[j].text) {
+        if (strings[j].hash == h && strcmp(strings[j].text, text) == 0) return strings[j].id;
+        j = (j + 1) % slots;
+    }
+    size_t len = strlen(text);
+    if (n_strings >= MAX_STRINGS || len > 4096) return 0;
+    char *copy = strdup(text);
+    unsigned char *payload = malloc(4 + len);
+    if (!copy || !payload) {
+        free(copy);
+        free(payload);
+        return 0;
+    }
+    uint32_t id = ++n_strings;
+    unsigned char *p = payload;
+    PUT(p, uint32_t, id);
+    put(&p, text, len);
+    append(NN_TREC_STRING, payload, (uint32_t)(4 + len));
+    free(payload);
+    strings[j].hash = h;
+    strings[j].id = id;
+    strings[j].text = copy;
+    return id;
+}
+
+/* ------------------------------------------------------------ the file */
+
+static const char *exe_base(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    const char *slash = strrchr(buf, '/');
+    return slash ? slash + 1 : buf;
+}
+
+/* The rank of this process in a multi-process job, or -1. */
+static long job_rank(void)
+{
+    static const char *const vars[] = {"RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        char *end;
+        long r = v && *v ? strtol(v, &end, 10) : -1;
+        if (v && *v && !*end && r >= 0) return r;
+    }
+    return -1;
+}
+
+/* NNSPY_OUTPUT with %p (pid), %r (rank), %h (host), %e (executable), %% (%). */
+static bool expand_name(const char *tmpl, char *out, size_t len)
+{
+    char exe[PATH_MAX], host[256] = "", piece[PATH_MAX];
+    size_t used = 0;
+    gethostname(host, sizeof host - 1);
+    for (const char *p = tmpl; *p; p++) {
+        piece[0] = p[0], piece[1] = '\0';
+        if (p[0] == '%' && p[1]) {
+            switch (*++p) {
+            case 'p': snprintf(piece, sizeof piece, "%ld", (long)getpid()); break;
+            case 'r': snprintf(piece, sizeof piece, "%ld", job_rank()); break;
+            case 'h': snprintf(piece, sizeof piece, "%s", host); break;
+            case 'e': snprintf(piece, sizeof piece, "%s", exe_base(exe, sizeof exe)); break;
+            case '%': break;
+            default: snprintf(piece, sizeof piece, "%%%c", *p); break;
+            }
+        }
+        size_t n = strlen(piece);
+        if (used + n >= len) return false;
+        memcpy(out + used, piece, n + 1);
+        used += n;
+    }
+    return used > 0;
+}
+
+/* Creates the first free name of base, base.1, ...: never an existing file. */
+static int create_file(const char *base, char *chosen, size_t len)
+{
+    for (int n = 0; n < 1000; n++) {
+        if (n == 0) snprintf(chosen, len, "%s", base);
+        else snprintf(chosen, len, "%s.%d", base, n);
+        int f = open(chosen, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f >= 0 || errno != EEXIST) return f;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+static int64_t clock_ns(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The command line, as a JSON array. */
+static void json_args(nn_out *o)
+{
+    char buf[4096];
+    int f = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = f >= 0 ? read(f, buf, sizeof buf - 1) : 0;
+    if (f >= 0) close(f);
+    nn_out_printf(o, "[");
+    for (ssize_t i = 0; i < n;) {
+        buf[n] = '\0';
+        nn_out_printf(o, "%s", i ? ", " : "");
+        nn_out_json_string(o, buf + i);
+        i += (ssize_t)strlen(buf + i) + 1;
+    }
+    nn_out_printf(o, "]");
+}
+
+static bool write_header(void)
+{
+    static nn_out o; /* 16 KiB: the header JSON is built here, then written at once */
+    const nn_config *cfg = nn_config_get();
+    const nn_device_info *dev = nn_device_get();
+    char exe[PATH_MAX] = "", host[256] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    gethostname(host, sizeof host - 1);
+    static const char *const frames[] = {"auto", "marker", "sync", "nvtx:"};
+    static const char *const timings[] = {"events", "cupti", "off"};
+    nn_out_init_memory(&o);
+    nn_out_printf(&o, "{\"nnspy_version\": \"%s\", \"pid\": %ld, \"rank\": ", NNSPY_VERSION,
+                  (long)getpid());
+    long rank = job_rank();
+    if (rank >= 0) nn_out_printf(&o, "%ld", rank);
+    else nn_out_printf(&o, "null");
+    nn_out_printf(&o, ", \"host\": ");
+    nn_out_json_string(&o, host);
+    nn_out_printf(&o, ", \"exe\": ");
+    nn_out_json_string(&o, exe);
+    nn_out_printf(&o, ", \"args\": ");
+    json_args(&o);
+    nn_out_printf(&o, ", \"start_time_ns\": %lld, \"start_monotonic_ns\": %lld, \"device\": {\"name\": ",
+                  (long long)clock_ns(CLOCK_REALTIME), (long long)clock_ns(CLOCK_MONOTONIC));
+    nn_out_json_string(&o, dev->name);
+    nn_out_printf(&o, ", \"simulated\": %s, \"peak_tflops\": ", dev->simulated ? "true" : "false");
+    if (dev->peak_tflops > 0) nn_out_printf(&o, "%.9g}", dev->peak_tflops);
+    else nn_out_printf(&o, "null}");
+    nn_out_printf(&o, ", \"frame_mode\": \"%s%s\", \"timing_mode\": \"%s\"}",
+                  frames[cfg->frame_mode], cfg->frame_mode == NN_FRAME_NVTX ? cfg->frame_range : "",
+                  timings[cfg->timing_mode]);
+    if (!nn_out_flush(&o)) return false;
+    unsigned char head[16], *p = head;
+    put(&p, NN_TRACE_MAGIC, 8);
+    PUT(p, uint32_t, NN_TRACE_VERSION);
+    PUT(p, uint32_t, (uint32_t)o.used);
+    return write(fd, head, sizeof head) == (ssize_t)sizeof head &&
+           write(fd, o.buf, o.used) == (ssize_t)o.used;
+}
+
+/* ------------------------------------------------------------ writing out */
+
+/* Under lock: writes what is buffered (the lock keeps records in order). */
+static void drain_locked(void)
+{
+    if (fd < 0 || ring_used == 0) return;
+    size_t n = ring_used;
+    memcpy(staging, ring, n);
+    ring_used = 0;
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(fd, staging + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            nn_warn_once("cannot write the trace: %s; tracing is off", strerrorname_np(errno));
+            state = -1;
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    while (!stopping && state > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += FLUSH_EVERY_NS;
+        if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&wake, &lock, &until);
+        drain_locked();
+    }
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+/* Under lock: opens the file and starts the writer, once. */
+static bool started(void)
+{
+    if (state) return state > 0;
+    state = -1;
+    const char *tmpl = nn_config_get()->output_template;
+    if (!tmpl[0]) return false; /* NNSPY_OUTPUT=off */
+    char base[PATH_MAX], chosen[PATH_MAX + 16];
+    ring = malloc(RING_BYTES);
+    staging = malloc(RING_BYTES);
+    if (!ring || !staging || !expand_name(tmpl, base, sizeof base)) {
+        nn_warn("cannot start the trace (NNSPY_OUTPUT=\"%.64s\"); counting goes on", tmpl);
+        return false;
+    }
+    fd = create_file(base, chosen, sizeof chosen);
+    if (fd < 0) {
+        nn_warn("cannot create the trace %s: %s; counting goes on", base, strerrorname_np(errno));
+        return false;
+    }
+    if (!write_header()) {
+        nn_warn("cannot write the trace %s; counting goes on", chosen);
+        close(fd), fd = -1;
+        return false;
+    }
+    state = 1;
+    stopping = false;
+    writer_running = pthread_create(&writer, NULL, writer_main, NULL) == 0;
+    return true;
+}
+
+/* ------------------------------------------------------------ records */
+
+void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uint64_t signature,
+                 int64_t host_ns, uint32_t given_frame)
+{
+    pthread_mutex_lock(&lock);
+    if (started()) {
+        unsigned char rec[NN_TOP_PAYLOAD], *p = rec;
+        uint32_t flags = (op->succeeded ? NN_TOP_SUCCEEDED : 0) |
+                         (op->cost_known ? NN_TOP_COST_KNOWN : 0) |
+                         (op->cost.overflow ? NN_TOP_OVERFLOW : 0) |
+                         (op->cost.unknown_dtype ? NN_TOP_BYTES_INCOMPLETE : 0);
+        uint32_t function = string_id(op->call), kind = string_id(op->op);
+        uint32_t shape = string_id(op->shape), dtype = string_id(nn_dtype_name(op->dtype));
+        bool counted = op->succeeded && op->cost_known;
+        PUT(p, uint64_t, call);
+        PUT(p, uint32_t, op->api);
+        PUT(p, uint32_t, function);
+        PUT(p, uint32_t, kind);
+        PUT(p, uint32_t, shape);
+        PUT(p, uint32_t, dtype);
+        PUT(p, uint32_t, flags);
+        PUT(p, uint32_t, given_frame);
+        PUT(p, uint32_t, 0);
+        PUT(p, uint64_t, counted ? op->cost.macs : 0);
+        PUT(p, uint64_t, counted ? op->cost.flops : 0);
+        PUT(p, uint64_t, counted ? op->cost.bytes_read : 0);
+        PUT(p, uint64_t, counted ? op->cost.bytes_written : 0);
+        PUT(p, uint64_t, params_read);
+        PUT(p, uint64_t, signature);
+        PUT(p, int64_t, host_ns);
+        PUT(p, uint64_t, op->workspace_bytes);
+        append(NN_TREC_OP, rec, NN_TOP_PAYLOAD);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+void nn_trace_write_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
+{
+    pthread_mutex_lock(&lock);
+    if (state > 0) {
+        unsigned char rec[24], *p = rec;
+        PUT(p, uint64_t, call);
+        PUT(p, int64_t, start_ns);
+        PUT(p, int64_t, end_ns);
+        append(NN_TREC_GPU_TIME, rec, sizeof rec);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+void nn_trace_write_frame(uint32_t id, int64_t begin_ns, int64_t end_ns)
+{
+    pthread_mutex_lock(&lock);
+    if (started()) {
+        unsigned char rec[24], *p = rec;
+        PUT(p, uint32_t, id);
+        PUT(p, uint32_t, 0);
+        PUT(p, int64_t, begin_ns);
+        PUT(p, int64_t, end_ns);
+        append(NN_TREC_FRAME, rec, sizeof rec);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+uint64_t nn_trace_dropped(void)
+{
+    pthread_mutex_lock(&lock);
+    uint64_t d = dropped;
+    pthread_mutex_unlock(&lock);
+    return d;
+}
+
+void nn_trace_flush(bool from_signal)
+{
+    /* In a signal handler only if the lock is free: the interrupted thread may
+     * hold it. write(2) is async-signal-safe. */
+    if (from_signal ? pthread_mutex_trylock(&lock) != 0 : pthread_mutex_lock(&lock) != 0) return;
+    if (state > 0) drain_locked();
+    pthread_mutex_unlock(&lock);
+}
+
+void nn_trace_finish(const char *end_json, size_t len)
+{
+    pthread_mutex_lock(&lock);
+    if (state <= 0) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    append(NN_TREC_END, end_json, (uint32_t)len);
+    drain_locked();
+    stopping = true;
+    pthread_cond_signal(&wake);
+    bool join = writer_running;
+    writer_running = false;
+    pthread_mutex_unlock(&lock);
+    if (join) pthread_join(writer, NULL);
+}
+
+/* A forked child writes a trace of its own, from its first call: the parent's
+ * file, buffer and writer thread are not its. */
+static void forget_after_fork(void)
+{
+    if (fd >= 0) close(fd);
+    fd = -1;
+    state = 0;
+    ring_used = 0;
+    dropped = 0;
+    writer_running = false;
+    stopping = false;
+    pthread_cond_init(&wake, NULL);
+    for (size_t i = 0; i < MAX_STRINGS * 2; i++) free(strings[i].text), strings[i].text = NULL;
+    n_strings = 0;
+}
+
+__attribute__((constructor)) static void trace_init(void)
+{
+    nn_fork_protect(&lock, forget_after_fork);
+}
