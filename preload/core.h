@@ -271,6 +271,9 @@ typedef struct nn_op {
  * 0 in the order they are recorded). Parameters are counted once per address. */
 uint64_t nn_record(const nn_op *op);
 
+/* Whether any call has been recorded (in this process). */
+bool nn_recorded_any(void);
+
 /* The GPU interval of call number `call`, on its device's timeline (timing.c). */
 void nn_record_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns);
 

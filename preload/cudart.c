@@ -108,8 +108,8 @@ NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaMemcpy,
     bool outer = nn_enter();
     cudaError_t st = real(dst, src, count, kind);
     int saved = errno;
-    if (outer && (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDefault))
-        nn_frame_sync_point();
+    /* cudaMemcpyDefault may go either way: not counted (an upload is no frame end). */
+    if (outer && kind == cudaMemcpyDeviceToHost) nn_frame_sync_point();
     nn_leave();
     errno = saved;
     return st;

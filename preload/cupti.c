@@ -27,6 +27,7 @@
 
 static struct {
     CUptiResult (*subscribe)(CUpti_SubscriberHandle *, CUpti_CallbackFunc, void *);
+    CUptiResult (*unsubscribe)(CUpti_SubscriberHandle);
     CUptiResult (*register_callbacks)(CUpti_BuffersCallbackRequestFunc,
                                       CUpti_BuffersCallbackCompleteFunc);
     CUptiResult (*enable)(CUpti_ActivityKind);
@@ -136,6 +137,7 @@ static bool start_cupti(void)
     }
 #define SYM(field, name) api.field = (__typeof__(api.field))nn_real_dlsym(h, name)
     SYM(subscribe, "cuptiSubscribe");
+    SYM(unsubscribe, "cuptiUnsubscribe");
     SYM(register_callbacks, "cuptiActivityRegisterCallbacks");
     SYM(enable, "cuptiActivityEnable");
     SYM(push, "cuptiActivityPushExternalCorrelationId");
@@ -158,9 +160,22 @@ static bool start_cupti(void)
                     : "CUPTI refused a subscriber");
         return false;
     }
-    return api.register_callbacks(buffer_requested, buffer_completed) == CUPTI_SUCCESS &&
-           api.enable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) == CUPTI_SUCCESS &&
-           api.enable(CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION) == CUPTI_SUCCESS;
+    /* CUPTI writes an external correlation record before an API record, so the
+     * driver and runtime API kinds are enabled too (their records are ignored). */
+    if (api.register_callbacks(buffer_requested, buffer_completed) == CUPTI_SUCCESS &&
+        api.enable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) == CUPTI_SUCCESS &&
+        api.enable(CUPTI_ACTIVITY_KIND_EXTERNAL_CORRELATION) == CUPTI_SUCCESS &&
+        api.enable(CUPTI_ACTIVITY_KIND_DRIVER) == CUPTI_SUCCESS &&
+        api.enable(CUPTI_ACTIVITY_KIND_RUNTIME) == CUPTI_SUCCESS)
+        return true;
+    nn_warn("NNSPY_TIMING=cupti: CUPTI refused the activity kinds; timing with events instead");
+    if (api.unsubscribe) api.unsubscribe(subscriber);
+    return false;
+}
+
+bool nn_cupti_started(void)
+{
+    return __atomic_load_n(&state, __ATOMIC_ACQUIRE) > 0;
 }
 
 bool nn_cupti_active(void)
@@ -204,4 +219,15 @@ void nn_cupti_kernels(uint64_t *attributed, uint64_t *kernels, int64_t *ns)
     *kernels = other_kernels;
     *ns = other_ns;
     pthread_mutex_unlock(&lock);
+}
+
+/* CUPTI does not survive fork: a child times with events. */
+static void no_cupti_after_fork(void)
+{
+    state = -1;
+}
+
+__attribute__((constructor(110))) static void cupti_init(void)
+{
+    nn_fork_protect(&lock, no_cupti_after_fork);
 }

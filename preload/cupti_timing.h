@@ -7,6 +7,8 @@
 
 /* Starts CUPTI on first use; false when it cannot be had (then: events). */
 bool nn_cupti_active(void);
+/* Whether CUPTI is running (never starts it). */
+bool nn_cupti_started(void);
 /* Around one intercepted call: a ticket (0: untagged), then the call's number. */
 uint64_t nn_cupti_push(void);
 void nn_cupti_pop(uint64_t ticket, uint64_t call);

@@ -1,8 +1,13 @@
 /*
  * forksafe.c: nnspy's mutexes across fork. A child inherits a mutex in whatever
  * state another thread of the parent left it; so every mutex of nnspy is taken
- * before fork (in a fixed order; no nnspy code holds two at once) and released in
- * the parent, and re-made in the child, which then cannot deadlock on it.
+ * before fork and released in the parent, and re-made in the child, which then
+ * cannot deadlock on it. They are taken in the order they were registered, which
+ * must follow the order in which nnspy nests them (outer first):
+ *   timing.c, cupti.c, frame_marks.c  (constructor priority 110)
+ *   record.c                          (120)
+ *   trace.c                           (130)
+ *   the leaf locks, never held while another is taken (default priority).
  */
 #include <pthread.h>
 

@@ -124,3 +124,16 @@ uint32_t nn_marked_frames(const nn_marked_frame **frames)
     *frames = marked;
     return __atomic_load_n(&n_frames, __ATOMIC_RELAXED);
 }
+
+/* A forked child's frames are its own. */
+static void forget_after_fork(void)
+{
+    current = 0;
+    n_frames = 0;
+    if (mode_is(NN_FRAME_SYNC)) open_frame(now_ns()); /* as at the program's start */
+}
+
+__attribute__((constructor(110))) static void frame_marks_init(void)
+{
+    nn_fork_protect(&lock, forget_after_fork);
+}

@@ -236,8 +236,16 @@ static void remember(uint64_t call, const nn_op *op, uint64_t signature, int64_t
     history_len = call + 1;
 }
 
+static int recorded_any;
+
+bool nn_recorded_any(void)
+{
+    return __atomic_load_n(&recorded_any, __ATOMIC_ACQUIRE);
+}
+
 uint64_t nn_record(const nn_op *op)
 {
+    __atomic_store_n(&recorded_any, 1, __ATOMIC_RELEASE);
     nn_device_note();
     nn_process_note_first_call();
     int64_t host_ns = monotonic_ns();
@@ -378,9 +386,10 @@ static void reset_after_fork(void)
     nn_ranges_clear(&written);
     retired_params = retired_param_bytes = 0;
     memset(&totals, 0, sizeof totals);
+    recorded_any = 0;
 }
 
-__attribute__((constructor)) static void record_init(void)
+__attribute__((constructor(120))) static void record_init(void)
 {
     nn_fork_protect(&lock, reset_after_fork);
 }

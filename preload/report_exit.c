@@ -470,8 +470,12 @@ void nn_report_write(nn_report_moment moment)
 {
     int saved = errno;
     /* GPU times first (they are delivered under the state lock), then the state. */
-    nn_timing_drain(moment != NN_REPORT_SIGNAL);
-    struct report r = {.timing = nn_timing_status_get(), .dev = nn_device_get()};
+    if (!nn_recorded_any()) return; /* nothing intercepted: nothing to say, nothing to load */
+    /* In a signal handler nothing that may wait: the interrupted thread may hold a
+     * lock or be inside the driver. */
+    if (moment != NN_REPORT_SIGNAL) nn_timing_drain();
+    struct report r = {.timing = nn_timing_status_get(moment == NN_REPORT_SIGNAL),
+                       .dev = nn_device_get()};
     if (!nn_snapshot_lock(moment == NN_REPORT_SIGNAL)) {
         nn_warn("another thread held nnspy's state: no report written");
         errno = saved;

@@ -38,6 +38,7 @@ static struct {
     CUresult (*event_query)(CUevent);
     CUresult (*event_elapsed)(float *, CUevent, CUevent);
     CUresult (*event_destroy)(CUevent);
+    CUresult (*is_capturing)(CUstream, CUstreamCaptureStatus *); /* optional */
 } drv;
 
 struct context {
@@ -79,6 +80,7 @@ static bool load_driver(void)
     DRV(event_query, "cuEventQuery");
     DRV(event_elapsed, "cuEventElapsedTime_v2");
     DRV(event_destroy, "cuEventDestroy_v2");
+    DRV(is_capturing, "cuStreamIsCapturing");
 #undef DRV
     if (!drv.event_elapsed)
         drv.event_elapsed = (__typeof__(drv.event_elapsed))nn_lookup(NN_FAMILY_CUDA_DRIVER,
@@ -101,6 +103,16 @@ static bool available(void)
         }
     }
     return state > 0;
+}
+
+/* Under lock: whether the stream is being captured into a CUDA graph. Events
+ * recorded there would join the graph (and only complete when it is launched),
+ * so such calls are not timed. */
+static bool capturing(void *stream)
+{
+    CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+    return drv.is_capturing && drv.is_capturing((CUstream)stream, &status) == CUDA_SUCCESS &&
+           status != CU_STREAM_CAPTURE_STATUS_NONE;
 }
 
 /* Under lock: the slot of the calling thread's current context, or -1. */
@@ -140,35 +152,55 @@ static void give_event(struct context *c, CUevent e)
 
 /* ------------------------------------------------------------ reading back */
 
-/* Nanoseconds from the context's anchor to e (both complete). */
-static bool since_anchor(struct context *c, CUevent e, int64_t *ns)
+/* Nanoseconds from event a to event b (both complete), rounded. */
+static bool elapsed_ns(CUevent a, CUevent b, int64_t *ns)
 {
     float ms = 0;
-    if (drv.event_elapsed(&ms, c->anchor, e) != CUDA_SUCCESS) return false;
+    if (drv.event_elapsed(&ms, a, b) != CUDA_SUCCESS) return false;
     double v = (double)ms * 1e6;
-    *ns = c->anchor_ns + (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
+    *ns = (int64_t)(v < 0 ? v - 0.5 : v + 0.5);
     return true;
 }
 
-/* Under lock: reads back the oldest queued calls whose events have completed. */
+/*
+ * Under lock: the call's GPU interval. Its start is read from the anchor, which is
+ * kept within a millisecond of the starts it measures (it moves to this call's
+ * begin event beyond that), and its duration from its own two events: both short
+ * spans, exact to the nanosecond in float milliseconds.
+ */
+static bool read_interval(struct context *c, struct pending *p, int64_t *start, int64_t *end)
+{
+    int64_t offset, duration;
+    if (!elapsed_ns(c->anchor, p->begin, &offset) || !elapsed_ns(p->begin, p->end, &duration))
+        return false;
+    *start = c->anchor_ns + offset;
+    *end = *start + duration;
+    if (offset >= REANCHOR_NS || offset <= -REANCHOR_NS) {
+        give_event(c, c->anchor);
+        c->anchor = p->begin;
+        c->anchor_ns = *start;
+        p->begin = NULL; /* now the anchor: not back to the pool */
+    }
+    return true;
+}
+
+/* Under lock: reads back the oldest queued calls whose events have completed.
+ * Only CUDA_ERROR_NOT_READY means "later": any other error (a context destroyed, a
+ * sticky error) drops the entry, so that one bad event never stalls the rest. */
 static void resolve_ready(size_t at_most)
 {
     while (pending_len > 0 && at_most-- > 0) {
         struct pending *p = &pending[pending_head];
-        if (drv.event_query(p->end) != CUDA_SUCCESS) return; /* not yet, or an error */
+        CUresult q = drv.event_query(p->end);
+        if (q == CUDA_ERROR_NOT_READY) return;
         struct context *c = &contexts[p->ctx];
         int64_t start = 0, end = 0;
-        bool read = since_anchor(c, p->begin, &start) && since_anchor(c, p->end, &end);
-        if (read) nn_record_gpu_time(p->call, start, end), timed++;
+        if (q == CUDA_SUCCESS && read_interval(c, p, &start, &end))
+            nn_record_gpu_time(p->call, start, end), timed++;
+        else
+            dropped++;
         give_event(c, p->begin);
-        if (read && end - c->anchor_ns >= REANCHOR_NS) {
-            /* The completed end event becomes the anchor: readings stay short. */
-            give_event(c, c->anchor);
-            c->anchor = p->end;
-            c->anchor_ns = end;
-        } else {
-            give_event(c, p->end);
-        }
+        give_event(c, p->end);
         pending_head = (pending_head + 1) % PENDING_SLOTS;
         pending_len--;
     }
@@ -194,13 +226,14 @@ bool nn_timing_start(nn_timing_mark *m, void *stream)
         return true;
     }
     pthread_mutex_lock(&lock);
-    int slot = available() ? current_context() : -1;
+    int slot = available() && !capturing(stream) ? current_context() : -1;
     if (slot >= 0 && pending_len == PENDING_SLOTS) resolve_ready(64);
     if (slot >= 0 && pending_len < PENDING_SLOTS) {
         struct context *c = &contexts[slot];
         if (!c->anchored) {
             c->anchor = take_event(c);
             c->anchored = c->anchor && drv.event_record(c->anchor, (CUstream)stream) == CUDA_SUCCESS;
+            if (!c->anchored) give_event(c, c->anchor), c->anchor = NULL;
         }
         m->begin = c->anchored ? take_event(c) : NULL;
         m->end = m->begin ? take_event(c) : NULL;
@@ -242,34 +275,35 @@ void nn_timing_finish(nn_timing_mark *m, void *stream, bool ran, uint64_t call)
 
 /* ------------------------------------------------------------ at the end */
 
-void nn_timing_drain(bool may_wait)
+void nn_timing_drain(void)
 {
-    if (may_wait) nn_cupti_flush(); /* CUPTI's buffers come back through its callbacks */
+    nn_cupti_flush(); /* CUPTI's buffers come back through its callbacks */
     pthread_mutex_lock(&lock);
-    if (state > 0) {
-        /* Up to 2 s for the GPU to finish what was queued (never in a signal
-         * handler: then only what is complete already). */
-        for (int i = 0; i < (may_wait ? 2000 : 1) && pending_len > 0; i++) {
-            resolve_ready(pending_len);
-            if (pending_len == 0 || !may_wait) break;
-            struct timespec ms = {0, 1000000};
-            nanosleep(&ms, NULL);
-        }
+    /* Up to 2 s for the GPU to finish what was queued. */
+    for (int i = 0; state > 0 && pending_len > 0 && i < 2000; i++) {
+        resolve_ready(pending_len);
+        if (pending_len == 0) break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
     }
     pthread_mutex_unlock(&lock);
 }
 
-nn_timing_status nn_timing_status_get(void)
+nn_timing_status nn_timing_status_get(bool from_signal)
 {
     nn_timing_mode how = nn_config_get()->timing_mode;
-    bool cupti = how == NN_TIMING_CUPTI && nn_cupti_active();
+    bool cupti = how == NN_TIMING_CUPTI && nn_cupti_started();
     nn_timing_status s = {.mode = cupti ? "cupti" : how == NN_TIMING_OFF ? "off" : "events"};
     if (cupti) {
-        nn_cupti_kernels(&s.attributed_kernels, &s.other_kernels, &s.other_ns);
+        if (!from_signal) nn_cupti_kernels(&s.attributed_kernels, &s.other_kernels, &s.other_ns);
         s.available = true;
         return s;
     }
-    pthread_mutex_lock(&lock);
+    /* In a signal handler the interrupted thread may hold the lock: no waiting. */
+    if (from_signal ? pthread_mutex_trylock(&lock) != 0 : pthread_mutex_lock(&lock) != 0) {
+        snprintf(s.reason, sizeof s.reason, "not read (the process was ended by a signal)");
+        return s;
+    }
     s.available = timed > 0;
     s.timed_calls = timed;
     s.dropped = dropped;
@@ -280,4 +314,20 @@ nn_timing_status nn_timing_status_get(void)
     snprintf(s.reason, sizeof s.reason, "%s", s.available ? "" : why);
     pthread_mutex_unlock(&lock);
     return s;
+}
+
+/* A forked child has none of its parent's CUDA contexts or events: it forgets
+ * them (they are not destroyed: they are not the child's) and starts over. */
+static void forget_after_fork(void)
+{
+    state = 0;
+    n_contexts = 0;
+    memset(contexts, 0, sizeof contexts);
+    pending_head = pending_len = 0;
+    dropped = timed = 0;
+}
+
+__attribute__((constructor(110))) static void timing_init(void)
+{
+    nn_fork_protect(&lock, forget_after_fork);
 }

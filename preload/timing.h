@@ -24,8 +24,9 @@ bool nn_timing_start(nn_timing_mark *m, void *stream);
  * `call` (from nn_record); `ran` is false when the call failed (no work queued). */
 void nn_timing_finish(nn_timing_mark *m, void *stream, bool ran, uint64_t call);
 
-/* Reads back every queued time: waits up to 2 s for the GPU when may_wait. */
-void nn_timing_drain(bool may_wait);
+/* Reads back every queued time, waiting up to 2 s for the GPU (not in a signal
+ * handler). */
+void nn_timing_drain(void);
 
 typedef struct nn_timing_status {
     bool available;
@@ -37,6 +38,7 @@ typedef struct nn_timing_status {
     char reason[128];       /* why not available */
 } nn_timing_status;
 
-nn_timing_status nn_timing_status_get(void);
+/* from_signal: in a signal handler (no waiting on locks, no CUPTI). */
+nn_timing_status nn_timing_status_get(bool from_signal);
 
 #endif

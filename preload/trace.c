@@ -423,7 +423,7 @@ static void forget_after_fork(void)
     n_strings = 0;
 }
 
-__attribute__((constructor)) static void trace_init(void)
+__attribute__((constructor(130))) static void trace_init(void)
 {
     nn_fork_protect(&lock, forget_after_fork);
 }
