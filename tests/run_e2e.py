@@ -105,7 +105,7 @@ def run(argv, preload=True, sim=True, env_extra=None, json_out=False):
         if json_out:
             env["NNSPY_JSON"] = path
         env.update(env_extra or {})
-        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
         if json_out and os.path.exists(path):
             with open(path) as f:
                 report = json.load(f)
@@ -326,6 +326,39 @@ def test_signals():
             check("nnspy report" in err, f"{mode}: table printed", err)
             if mode == "handler":
                 check("handled" in out, "the program's own SIGTERM handler ran")
+
+
+def test_signal_at_random_moments():
+    print("SIGTERM at random moments of a busy loop: never a hang")
+    import random
+    import signal
+    import time
+    hangs = 0
+    runs = max(5, int(30 * SCALE))
+    for i in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = subprocess.Popen([f"{TESTS}/signals", "1", "loop"],
+                                 env=sim_env(os.path.join(tmp, "r.json")),
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            p.stdout.readline()
+            time.sleep(random.uniform(0, 0.02))
+            p.send_signal(signal.SIGTERM)
+            try:
+                if p.wait(timeout=10) != -signal.SIGTERM:
+                    hangs += 1
+            except subprocess.TimeoutExpired:
+                p.kill()
+                hangs += 1
+    check(hangs == 0, f"{runs} runs ended by SIGTERM, none hung ({hangs})")
+
+
+def test_fork_while_busy():
+    print("fork while another thread is inside nnspy: children never hang")
+    try:
+        rc, out, err, _ = run([f"{TESTS}/fork_busy"], env_extra={"NNSPY_REPORT": "none"})
+        check(rc == 0 and "50 children done" in out, "50 forks, 50 children exited", err)
+    except subprocess.TimeoutExpired:
+        check(False, "50 forks, 50 children exited (timed out: a child hung)")
 
 
 def test_fork_exec_storm():
@@ -585,7 +618,8 @@ def main():
                  test_signals, test_fork_exec_storm, test_tensorflow_style_loading,
                  test_two_copies, test_two_sonames, test_stacked_interposer, test_many_threads,
                  test_unload_and_reload, test_exit_while_calling, test_vfork_exec,
-                 test_memory_reuse, test_timing_alexnet, test_frame_modes, test_no_driver,
+                 test_memory_reuse, test_signal_at_random_moments, test_fork_while_busy,
+                 test_timing_alexnet, test_frame_modes, test_no_driver,
                  test_cupti):
         test()
     shutil.rmtree(traces, ignore_errors=True)

@@ -3,6 +3,8 @@
  *   signals N term      waits for a SIGTERM (default action): the process dies of it
  *   signals N handler   installs its own SIGTERM handler first; exits 0 when it runs
  *   signals N abort     calls abort() after the calls
+ *   signals N loop      keeps making GEMMs after "ready" until a SIGTERM ends it (the
+ *                       signal lands in the middle of nnspy's work at random)
  * Each GEMM: m=8, n=4, k=16 = 512 MACs.
  */
 #include <signal.h>
@@ -29,6 +31,20 @@ static void die(const char *what)
 }
 
 /* Each call frees what it made: the sanitizer builds check for leaks. */
+static void gemm_loop(void)
+{
+    cublasHandle_t h;
+    float *a, *b, *c, one = 1.0f, zero = 0.0f;
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) die("cublasCreate");
+    if (cudaMalloc((void **)&a, 512) || cudaMalloc((void **)&b, 256) || cudaMalloc((void **)&c, 128))
+        die("cudaMalloc");
+    printf("ready\n");
+    fflush(stdout);
+    for (;;)
+        if (cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 8, 4, 16, &one, a, 8, b, 16, &zero, c, 8))
+            die("cublasSgemm");
+}
+
 static void gemms(int n)
 {
     cublasHandle_t h;
@@ -55,6 +71,7 @@ int main(int argc, char **argv)
     }
     const char *mode = argv[2];
     if (strcmp(mode, "handler") == 0) signal(SIGTERM, on_term);
+    if (strcmp(mode, "loop") == 0) gemm_loop();
     gemms(atoi(argv[1]));
     if (strcmp(mode, "abort") == 0) abort();
     printf("ready\n");
