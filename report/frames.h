@@ -69,4 +69,49 @@ typedef struct nn_latency_stats {
  */
 nn_latency_stats nn_latency_stats_of(const nn_frame *frames, size_t n, int64_t *scratch);
 
+/*
+ * The frames of a run as a report shows them: the preload's exit report and
+ * `nnspy report` (from a trace) both summarize with these, so that their numbers
+ * agree exactly.
+ */
+typedef struct nn_frames_summary {
+    bool computed;    /* false: not computed (the process ended by a signal) */
+    const char *mode; /* auto, marker, sync, nvtx (set by the caller) */
+    size_t count;     /* frames (auto: steady-state frames) */
+    size_t warmup;    /* auto: warm-up frames before the steady state */
+    size_t period;    /* auto: calls per frame (0 when none found) */
+    size_t steady_start; /* auto: the first call of the steady state */
+    uint64_t macs_per_frame, flops_per_frame; /* means over the frames */
+    nn_latency_stats latency;                  /* count 0: no timed frame */
+    bool have_fps, have_tflops;
+    double fps;             /* frames per second of host time */
+    bool have_host_interval;
+    double host_interval_ms; /* mean host time between consecutive frame starts */
+    double achieved_tflops; /* FLOPs over GPU busy time */
+    double *position_ms;    /* auto: mean GPU time of each call of the period; -1 untimed */
+} nn_frames_summary;
+
+/* Frames are found among the first this many calls (the preload keeps no more). */
+#define NN_FRAMES_MAX_CALLS (1u << 20)
+
+/* Automatic frames of ops[0 .. n) into *s (which the caller zeroed and named). */
+void nn_frames_summarize_auto(nn_frames_summary *s, const nn_frame_op *ops, size_t n);
+
+/* When the program's marked frame number id (from 1) began and ended on the host;
+ * a frame still open ends when it began. */
+typedef struct nn_frame_span {
+    int64_t host_begin_ns, host_end_ns;
+} nn_frame_span;
+typedef nn_frame_span (*nn_frame_span_fn)(const void *ctx, uint32_t id);
+
+/*
+ * Marked frames (marker, sync, nvtx): `count` frames were begun; the ops carry
+ * their numbers. span(ctx, id) gives frame id's host span (asked for the first
+ * and the last frame only). In sync mode a last frame with no call is dropped.
+ */
+void nn_frames_summarize_given(nn_frames_summary *s, const nn_frame_op *ops, size_t n,
+                               uint32_t count, nn_frame_span_fn span, const void *ctx, bool sync);
+
+void nn_frames_summary_free(nn_frames_summary *s);
+
 #endif
