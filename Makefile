@@ -57,9 +57,16 @@ $(B)/obj/counters/%.o: counters/%.c counters/counters.h
 $(B)/libnnspy.so: $(PRELOAD_OBJ) preload/libnnspy.map
 	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,--version-script=preload/libnnspy.map -o $@ $(PRELOAD_OBJ) -ldl -lpthread
 
-$(B)/nnspy: report/nnspy.c report/cli.c report/cli.h include/nnspy.h
+# The CLI: `nnspy run`, and `nnspy report` from the .nns traces (jansson reads their
+# JSON). HTML output is built in once report/html.c is there (NNSPY_HTML_SRC= leaves
+# it out).
+NNSPY_SRC := report/nnspy.c report/cli.c report/report_cmd.c report/summary.c \
+             report/trace_read.c report/frames.c report/diff.c
+NNSPY_HTML_SRC ?= $(wildcard report/html.c)
+$(B)/nnspy: $(NNSPY_SRC) $(NNSPY_HTML_SRC) $(wildcard report/*.h) include/nnspy.h
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS_BASE) -Ireport -Iinclude -o $@ $(filter %.c,$^) $(LDFLAGS_BASE)
+	$(CC) $(CFLAGS_BASE) $(if $(NNSPY_HTML_SRC),-DNNSPY_HTML) -Ireport -Iinclude -o $@ \
+	  $(filter %.c,$^) $(LDFLAGS_BASE) -ljansson -lm
 
 # ---------------------------------------------------------- simulated device
 $(B)/sim/libcudart.so.13: tests/sim/cudart.c tests/sim/sim.h tests/sim/libcudart.map
@@ -125,12 +132,27 @@ $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJ)
 	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -Icounters -Ipreload -Ireport -Iinclude -o $@ $< $(UNIT_OBJ) \
 	  $(CUDA_APP_LIBS) -lcmocka -ldl -lpthread $(LDFLAGS_BASE)
 
+# The trace reader's tests link the reader and `nnspy report`'s pure parts.
+TRACE_READ_OBJ := $(addprefix $(B)/obj/report/,trace_read.o summary.o report_cmd.o cli.o)
+$(B)/tests/test_trace_read: tests/unit/test_trace_read.c $(B)/obj/report/frames.o $(TRACE_READ_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -Ireport -Iinclude -o $@ $< $(B)/obj/report/frames.o $(TRACE_READ_OBJ) \
+	  -lcmocka -ljansson -lm $(LDFLAGS_BASE)
+
 # ------------------------------------------------------------------- running
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-e2e: all
+e2e: all $(B)/tests/html_demo
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) E2E_SCALE=$(E2E_SCALE) python3 tests/run_e2e.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_report.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_diff.py
+	@$(B)/tests/html_demo $(B)/tests/html_demo.html && python3 tests/check_html.py $(B)/tests/html_demo.html
+
+# The HTML report's demo: traces built in memory, rendered, checked for structure.
+$(B)/tests/html_demo: tests/html_demo.c report/html.c report/frames.c $(wildcard report/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -Ireport -Icounters -o $@ tests/html_demo.c report/html.c report/frames.c -lm $(LDFLAGS_BASE)
 
 # Missing Debian packages (cmocka) are installed first, so that `make check` and
 # `make demo` are the only two commands a fresh machine needs.
@@ -161,19 +183,24 @@ sanitize:
 	  SAN_PRELOAD="$$($(CC) -print-file-name=libtsan.so)" E2E_SCALE=0.02 check
 
 # Bounded fuzzing (libFuzzer, clang) of every parser of outside input: the
-# environment, `nnspy run`'s options, and the descriptors a program hands over.
+# environment, `nnspy run`'s options, the descriptors a program hands over, and
+# the .nns traces `nnspy report` reads. tests/fuzz/seeds-TARGET, when there, seeds
+# TARGET's corpus.
 FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               $(CUDA_INC) -Icounters -Ipreload -Ireport -Iinclude
-FUZZ_TARGETS := fuzz_config fuzz_cli fuzz_descriptors
+FUZZ_TARGETS := fuzz_config fuzz_cli fuzz_descriptors fuzz_trace
 fuzz_config_SRC := preload/config.c
 fuzz_cli_SRC := report/cli.c
+fuzz_trace_SRC := report/trace_read.c report/frames.c report/summary.c report/report_cmd.c \
+                  report/cli.c
+fuzz_trace_LIBS := -ljansson -lm
 fuzz_descriptors_SRC := preload/cudnn_read.c preload/cublaslt_read.c preload/cuda_types.c \
                         $(wildcard counters/*.c)
 build-fuzz/%: tests/fuzz/%.c $(wildcard preload/*.c preload/*.h report/*.c report/*.h counters/*)
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $($*_SRC)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $($*_SRC) $($*_LIBS)
 
 fuzz-deps:
 	@tools/install-deps.sh fuzz
@@ -183,7 +210,8 @@ fuzz: fuzz-deps
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$t; \
 	  if ! build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	       -artifact_prefix=build-fuzz/$$t- build-fuzz/corpus-$$t > build-fuzz/$$t.log 2>&1; then \
+	       -artifact_prefix=build-fuzz/$$t- build-fuzz/corpus-$$t \
+	       $$(test -d tests/fuzz/seeds-$$t && echo tests/fuzz/seeds-$$t) > build-fuzz/$$t.log 2>&1; then \
 	    tail -40 build-fuzz/$$t.log; echo "fuzz: $$t found a crash"; exit 1; fi; \
 	  echo "fuzz: $$t: $$(grep -E '^stat::number_of_executed_units' build-fuzz/$$t.log | \
 	    awk '{print $$2}') inputs in $(FUZZ_SECONDS) s, no crash"; \

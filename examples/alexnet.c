@@ -4,7 +4,7 @@
  * application might be, for nnspy to profile. It runs as is on a real GPU; under the
  * test suite it runs on the simulated device (LD_LIBRARY_PATH=build/sim).
  *
- *   alexnet [--batch N] [--size S] [--iters N]
+ *   alexnet [--batch N] [--size S] [--iters N] [--conv2-filters K]
  *
  * Prints one line: the top-1 class of sample 0, the sum of all logits and an FNV-1a
  * hash of their bytes, so two runs can be compared (loosely or bit for bit).
@@ -12,6 +12,13 @@
  * Expected cost, derived from torchvision, for batch 1 at 224x224:
  *   714,188,480 MACs per forward pass and 61,100,840 parameters.
  * --size 448 works too (the adaptive pool then averages 3x3 windows with stride 2).
+ *
+ * --conv2-filters K gives conv2 K output channels instead of torchvision's 192 (a
+ * model change for `nnspy diff` to find): conv2's weights and bias, its ReLU and the
+ * max pool after it, and conv3's input channels follow. At batch 1, 224x224, the
+ * cost moves by (K - 192) x (27*27*64*25 + 384*13*13*9) = (K - 192) x 1,750,464 MACs
+ * and (K - 192) x (64*25 + 1 + 384*9) = (K - 192) x 5,057 parameters; K = 128 gives
+ * 602,158,784 MACs and 60,777,192 parameters.
  *
  * Weights are random (fixed seed), scaled like PyTorch's default initialisation so
  * that activations keep a sane range; no pretrained weights are needed to measure cost.
@@ -90,6 +97,7 @@ static const struct layer_spec ALEXNET[] = {
     {.kind = LINEAR, .features = 1000},
 };
 #define N_LAYERS ((int)(sizeof ALEXNET / sizeof ALEXNET[0]))
+#define CONV2_LAYER 2 /* ALEXNET[2]: the layer whose output channels --conv2-filters sets */
 
 struct dims {
     int n, c, h, w;
@@ -124,14 +132,17 @@ static const float ONE = 1.0f, ZERO = 0.0f;
 
 struct options {
     int batch, size, iters;
+    int conv2_filters; /* conv2's output channels (torchvision: 192) */
 };
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: alexnet [--batch N] [--size S] [--iters N]\n"
-                "  --batch N  images per forward pass (default 1)\n"
-                "  --size S   input height and width (default 224)\n"
-                "  --iters N  forward passes over the same buffers (default 1)\n");
+    fprintf(to, "usage: alexnet [--batch N] [--size S] [--iters N] [--conv2-filters K]\n"
+                "  --batch N          images per forward pass (default 1)\n"
+                "  --size S           input height and width (default 224)\n"
+                "  --iters N          forward passes over the same buffers (default 1)\n"
+                "  --conv2-filters K  conv2's output channels, and so conv3's input\n"
+                "                     channels (default 192, torchvision's)\n");
 }
 
 static int parse_positive(const char *text, int max, int *out)
@@ -150,16 +161,18 @@ static struct options parse_options(int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},
         {"size", required_argument, NULL, 's'},
         {"iters", required_argument, NULL, 'i'},
+        {"conv2-filters", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct options o = {.batch = 1, .size = 224, .iters = 1};
+    struct options o = {.batch = 1, .size = 224, .iters = 1, .conv2_filters = 192};
     int c, bad = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': bad |= parse_positive(optarg, 65536, &o.batch); break;
         case 's': bad |= parse_positive(optarg, 16384, &o.size); break;
         case 'i': bad |= parse_positive(optarg, INT_MAX, &o.iters); break;
+        case 'k': bad |= parse_positive(optarg, 16384, &o.conv2_filters); break;
         case 'h': usage(stdout); exit(0);
         default: bad = -1; break;
         }
@@ -207,14 +220,17 @@ static int uniform_adaptive_pool(int in, int out, int *window, int *stride)
     return 0;
 }
 
-/* Fills every layer's input and output dims for this batch and input size. */
-static void plan_shapes(struct net *net, int batch, int size)
+/* Fills every layer's input and output dims for this batch, input size and conv2
+ * width; each layer's input is the previous one's output, so conv3 follows conv2. */
+static void plan_shapes(struct net *net, int batch, int size, int conv2_filters)
 {
     struct dims d = {batch, 3, size, size};
     for (int i = 0; i < N_LAYERS; i++) {
         struct layer *l = &net->layers[i];
         l->spec = ALEXNET[i];
         struct layer_spec *s = &l->spec;
+        if (i == CONV2_LAYER)
+            s->features = conv2_filters;
         if (s->kind == ADAPTIVE_AVG_POOL) {
             int out = s->window;
             if (d.h != d.w || uniform_adaptive_pool(d.h, out, &s->window, &s->stride))
@@ -377,7 +393,7 @@ static void destroy_layer(struct layer *l)
 static void create_net(struct net *net, const struct options *o)
 {
     memset(net, 0, sizeof *net);
-    plan_shapes(net, o->batch, o->size);
+    plan_shapes(net, o->batch, o->size, o->conv2_filters);
     /* Everything runs on one non-default stream, set on both handles, as
      * frameworks do; nnspy must time the work on the program's own stream. */
     CHECK_CUDA(cudaStreamCreate(&net->stream));

@@ -19,4 +19,27 @@ typedef enum { RUN_PARSE_OK, RUN_PARSE_HELP, RUN_PARSE_ERROR } run_parse_result;
 /* Parses `run`'s argv (argv[0] is "run"). Quiet: the caller prints. */
 run_parse_result parse_run_options(int argc, char **argv, run_options *o);
 
+/* `nnspy report [--format F] [--frames MODE] [-o FILE] TRACE|DIR...` */
+typedef enum {
+    REPORT_TABLE,
+    REPORT_JSON,
+    REPORT_CSV,
+    REPORT_CHROME,
+    REPORT_HTML,
+} report_format;
+
+typedef struct report_options {
+    report_format format;
+    const char *frames;  /* auto, marker, sync, nvtx, nvtx:NAME; NULL: as recorded */
+    const char *output;  /* NULL: stdout */
+    char **inputs;       /* traces and directories (argv's tail, after permutation) */
+    int n_inputs;
+    const char *error;   /* why parsing failed, for the message */
+    const char *culprit; /* the argument at fault, or NULL */
+} report_options;
+
+/* Parses `report`'s argv (argv[0] is "report"); options may follow the traces
+ * (argv is permuted). Quiet: the caller prints. */
+run_parse_result parse_report_options(int argc, char **argv, report_options *o);
+
 #endif

@@ -19,10 +19,16 @@
 
 #include "cli.h"
 #include "nnspy.h"
+#include "diff.h"
+#include "report_cmd.h"
 
 #define USAGE_HEAD                                                                                 \
     "usage: nnspy run [--sim] [--json FILE] [--frames MODE] [--timing MODE] [--]\n"                \
     "                 PROGRAM [ARGS...]\n"                                                          \
+    "       nnspy report [--format table|json|csv|chrome|html] [--frames MODE] [-o FILE]\n"        \
+    "                    TRACE|DIR...\n"                                                           \
+    "       nnspy diff [--fail-macs PCT] [--fail-params PCT] [--fail-latency PCT]\n"              \
+    "                  [--format table|json] A B\n"                                              \
     "       nnspy --help | --version\n"
 
 static const char usage_text[] =
@@ -50,6 +56,16 @@ static const char usage_text[] =
     "               (every kernel, through CUPTI), off; sets NNSPY_TIMING\n"
     "  -h, --help   this text\n"
                "  --version    nnspy's version\n"
+               "\n"
+               "nnspy report makes the report again from the .nns traces a run wrote\n"
+               "(NNSPY_OUTPUT), as a table, JSON, CSV, a Chrome trace or HTML; several\n"
+               "traces (the processes of a job) are merged. See 'nnspy report --help'.\n"
+               "\n"
+               "nnspy diff compares two runs (traces or directories of them): calls added,\n"
+               "removed or changed in one frame, and the differences in MACs, FLOPs,\n"
+               "parameters and latency percentiles. Exit status 3 when a --fail-* threshold\n"
+               "(B's increase over A, in percent) is passed, for CI gates; 1 when a trace\n"
+               "cannot be read; 2 on a usage error.\n"
                "\n"
                "environment read by libnnspy.so:\n"
                "  NNSPY_JSON=FILE       as --json\n"
@@ -217,6 +233,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "report")) return nn_report_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "diff")) return nn_diff_main(argc - 1, argv + 1);
     fprintf(stderr, "nnspy: unknown command \"%s\"\n%sTry 'nnspy --help'.\n", argv[1], USAGE_HEAD);
     return 2;
 }

@@ -81,7 +81,19 @@ typedef struct nn_trace {
     uint64_t other_kernels;
     int64_t other_ns;
     uint64_t dropped_records;
+    /* Added by the reader (after the fields above, which others rely on): */
+    char *timing_used; /* END's timing.mode: the mode that timed the run ("events" after
+                          a CUPTI fallback); else timing_mode */
+    uint64_t timed_calls, timing_dropped_calls, attributed_kernels; /* END's timing */
+    uint64_t gpu_times_unmatched; /* GPU_TIME records of a call with no OP (dropped) */
+    uint64_t unknown_records;     /* records of unknown types, skipped */
+    size_t size;                  /* bytes read */
+    char *strings;                /* the texts the ops point into */
 } nn_trace;
+
+/* Times (host and GPU) beyond +-2^62 ns are rejected, so that no difference or
+ * sum of two of them overflows. */
+#define NN_TRACE_TIME_LIMIT ((int64_t)1 << 62)
 
 /*
  * Reads `path` into *t. Returns 0, or -1 with a message naming the byte offset in

@@ -1,11 +1,13 @@
 #!/bin/sh
-# Installs the Debian packages nnspy's build and tests need, when they are missing.
-# Called by `make check` and `make demo` (and, with the argument `fuzz`, by
-# `make fuzz`); safe to run again: it installs nothing when everything is there.
+# Installs the Debian packages nnspy's build and tests need (cmocka, jansson, ...),
+# when they are missing. Called by `make check` and `make demo` (and, with the
+# argument `fuzz`, by `make fuzz`); safe to run again: it installs nothing when
+# everything is there.
 set -eu
 need=""
 have_header() { [ -f "/usr/include/$1" ]; }
 have_header cmocka.h || need="$need libcmocka-dev"
+have_header jansson.h || need="$need libjansson-dev"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
