@@ -38,7 +38,9 @@ uint32_t nn_current_given_frame(void)
 static void close_frame(int64_t t)
 {
     if (current && current <= MAX_MARKED) marked[current - 1].host_end_ns = t;
-    if (current) nn_trace_write_frame(current, current <= MAX_MARKED ? marked[current - 1].host_begin_ns : t, t);
+    if (current)
+        nn_trace_write_frame(current, current <= MAX_MARKED ? marked[current - 1].host_begin_ns : t,
+                             t, false);
     __atomic_store_n(&current, 0, __ATOMIC_RELAXED);
 }
 
@@ -114,6 +116,17 @@ void nn_frame_range_pop(const char *name)
     if (!mode_is(NN_FRAME_NVTX) || !name || strcmp(name, c->frame_range) != 0) return;
     pthread_mutex_lock(&lock);
     close_frame(now_ns());
+    pthread_mutex_unlock(&lock);
+}
+
+/* At exit: the frame still open, if any, goes to the trace with its flag. */
+void nn_frame_marks_at_exit(void)
+{
+    pthread_mutex_lock(&lock);
+    uint32_t id = current;
+    if (id)
+        nn_trace_write_frame(id, id <= MAX_MARKED ? marked[id - 1].host_begin_ns : now_ns(),
+                             now_ns(), true);
     pthread_mutex_unlock(&lock);
 }
 

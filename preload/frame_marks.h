@@ -8,6 +8,9 @@ typedef struct nn_marked_frame {
     int64_t host_begin_ns, host_end_ns;
 } nn_marked_frame;
 
+/* At exit: writes the frame still open (if any) to the trace, flagged open. */
+void nn_frame_marks_at_exit(void);
+
 /* A host synchronisation happened (sync mode). */
 void nn_frame_sync_point(void);
 /* An NVTX range was pushed or popped (nvtx mode). */

@@ -21,6 +21,7 @@
 
 #include "core.h"
 #include "device.h"
+#include "frame_marks.h"
 #include "frames_summary.h"
 #include "output.h"
 #include "timing.h"
@@ -456,6 +457,7 @@ static void end_trace(nn_report_moment moment, const struct report *r)
         nn_trace_flush(moment == NN_REPORT_SIGNAL);
         return;
     }
+    nn_frame_marks_at_exit();
     static nn_out end;
     nn_out_init_memory(&end);
     nn_out_printf(&end, "{");

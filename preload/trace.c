@@ -61,12 +61,12 @@ static void put(unsigned char **p, const void *v, size_t n)
         put(&(p), &v_, sizeof v_);                                                                 \
     } while (0)
 
-/* Under lock: appends one record, or counts it dropped. */
-static void append(uint16_t type, const void *payload, uint32_t len)
+/* Under lock: appends one record, or counts it dropped (false). */
+static bool append(uint16_t type, const void *payload, uint32_t len)
 {
     if (ring_used + 8 + len > RING_BYTES) {
         dropped++;
-        return;
+        return false;
     }
     unsigned char *p = ring + ring_used;
     PUT(p, uint16_t, type);
@@ -75,6 +75,7 @@ static void append(uint16_t type, const void *payload, uint32_t len)
     put(&p, payload, len);
     ring_used += 8 + len;
     if (ring_used > RING_BYTES / 2) pthread_cond_signal(&wake);
+    return true;
 }
 
 static uint64_t text_hash(const char *s)
@@ -103,12 +104,19 @@ static uint32_t string_id(const char *text)
         free(payload);
         return 0;
     }
-    uint32_t id = ++n_strings;
+    uint32_t id = n_strings + 1;
     unsigned char *p = payload;
     PUT(p, uint32_t, id);
     put(&p, text, len);
-    append(NN_TREC_STRING, payload, (uint32_t)(4 + len));
+    /* Interned only once its STRING record is in: a dropped one would leave later
+     * records naming an undefined string. */
+    bool in = append(NN_TREC_STRING, payload, (uint32_t)(4 + len));
     free(payload);
+    if (!in) {
+        free(copy);
+        return 0;
+    }
+    n_strings = id;
     strings[j].hash = h;
     strings[j].id = id;
     strings[j].text = copy;
@@ -359,13 +367,13 @@ void nn_trace_write_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
     pthread_mutex_unlock(&lock);
 }
 
-void nn_trace_write_frame(uint32_t id, int64_t begin_ns, int64_t end_ns)
+void nn_trace_write_frame(uint32_t id, int64_t begin_ns, int64_t end_ns, bool open_at_exit)
 {
     pthread_mutex_lock(&lock);
     if (started()) {
         unsigned char rec[24], *p = rec;
         PUT(p, uint32_t, id);
-        PUT(p, uint32_t, 0);
+        PUT(p, uint32_t, open_at_exit ? 1u : 0u);
         PUT(p, int64_t, begin_ns);
         PUT(p, int64_t, end_ns);
         append(NN_TREC_FRAME, rec, sizeof rec);

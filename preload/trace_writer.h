@@ -13,8 +13,8 @@ void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uin
                  int64_t host_ns, uint32_t given_frame);
 /* A call's GPU interval, when read back. */
 void nn_trace_write_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns);
-/* A frame the program marked, when it ends. */
-void nn_trace_write_frame(uint32_t id, int64_t begin_ns, int64_t end_ns);
+/* A frame the program marked, when it ends (or at exit, still open). */
+void nn_trace_write_frame(uint32_t id, int64_t begin_ns, int64_t end_ns, bool open_at_exit);
 /* Records dropped because the writer could not keep up. */
 uint64_t nn_trace_dropped(void);
 /* Writes out what is buffered (before exec; in a signal handler, if it can). */

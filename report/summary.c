@@ -152,12 +152,17 @@ int nn_trace_summarize(const nn_trace *t, const char *frames, nn_trace_summary *
         }
         s->list_first_number = f->warmup + 1;
     } else {
-        for (size_t i = 0; i < t->n_frames; i++)
+        bool open_written = false;
+        for (size_t i = 0; i < t->n_frames; i++) {
             if (t->frames[i].id > s->frames_begun) s->frames_begun = t->frames[i].id;
-        /* FRAME records are written when frames end (docs/trace-format.md). In sync
-         * mode each synchronisation ends one frame and begins the next, and the first
-         * begins with the program: one more frame than ended is always open. */
-        if (want == NN_SUM_FRAMES_SYNC && s->frames_begun < UINT32_MAX) s->frames_begun++;
+            open_written |= t->frames[i].open_at_exit;
+        }
+        /* FRAME records are written when frames end (docs/trace-format.md), and the
+         * frame open at exit with flag 1. Without that record (the process did not
+         * exit normally), in sync mode one more frame than ended was open: each
+         * synchronisation ends one frame and begins the next. */
+        if (want == NN_SUM_FRAMES_SYNC && !open_written && s->frames_begun < UINT32_MAX)
+            s->frames_begun++;
         for (size_t i = 0; i < t->n_ops; i++)
             if (t->ops[i].given_frame > s->frames_begun) s->frames_begun = t->ops[i].given_frame;
         nn_frames_summarize_given(&s->frames, s->fops, s->n_fops, s->frames_begun, span_of, s,

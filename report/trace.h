@@ -47,6 +47,7 @@ typedef struct nn_trace_op {
 
 typedef struct nn_trace_frame {
     uint32_t id;
+    bool open_at_exit; /* still open when the process exited (FRAME flag 1) */
     int64_t host_begin_ns, host_end_ns;
 } nn_trace_frame;
 

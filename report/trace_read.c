@@ -488,6 +488,7 @@ static int parse_frame(parser *p, size_t offset, const unsigned char *b, size_t 
     nn_trace_frame *f = &t->frames[t->n_frames];
     size_t at = offset + RECORD_HEAD;
     f->id = rd32(b);
+    f->open_at_exit = (rd32(b + 4) & 1u) != 0;
     f->host_begin_ns = (int64_t)rd64(b + 8);
     f->host_end_ns = (int64_t)rd64(b + 16);
     if (f->id == 0) return fail(p, at, "FRAME number 0 (frames are numbered from 1)");
