@@ -2,9 +2,9 @@
 """Cost of nnspy per intercepted call, on the simulated device, as ratios.
 
 Runs `threads 1 N` (N iterations of one cublasSgemm + one cudnnConvolutionForward)
-without nnspy; with nnspy counting only (no GPU timing, NNSPY_MAX_OPS=0: the steady
-state of a long run); counting plus GPU timing with events; and counting with every
-call listed, each REPEAT times, alternating. It reports the best time of each, the
+without nnspy; with nnspy counting only (no GPU timing, no trace, NNSPY_MAX_OPS=0:
+the steady state of a long run); counting plus GPU timing with events; counting plus
+the trace file; and counting with every call listed, each REPEAT times, alternating. It reports the best time of each, the
 extra nanoseconds per call, and the cost of timing as a ratio to counting alone.
 The simulated kernels do no math, so the baseline is the cost of the call itself.
 
@@ -12,6 +12,7 @@ The simulated kernels do no math, so the baseline is the cost of the call itself
 """
 import os
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -32,17 +33,23 @@ def run(extra):
 
 def main():
     lib = os.path.abspath(f"{B}/libnnspy.so")
-    counting = {"LD_PRELOAD": lib, "NNSPY_MAX_OPS": "0", "NNSPY_TIMING": "off"}
+    scratch = tempfile.mkdtemp(prefix="nnspy-bench-")
+    counting = {"LD_PRELOAD": lib, "NNSPY_MAX_OPS": "0", "NNSPY_TIMING": "off",
+                "NNSPY_OUTPUT": "off"}
     modes = {
         "without nnspy": {},
         "counting only": counting,
         "counting + GPU timing": dict(counting, NNSPY_TIMING="events"),
+        "counting + trace file": dict(counting, NNSPY_OUTPUT=os.path.join(scratch, "%p.nns")),
         "counting, every call listed": dict(counting, NNSPY_MAX_OPS=str(CALLS)),
     }
     best = {m: float("inf") for m in modes}
     for _ in range(REPEAT):
         for m, extra in modes.items():
             best[m] = min(best[m], run(extra))
+            for f in os.listdir(scratch):
+                os.unlink(os.path.join(scratch, f))
+    os.rmdir(scratch)
     base = best["without nnspy"]
     print(f"{CALLS:,} calls, best of {REPEAT} runs each")
     for m, t in best.items():

@@ -361,6 +361,33 @@ def test_fork_while_busy():
         check(False, "50 forks, 50 children exited (timed out: a child hung)")
 
 
+def test_trace_after_sigkill():
+    print("trace: readable after SIGKILL, up to the last flush; an unwritable location")
+    import signal
+    import time
+    with tempfile.TemporaryDirectory() as tmp:
+        env = sim_env(os.path.join(tmp, "r.json"))
+        env["NNSPY_OUTPUT"] = os.path.join(tmp, "t.nns")
+        p = subprocess.Popen([f"{TESTS}/signals", "1", "loop"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        p.stdout.readline()
+        time.sleep(0.6)  # the writer flushes every 200 ms: most of these calls are out
+        p.send_signal(signal.SIGKILL)
+        p.wait(timeout=10)
+        q = subprocess.run([NNSPY, "report", "--format", "json", os.path.join(tmp, "t.nns")],
+                           capture_output=True, text=True, timeout=120)
+        r = json.loads(q.stdout) if q.returncode == 0 else {}
+        calls = (r.get("totals") or {}).get("calls", 0)
+        check(q.returncode == 0 and calls > 0 and "incomplete" in q.stderr,
+              f"killed run's trace read as incomplete, {calls} calls", q.stderr[-300:])
+        check((r.get("totals") or {}).get("macs") == 512 * calls, "each call's 512 MACs kept")
+    rc, _, err, _ = run([f"{TESTS}/nocuda"], env_extra={"NNSPY_OUTPUT": "/nonexistent/x.nns"})
+    check(rc == 3 and err == "", "no call, no trace, no message")
+    rc, _, err, r = alexnet(env_extra={"NNSPY_OUTPUT": "/nonexistent-dir/t.nns"})
+    check(rc == 0 and err.count("cannot create the trace") == 1 and r is not None,
+          "unwritable trace location: one warning, the program runs on, the report still comes")
+
+
 def test_fork_exec_storm():
     print("fork-and-exec storm: every process image keeps its own report")
     children = 20
@@ -619,6 +646,7 @@ def main():
                  test_two_copies, test_two_sonames, test_stacked_interposer, test_many_threads,
                  test_unload_and_reload, test_exit_while_calling, test_vfork_exec,
                  test_memory_reuse, test_signal_at_random_moments, test_fork_while_busy,
+                 test_trace_after_sigkill,
                  test_timing_alexnet, test_frame_modes, test_no_driver,
                  test_cupti):
         test()
