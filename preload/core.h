@@ -314,7 +314,7 @@ void nn_device_note(void);
 /* Called on every recorded call: the first one sets up the signal handlers. */
 void nn_process_note_first_call(void);
 
-/* Makes a mutex of nnspy (if m is not NULL) safe across fork: taken before, re-made
+/* Makes a mutex of nnspy (if m is not NULL) safe across fork: taken before, released
  * in the child; child_hook, if any, runs in the child afterwards. Call from a
  * constructor. */
 void nn_fork_protect(pthread_mutex_t *m, void (*child_hook)(void));

@@ -1,8 +1,8 @@
 /*
  * forksafe.c: nnspy's mutexes across fork. A child inherits a mutex in whatever
  * state another thread of the parent left it; so every mutex of nnspy is taken
- * before fork and released in the parent, and re-made in the child, which then
- * cannot deadlock on it. They are taken in the order they were registered, which
+ * before fork by the forking thread and released by it in the parent and in the
+ * child (where it is the only thread), which then cannot deadlock on it. They are taken in the order they were registered, which
  * must follow the order in which nnspy nests them (outer first):
  *   timing.c, cupti.c, frame_marks.c  (constructor priority 110)
  *   record.c                          (120)
@@ -36,10 +36,12 @@ static void after_fork_parent(void)
     for (int i = n_locks - 1; i >= 0; i--) pthread_mutex_unlock(locks[i]);
 }
 
+/* The child's only thread is the one that forked, which holds every lock (taken in
+ * before_fork): the hooks reset the child's state under them, then it lets go. */
 static void after_fork_child(void)
 {
-    for (int i = 0; i < n_locks; i++) pthread_mutex_init(locks[i], NULL);
     for (int i = 0; i < n_child_hooks; i++) child_hooks[i]();
+    for (int i = n_locks - 1; i >= 0; i--) pthread_mutex_unlock(locks[i]);
 }
 
 /* The handlers read the list when a fork happens, so the order in which the

@@ -70,17 +70,33 @@ void nn_out_printf(nn_out *o, const char *fmt, ...)
     }
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), or 0. */
+static int utf8_length(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    int n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    for (int i = 1; i < n; i++)
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF)) return 0;
+    return n;
+}
+
+/* Program names, arguments and host names are outside input: bytes that are not
+ * UTF-8 become U+FFFD, so that the JSON stays valid. */
 void nn_out_json_string(nn_out *o, const char *s)
 {
     nn_out_printf(o, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            nn_out_printf(o, "\\%c", c);
-        else if (c < 0x20)
-            nn_out_printf(o, "\\u%04x", c);
-        else
-            nn_out_printf(o, "%c", c);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        unsigned char c = *p;
+        int n = c < 0x80 ? 1 : utf8_length(p);
+        if (c == '"' || c == '\\') nn_out_printf(o, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f) nn_out_printf(o, "\\u%04x", c);
+        else if (n == 1) nn_out_printf(o, "%c", c);
+        else if (n > 1) nn_out_printf(o, "%.*s", n, (const char *)p);
+        else nn_out_printf(o, "\\ufffd");
+        p += n > 0 ? n : 1;
     }
     nn_out_printf(o, "\"");
 }

@@ -449,23 +449,22 @@ static void print_report(const struct report *r)
     nn_out_flush(&out);
 }
 
-/* The trace: complete (END record) at exit; written out as far as it goes before an
- * exec or a fatal signal. */
+/* The trace: completed by its END record at exit and when a signal ends the
+ * process; only written out before an exec (which may fail, and the program go on). */
 static void end_trace(nn_report_moment moment, const struct report *r)
 {
-    if (moment != NN_REPORT_EXIT) {
-        nn_trace_flush(moment == NN_REPORT_SIGNAL);
+    if (moment == NN_REPORT_EXEC) {
+        nn_trace_flush(false);
         return;
     }
-    nn_frame_marks_at_exit();
-    static nn_out end;
+    static nn_out end; /* no malloc: this may be a signal handler */
     nn_out_init_memory(&end);
     nn_out_printf(&end, "{");
     json_totals(&end, &r->totals);
     nn_out_printf(&end, ", ");
     json_timing(&end, r);
     nn_out_printf(&end, ", \"dropped_records\": %llu}", (unsigned long long)nn_trace_dropped());
-    if (nn_out_flush(&end)) nn_trace_finish(end.buf, end.used);
+    if (nn_out_flush(&end)) nn_trace_finish(end.buf, end.used, moment == NN_REPORT_SIGNAL);
 }
 
 void nn_report_write(nn_report_moment moment)
@@ -476,6 +475,9 @@ void nn_report_write(nn_report_moment moment)
     /* In a signal handler nothing that may wait: the interrupted thread may hold a
      * lock or be inside the driver. */
     if (moment != NN_REPORT_SIGNAL) nn_timing_drain();
+    /* Before the state lock: the frame marks' lock comes first in nnspy's lock order
+     * (forksafe.c). */
+    if (moment == NN_REPORT_EXIT) nn_frame_marks_at_exit();
     struct report r = {.timing = nn_timing_status_get(moment == NN_REPORT_SIGNAL),
                        .dev = nn_device_get()};
     if (!nn_snapshot_lock(moment == NN_REPORT_SIGNAL)) {

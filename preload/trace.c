@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,13 @@
 #define FLUSH_EVERY_NS 200000000L
 #define MAX_STRINGS    (1u << 16) /* distinct shape texts interned; more are left out */
 
+/* `lock` guards the buffer and is all the calling threads take; `io` serialises
+ * the writes, which happen outside `lock` (a slow disk never stalls a caller: the
+ * buffer fills and records are dropped instead). Lock order: io, then lock. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static int state; /* 0: not started, 1: writing, -1: off or failed */
+static pthread_mutex_t io = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;
+static int state; /* 0: not started, 1: writing, 2: END written, -1: off or failed */
 static int fd = -1;
 static unsigned char *ring, *staging;
 static size_t ring_used;
@@ -64,8 +69,8 @@ static void put(unsigned char **p, const void *v, size_t n)
 /* Under lock: appends one record, or counts it dropped (false). */
 static bool append(uint16_t type, const void *payload, uint32_t len)
 {
-    if (ring_used + 8 + len > RING_BYTES) {
-        dropped++;
+    if (state != 1 || ring_used + 8 + len > RING_BYTES) {
+        __atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
         return false;
     }
     unsigned char *p = ring + ring_used;
@@ -238,9 +243,12 @@ static bool write_header(void)
     nn_out_printf(&o, ", \"simulated\": %s, \"peak_tflops\": ", dev->simulated ? "true" : "false");
     if (dev->peak_tflops > 0) nn_out_printf(&o, "%.9g}", dev->peak_tflops);
     else nn_out_printf(&o, "null}");
-    nn_out_printf(&o, ", \"frame_mode\": \"%s%s\", \"timing_mode\": \"%s\"}",
-                  frames[cfg->frame_mode], cfg->frame_mode == NN_FRAME_NVTX ? cfg->frame_range : "",
-                  timings[cfg->timing_mode]);
+    char frame_mode[sizeof cfg->frame_range + 8];
+    snprintf(frame_mode, sizeof frame_mode, "%s%s", frames[cfg->frame_mode],
+             cfg->frame_mode == NN_FRAME_NVTX ? cfg->frame_range : "");
+    nn_out_printf(&o, ", \"frame_mode\": ");
+    nn_out_json_string(&o, frame_mode);
+    nn_out_printf(&o, ", \"timing_mode\": \"%s\"}", timings[cfg->timing_mode]);
     if (!nn_out_flush(&o)) return false;
     unsigned char head[16], *p = head;
     put(&p, NN_TRACE_MAGIC, 8);
@@ -252,36 +260,63 @@ static bool write_header(void)
 
 /* ------------------------------------------------------------ writing out */
 
-/* Under lock: writes what is buffered (the lock keeps records in order). */
-static void drain_locked(void)
+/* Under io: writes n bytes of staging out. */
+static bool write_out(size_t n)
 {
-    if (fd < 0 || ring_used == 0) return;
-    size_t n = ring_used;
-    memcpy(staging, ring, n);
-    ring_used = 0;
     for (size_t off = 0; off < n;) {
         ssize_t w = write(fd, staging + off, n - off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            nn_warn_once("cannot write the trace: %s; tracing is off", strerrorname_np(errno));
-            state = -1;
-            return;
-        }
+        if (w <= 0) return false;
         off += (size_t)w;
     }
+    return true;
+}
+
+/*
+ * Writes what is buffered: under io (which keeps the file in record order), the
+ * buffer is swapped for the empty staging one under lock, then written with lock
+ * released. `wait`: false in a signal handler, where a held lock means "skip".
+ */
+static void drain(bool wait)
+{
+    if (wait ? pthread_mutex_lock(&io) != 0 : pthread_mutex_trylock(&io) != 0) return;
+    if (wait ? pthread_mutex_lock(&lock) != 0 : pthread_mutex_trylock(&lock) != 0) {
+        pthread_mutex_unlock(&io);
+        return;
+    }
+    size_t n = state > 0 && fd >= 0 ? ring_used : 0;
+    unsigned char *full = ring;
+    ring = staging;
+    staging = full;
+    ring_used = 0;
+    pthread_mutex_unlock(&lock);
+    if (n && !write_out(n)) {
+        pthread_mutex_lock(&lock);
+        state = -1;
+        pthread_mutex_unlock(&lock);
+        /* A record cut short stays at the end: the reader reads up to it. */
+        if (wait) nn_warn_once("cannot write the trace: %s; tracing is off", strerrorname_np(errno));
+    }
+    pthread_mutex_unlock(&io);
 }
 
 static void *writer_main(void *arg)
 {
     (void)arg;
+    /* The program's signals are for its own threads, not for this one. */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_mutex_lock(&lock);
-    while (!stopping && state > 0) {
+    while (!stopping && state == 1) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_nsec += FLUSH_EVERY_NS;
         if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&wake, &lock, &until);
-        drain_locked();
+        pthread_mutex_unlock(&lock);
+        drain(true);
+        pthread_mutex_lock(&lock);
     }
     pthread_mutex_unlock(&lock);
     return NULL;
@@ -309,6 +344,7 @@ static bool started(void)
     if (!write_header()) {
         nn_warn("cannot write the trace %s; counting goes on", chosen);
         close(fd), fd = -1;
+        unlink(chosen); /* no empty or half-headed file left behind */
         return false;
     }
     state = 1;
@@ -383,35 +419,34 @@ void nn_trace_write_frame(uint32_t id, int64_t begin_ns, int64_t end_ns, bool op
 
 uint64_t nn_trace_dropped(void)
 {
-    pthread_mutex_lock(&lock);
-    uint64_t d = dropped;
-    pthread_mutex_unlock(&lock);
-    return d;
+    return __atomic_load_n(&dropped, __ATOMIC_RELAXED); /* no lock: read in signal handlers */
 }
 
 void nn_trace_flush(bool from_signal)
 {
-    /* In a signal handler only if the lock is free: the interrupted thread may
-     * hold it. write(2) is async-signal-safe. */
-    if (from_signal ? pthread_mutex_trylock(&lock) != 0 : pthread_mutex_lock(&lock) != 0) return;
-    if (state > 0) drain_locked();
-    pthread_mutex_unlock(&lock);
+    /* In a signal handler only if the locks are free: the interrupted thread may
+     * hold them. write(2) is async-signal-safe. */
+    drain(!from_signal);
 }
 
-void nn_trace_finish(const char *end_json, size_t len)
+void nn_trace_finish(const char *end_json, size_t len, bool from_signal)
 {
-    pthread_mutex_lock(&lock);
-    if (state <= 0) {
-        pthread_mutex_unlock(&lock);
-        return;
-    }
-    append(NN_TREC_END, end_json, (uint32_t)len);
-    drain_locked();
+    /* Out first, so that END finds room; then END, and the file is closed to late
+     * calls of other threads (counted as dropped, never written after END). */
+    drain(!from_signal);
+    if (from_signal ? pthread_mutex_trylock(&lock) != 0 : pthread_mutex_lock(&lock) != 0) return;
+    bool open = state == 1;
+    if (open) append(NN_TREC_END, end_json, (uint32_t)len);
+    if (open) state = 2;
     stopping = true;
-    pthread_cond_signal(&wake);
-    bool join = writer_running;
-    writer_running = false;
+    bool join = writer_running && !from_signal;
+    if (join) {
+        pthread_cond_signal(&wake);
+        writer_running = false;
+    }
     pthread_mutex_unlock(&lock);
+    if (!open) return;
+    drain(!from_signal); /* END goes out: a finished trace still drains */
     if (join) pthread_join(writer, NULL);
 }
 
@@ -419,6 +454,9 @@ void nn_trace_finish(const char *end_json, size_t len)
  * file, buffer and writer thread are not its. */
 static void forget_after_fork(void)
 {
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     if (fd >= 0) close(fd);
     fd = -1;
     state = 0;
@@ -426,12 +464,17 @@ static void forget_after_fork(void)
     dropped = 0;
     writer_running = false;
     stopping = false;
-    pthread_cond_init(&wake, NULL);
+    pthread_cond_init(&wake, &attr);
     for (size_t i = 0; i < MAX_STRINGS * 2; i++) free(strings[i].text), strings[i].text = NULL;
     n_strings = 0;
 }
 
 __attribute__((constructor(130))) static void trace_init(void)
 {
+    pthread_condattr_t attr; /* the writer's periodic wait follows the monotonic clock */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&wake, &attr);
+    nn_fork_protect(&io, NULL);
     nn_fork_protect(&lock, forget_after_fork);
 }

@@ -19,7 +19,8 @@ void nn_trace_write_frame(uint32_t id, int64_t begin_ns, int64_t end_ns, bool op
 uint64_t nn_trace_dropped(void);
 /* Writes out what is buffered (before exec; in a signal handler, if it can). */
 void nn_trace_flush(bool from_signal);
-/* The END record (a JSON object of len bytes), then the file is complete. */
-void nn_trace_finish(const char *end_json, size_t len);
+/* The END record (a JSON object of len bytes): the file is complete and closed to
+ * later records. from_signal: in a signal handler (nothing waits). */
+void nn_trace_finish(const char *end_json, size_t len, bool from_signal);
 
 #endif

@@ -1003,9 +1003,17 @@ static void warn_about(const nn_trace *t)
     if (!t->complete)
         fprintf(stderr,
                 "nnspy report: %s: incomplete trace (no END record: the process crashed, was "
-                "killed, or is still running); totals recomputed from its %zu calls, parameters "
-                "unknown\n",
+                "killed, exec'd another program, or is still running); totals recomputed from "
+                "its %zu calls, parameters unknown\n",
                 t->path, t->n_ops);
+    if (t->truncated_at)
+        fprintf(stderr,
+                "nnspy report: %s: offset %zu: the file ends inside a record (cut short while "
+                "being written); the records before it are read\n",
+                t->path, t->truncated_at);
+    if (t->bytes_after_end)
+        fprintf(stderr, "nnspy report: %s: %zu bytes after the END record ignored\n", t->path,
+                t->bytes_after_end);
     if (t->dropped_records)
         fprintf(stderr,
                 "nnspy report: %s: %llu records were dropped while tracing: some calls are "

@@ -88,6 +88,8 @@ typedef struct nn_trace {
     uint64_t timed_calls, timing_dropped_calls, attributed_kernels; /* END's timing */
     uint64_t gpu_times_unmatched; /* GPU_TIME records of a call with no OP (dropped) */
     uint64_t unknown_records;     /* records of unknown types, skipped */
+    size_t truncated_at;          /* >0: the file ends inside the record at this offset */
+    size_t bytes_after_end;       /* >0: bytes after the END record, ignored */
     size_t size;                  /* bytes read */
     char *strings;                /* the texts the ops point into */
 } nn_trace;

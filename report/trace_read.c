@@ -671,16 +671,28 @@ static int parse(parser *p)
     size_t first = HEADER_FIXED + hlen, n_op = 0, n_frame = 0, n_string = 0, string_bytes = 0;
     size_t end_at = 0;
     bool have_end = false;
+    /* The records read: up to the END record, or to the last complete record of a
+     * file cut short (a process killed in the middle of a write). */
+    size_t limit = size;
     for (size_t pos = first; pos < size;) {
-        if (size - pos < RECORD_HEAD)
-            return fail(p, pos, "record header runs past the end of the file (truncated?)");
+        if (have_end) {
+            t->bytes_after_end = size - pos;
+            limit = pos;
+            break;
+        }
+        if (size - pos < RECORD_HEAD ||
+            rd32(d + pos + 4) > size - pos - RECORD_HEAD) {
+            if (size - pos >= RECORD_HEAD && rd32(d + pos + 4) > NN_TREC_MAX_PAYLOAD)
+                return fail(p, pos + 4, "record payload of %u bytes is over the 1 MiB limit",
+                            rd32(d + pos + 4));
+            t->truncated_at = pos;
+            limit = pos;
+            break;
+        }
         uint16_t type = rd16(d + pos);
         uint32_t len = rd32(d + pos + 4);
         if (len > NN_TREC_MAX_PAYLOAD)
             return fail(p, pos + 4, "record payload of %u bytes is over the 1 MiB limit", len);
-        if (len > size - pos - RECORD_HEAD)
-            return fail(p, pos, "record runs past the end of the file (truncated?)");
-        if (have_end) return fail(p, pos, "record after the END record");
         uint32_t want = 0;
         switch (type) {
         case NN_TREC_STRING:
@@ -716,7 +728,7 @@ static int parse(parser *p)
         return fail(p, 0, "out of memory (%zu bytes of trace)", size);
     }
     int rc = 0;
-    for (size_t pos = first; pos < size && rc == 0;) {
+    for (size_t pos = first; pos < limit && rc == 0;) {
         uint16_t type = rd16(d + pos);
         uint32_t len = rd32(d + pos + 4);
         const unsigned char *b = d + pos + RECORD_HEAD;
@@ -734,7 +746,7 @@ static int parse(parser *p)
     free(offsets);
     free(frame_offsets);
     /* Pass 3: GPU times, now that every call is known. */
-    for (size_t pos = first; pos < size && rc == 0;) {
+    for (size_t pos = first; pos < limit && rc == 0;) {
         uint32_t len = rd32(d + pos + 4);
         if (rd16(d + pos) == NN_TREC_GPU_TIME) rc = apply_gpu_time(p, pos, d + pos + RECORD_HEAD);
         pos += RECORD_HEAD + len;
