@@ -5,6 +5,7 @@
  * nnspy_sim_device_name; a real one is named by the driver.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,10 +52,22 @@ static const struct {
     {"T4", 65.0},
 };
 
+/* Whether `token` appears in `name` as a whole word ("L4" is not in "NVIDIA L40"). */
+static bool name_has_token(const char *name, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = strstr(name, token); p; p = strstr(p + 1, token)) {
+        bool starts = p == name || !isalnum((unsigned char)p[-1]);
+        bool ends = !isalnum((unsigned char)p[n]);
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
 static double peak_of(const char *name)
 {
     for (size_t i = 0; i < sizeof peaks / sizeof peaks[0]; i++)
-        if (strstr(name, peaks[i].name)) return peaks[i].tflops;
+        if (name_has_token(name, peaks[i].name)) return peaks[i].tflops;
     return 0;
 }
 

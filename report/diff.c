@@ -666,6 +666,12 @@ size_t nn_diff_checks(const nn_diff *d, const nn_diff_options *o, nn_diff_check 
             } else {
                 c.failed = true; /* a check that cannot be made does not pass */
             }
+        } else if (m == NN_DIFF_PARAMS &&
+                   (d->a.totals.params_incomplete || d->b.totals.params_incomplete)) {
+            /* a trace without END does not know its parameters: cannot be checked */
+            c.a_missing = d->a.totals.params_incomplete;
+            c.b_missing = d->b.totals.params_incomplete;
+            c.failed = true; /* a check that cannot be made does not pass */
         } else {
             uint64_t va = m == NN_DIFF_MACS ? d->a.totals.macs : d->a.totals.params;
             uint64_t vb = m == NN_DIFF_MACS ? d->b.totals.macs : d->b.totals.params;

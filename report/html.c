@@ -13,6 +13,7 @@
  */
 #include "html.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,22 @@ static const struct gpu {
 #define N_GPUS   (sizeof gpus / sizeof gpus[0])
 #define H100_ROW 2 /* the stand-in for a device the table does not know */
 
+/* Whether `token` appears in `name` as a whole word ("L4" is not in "L40S"). */
+static bool name_has_token(const char *name, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = strstr(name, token); p; p = strstr(p + 1, token)) {
+        bool starts = p == name || !isalnum((unsigned char)p[-1]);
+        bool ends = !isalnum((unsigned char)p[n]);
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
 static const struct gpu *gpu_of(const char *name)
 {
     for (size_t i = 0; i < N_GPUS; i++)
-        if (name && strstr(name, gpus[i].match)) return &gpus[i];
+        if (name && name_has_token(name, gpus[i].match)) return &gpus[i];
     return NULL;
 }
 

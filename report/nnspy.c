@@ -72,7 +72,9 @@ static const char usage_text[] =
                "  NNSPY_REPORT=table|none  print the table at exit (default) or not\n"
                "  NNSPY_MAX_OPS=N       operations listed in the table (default 100000);\n"
                "                        the totals always count every call\n"
-               "  NNSPY_FRAME=MODE      as --frames\n"
+               "  NNSPY_OUTPUT=NAME|off the trace file (default nnspy-%e-%p.nns; %p pid, %r rank,\n"
+    "                        %h host, %e executable); off: none\n"
+    "  NNSPY_FRAME=MODE      as --frames\n"
     "  NNSPY_TIMING=MODE     as --timing\n"
     "  NNSPY_DISABLE=1       make libnnspy.so inert\n";
 
