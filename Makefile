@@ -19,7 +19,7 @@ CUDA_INC := -isystem $(CUDA_HOME)/include
 LDFLAGS_BASE := $(SAN)
 
 # What the profiled process loads: preload core, wrappers, pure counters.
-PRELOAD_SRC := $(wildcard preload/*.c) $(wildcard counters/*.c) report/frames.c
+PRELOAD_SRC := $(wildcard preload/*.c) $(wildcard counters/*.c) report/frames.c report/numfmt.c
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/obj/%.o)
 COUNTERS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard counters/*.c))
 
@@ -61,7 +61,7 @@ $(B)/libnnspy.so: $(PRELOAD_OBJ) preload/libnnspy.map
 # JSON). HTML output is built in once report/html.c is there (NNSPY_HTML_SRC= leaves
 # it out).
 NNSPY_SRC := report/nnspy.c report/cli.c report/report_cmd.c report/summary.c \
-             report/trace_read.c report/frames.c report/diff.c
+             report/trace_read.c report/frames.c report/diff.c report/numfmt.c
 NNSPY_HTML_SRC ?= $(wildcard report/html.c)
 $(B)/nnspy: $(NNSPY_SRC) $(NNSPY_HTML_SRC) $(wildcard report/*.h) include/nnspy.h
 	@mkdir -p $(B)
@@ -133,7 +133,7 @@ $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJ)
 	  $(CUDA_APP_LIBS) -lcmocka -ldl -lpthread $(LDFLAGS_BASE)
 
 # The trace reader's tests link the reader and `nnspy report`'s pure parts.
-TRACE_READ_OBJ := $(addprefix $(B)/obj/report/,trace_read.o summary.o report_cmd.o cli.o)
+TRACE_READ_OBJ := $(addprefix $(B)/obj/report/,trace_read.o summary.o report_cmd.o cli.o numfmt.o)
 $(B)/tests/test_trace_read: tests/unit/test_trace_read.c $(B)/obj/report/frames.o $(TRACE_READ_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -Ireport -Iinclude -o $@ $< $(B)/obj/report/frames.o $(TRACE_READ_OBJ) \
@@ -194,7 +194,7 @@ FUZZ_TARGETS := fuzz_config fuzz_cli fuzz_descriptors fuzz_trace
 fuzz_config_SRC := preload/config.c
 fuzz_cli_SRC := report/cli.c
 fuzz_trace_SRC := report/trace_read.c report/frames.c report/summary.c report/report_cmd.c \
-                  report/cli.c
+                  report/cli.c report/numfmt.c
 fuzz_trace_LIBS := -ljansson -lm
 fuzz_descriptors_SRC := preload/cudnn_read.c preload/cublaslt_read.c preload/cuda_types.c \
                         $(wildcard counters/*.c)

@@ -23,6 +23,7 @@
 #include "device.h"
 #include "frame_marks.h"
 #include "frames_summary.h"
+#include "numfmt.h"
 #include "output.h"
 #include "timing.h"
 #include "trace_writer.h"
@@ -42,39 +43,6 @@ struct report {
     "1 MAC = 1 multiply + 1 add = 2 FLOPs; FLOPs = 2 x MACs + elementwise FLOPs; "                 \
     "params counted once per device buffer"
 
-/* 1234567 -> "1,234,567" */
-static const char *grouped(uint64_t v, char buf[32])
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    int out = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0) buf[out++] = ',';
-        buf[out++] = digits[i];
-    }
-    buf[out] = '\0';
-    return buf;
-}
-
-/* 1234567 -> "1.23 M" (decimal units, as MACs and FLOPs are quoted). Integer
- * arithmetic only: this may run in a signal handler. */
-static const char *scaled(uint64_t v, char buf[32])
-{
-    static const char *const units[] = {"", " K", " M", " G", " T", " P", " E"};
-    uint64_t unit = 1;
-    int u = 0;
-    while (v / unit >= 1000 && u < 6) unit *= 1000, u++;
-    if (u == 0) {
-        snprintf(buf, 32, "%llu", (unsigned long long)v);
-        return buf;
-    }
-    uint64_t step = unit / 100, rounded = v; /* in hundredths of the unit, rounded */
-    if (rounded <= UINT64_MAX - step / 2) rounded += step / 2;
-    uint64_t hundredths = rounded / step;
-    snprintf(buf, 32, "%llu.%02llu%s", (unsigned long long)(hundredths / 100),
-             (unsigned long long)(hundredths % 100), units[u]);
-    return buf;
-}
 
 static void print_header(nn_out *fd, const nn_totals *t, const nn_device_info *dev)
 {
@@ -84,8 +52,8 @@ static void print_header(nn_out *fd, const nn_totals *t, const nn_device_info *d
                       "times are modelled\n",
                       dev->name);
     char a[32], b[32];
-    nn_out_printf(fd, "nnspy report: %s calls (%s failed) on device \"%s\"\n", grouped(t->calls, a),
-                  grouped(t->failed_calls, b), dev->name);
+    nn_out_printf(fd, "nnspy report: %s calls (%s failed) on device \"%s\"\n", nn_fmt_grouped(t->calls, a),
+                  nn_fmt_grouped(t->failed_calls, b), dev->name);
     nn_out_printf(fd, "convention: %s\n", CONVENTION);
 }
 
@@ -129,8 +97,8 @@ static void print_op(nn_out *fd, const nn_listed_op *op)
     uint64_t bytes = op->cost.bytes_read + op->cost.bytes_written;
     nn_out_printf(fd, "%6llu  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s  %11s  %8s%s\n",
                   (unsigned long long)op->index, api_names[op->api], op->op, op->shape,
-                  nn_dtype_name(op->dtype), grouped(op->params, p), grouped(op->cost.macs, m),
-                  grouped(op->cost.flops, f), grouped(bytes, rw), gpu_us(op, us), op_tflops(op, tf),
+                  nn_dtype_name(op->dtype), nn_fmt_grouped(op->params, p), nn_fmt_grouped(op->cost.macs, m),
+                  nn_fmt_grouped(op->cost.flops, f), nn_fmt_grouped(bytes, rw), gpu_us(op, us), op_tflops(op, tf),
                   op->cost.overflow        ? "  OVERFLOW"
                   : op->cost.unknown_dtype ? "  (unknown dtype: bytes low)"
                                            : "");
@@ -188,8 +156,8 @@ static void print_frames(nn_out *fd, const struct report *r)
     nn_out_printf(fd, "frames (%s): %zu", fs->mode, fs->count);
     if (fs->warmup) nn_out_printf(fd, " after %zu warm-up", fs->warmup);
     if (fs->period) nn_out_printf(fd, ", %zu calls each", fs->period);
-    nn_out_printf(fd, "; per frame %s MACs, %s FLOPs\n", grouped(fs->macs_per_frame, a),
-                  grouped(fs->flops_per_frame, b));
+    nn_out_printf(fd, "; per frame %s MACs, %s FLOPs\n", nn_fmt_grouped(fs->macs_per_frame, a),
+                  nn_fmt_grouped(fs->flops_per_frame, b));
     if (fs->latency.count)
         nn_out_printf(fd,
                       "  GPU latency ms: mean %.6f  p50 %.6f  p90 %.6f  p99 %.6f  min %.6f  "
@@ -215,17 +183,17 @@ static void print_totals(nn_out *fd, const nn_totals *t)
 {
     char a[32], b[32], c[32], d[32];
     nn_out_printf(fd, "totals:\n");
-    nn_out_printf(fd, "  params         %s (%s), %s bytes%s\n", grouped(t->params, a),
-                  scaled(t->params, b), grouped(t->param_bytes, c),
+    nn_out_printf(fd, "  params         %s (%s), %s bytes%s\n", nn_fmt_grouped(t->params, a),
+                  nn_fmt_scaled(t->params, b), nn_fmt_grouped(t->param_bytes, c),
                   t->params_incomplete ? " (incomplete)" : "");
-    nn_out_printf(fd, "  MACs           %s (%s)\n", grouped(t->cost.macs, a),
-                  scaled(t->cost.macs, b));
-    nn_out_printf(fd, "  FLOPs          %s (%s)\n", grouped(t->cost.flops, a),
-                  scaled(t->cost.flops, b));
-    nn_out_printf(fd, "  memory read    %s bytes (%sB)\n", grouped(t->cost.bytes_read, a),
-                  scaled(t->cost.bytes_read, b));
-    nn_out_printf(fd, "  memory written %s bytes (%sB)\n", grouped(t->cost.bytes_written, c),
-                  scaled(t->cost.bytes_written, d));
+    nn_out_printf(fd, "  MACs           %s (%s)\n", nn_fmt_grouped(t->cost.macs, a),
+                  nn_fmt_scaled(t->cost.macs, b));
+    nn_out_printf(fd, "  FLOPs          %s (%s)\n", nn_fmt_grouped(t->cost.flops, a),
+                  nn_fmt_scaled(t->cost.flops, b));
+    nn_out_printf(fd, "  memory read    %s bytes (%sB)\n", nn_fmt_grouped(t->cost.bytes_read, a),
+                  nn_fmt_scaled(t->cost.bytes_read, b));
+    nn_out_printf(fd, "  memory written %s bytes (%sB)\n", nn_fmt_grouped(t->cost.bytes_written, c),
+                  nn_fmt_scaled(t->cost.bytes_written, d));
     if (t->unknown_cost_calls)
         nn_out_printf(fd, "  %llu successful calls of unknown cost are not in these totals\n",
                       (unsigned long long)t->unknown_cost_calls);

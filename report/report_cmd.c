@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include "report_cmd.h"
 
+#include "numfmt.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -65,38 +67,6 @@ static const char *const api_names[] = {"cudnn", "cublas", "cublasLt"};
 
 /* ------------------------------------------------------------ numbers */
 
-/* 1234567 -> "1,234,567" */
-static const char *grouped(uint64_t v, char buf[32])
-{
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    int out = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0) buf[out++] = ',';
-        buf[out++] = digits[i];
-    }
-    buf[out] = '\0';
-    return buf;
-}
-
-/* 1234567 -> "1.23 M" (decimal units), as the preload prints it. */
-static const char *scaled(uint64_t v, char buf[32])
-{
-    static const char *const units[] = {"", " K", " M", " G", " T", " P", " E"};
-    uint64_t unit = 1;
-    int u = 0;
-    while (v / unit >= 1000 && u < 6) unit *= 1000, u++;
-    if (u == 0) {
-        snprintf(buf, 32, "%llu", (unsigned long long)v);
-        return buf;
-    }
-    uint64_t step = unit / 100, rounded = v;
-    if (rounded <= UINT64_MAX - step / 2) rounded += step / 2;
-    uint64_t hundredths = rounded / step;
-    snprintf(buf, 32, "%llu.%02llu%s", (unsigned long long)(hundredths / 100),
-             (unsigned long long)(hundredths % 100), units[u]);
-    return buf;
-}
 
 static bool op_timed(const nn_trace_op *op)
 {
@@ -216,8 +186,8 @@ static void print_header(FILE *f, const nn_trace *t, const nn_trace_totals *tot)
                 "times are modelled\n",
                 t->device_name);
     char a[32], b[32];
-    fprintf(f, "nnspy report: %s calls (%s failed) on device \"%s\"\n", grouped(tot->calls, a),
-            grouped(tot->failed_calls, b), t->device_name);
+    fprintf(f, "nnspy report: %s calls (%s failed) on device \"%s\"\n", nn_fmt_grouped(tot->calls, a),
+            nn_fmt_grouped(tot->failed_calls, b), t->device_name);
     fprintf(f, "convention: %s\n", CONVENTION);
     fprintf(f, "units: %s\n", UNITS);
 }
@@ -240,8 +210,8 @@ static void print_op(FILE *f, const nn_trace_op *op)
     if (bytes < op->bytes_read) bytes = UINT64_MAX;
     fprintf(f, "%6llu  %-8s  %-15s  %-52s  %-7s  %12s  %15s  %15s  %14s  %11s  %8s%s\n",
             (unsigned long long)op->call, api, op->op, op->shape, op->dtype,
-            grouped(op->params_read, p), grouped(op->macs, m), grouped(op->flops, fl),
-            grouped(bytes, rw), gpu_us(op, us), op_tflops(op, tf),
+            nn_fmt_grouped(op->params_read, p), nn_fmt_grouped(op->macs, m), nn_fmt_grouped(op->flops, fl),
+            nn_fmt_grouped(bytes, rw), gpu_us(op, us), op_tflops(op, tf),
             (op->flags & NN_TOP_OVERFLOW)           ? "  OVERFLOW"
             : (op->flags & NN_TOP_BYTES_INCOMPLETE) ? "  (unknown dtype: bytes low)"
                                                     : "");
@@ -263,17 +233,17 @@ static void print_totals(FILE *f, const nn_trace_totals *t, bool params_known)
     char a[32], b[32], c[32], d[32];
     fprintf(f, "totals:\n");
     if (params_known)
-        fprintf(f, "  params         %s (%s), %s bytes%s\n", grouped(t->params, a),
-                scaled(t->params, b), grouped(t->param_bytes, c),
+        fprintf(f, "  params         %s (%s), %s bytes%s\n", nn_fmt_grouped(t->params, a),
+                nn_fmt_scaled(t->params, b), nn_fmt_grouped(t->param_bytes, c),
                 t->params_incomplete ? " (incomplete)" : "");
     else
         fprintf(f, "  params         unknown (the trace has no END record)\n");
-    fprintf(f, "  MACs           %s (%s)\n", grouped(t->macs, a), scaled(t->macs, b));
-    fprintf(f, "  FLOPs          %s (%s)\n", grouped(t->flops, a), scaled(t->flops, b));
-    fprintf(f, "  memory read    %s bytes (%sB)\n", grouped(t->bytes_read, a),
-            scaled(t->bytes_read, b));
-    fprintf(f, "  memory written %s bytes (%sB)\n", grouped(t->bytes_written, c),
-            scaled(t->bytes_written, d));
+    fprintf(f, "  MACs           %s (%s)\n", nn_fmt_grouped(t->macs, a), nn_fmt_scaled(t->macs, b));
+    fprintf(f, "  FLOPs          %s (%s)\n", nn_fmt_grouped(t->flops, a), nn_fmt_scaled(t->flops, b));
+    fprintf(f, "  memory read    %s bytes (%sB)\n", nn_fmt_grouped(t->bytes_read, a),
+            nn_fmt_scaled(t->bytes_read, b));
+    fprintf(f, "  memory written %s bytes (%sB)\n", nn_fmt_grouped(t->bytes_written, c),
+            nn_fmt_scaled(t->bytes_written, d));
     if (t->unknown_cost_calls)
         fprintf(f, "  %llu successful calls of unknown cost are not in these totals\n",
                 (unsigned long long)t->unknown_cost_calls);
@@ -322,8 +292,8 @@ static void print_frames(FILE *f, const nn_trace_summary *s)
     fprintf(f, "frames (%s): %zu", s->mode_full, fs->count);
     if (fs->warmup) fprintf(f, " after %zu warm-up", fs->warmup);
     if (fs->period) fprintf(f, ", %zu calls each", fs->period);
-    fprintf(f, "; per frame %s MACs, %s FLOPs\n", grouped(fs->macs_per_frame, a),
-            grouped(fs->flops_per_frame, b));
+    fprintf(f, "; per frame %s MACs, %s FLOPs\n", nn_fmt_grouped(fs->macs_per_frame, a),
+            nn_fmt_grouped(fs->flops_per_frame, b));
     if (fs->latency.count)
         fprintf(f,
                 "  GPU latency ms: mean %.6f  p50 %.6f  p90 %.6f  p99 %.6f  min %.6f  max %.6f "
@@ -414,15 +384,15 @@ static void table_many(FILE *f, const nn_trace_summary *s, size_t n)
             snprintf(mean, sizeof mean, "%.6f", l->mean_ms);
         }
         fprintf(f, "%4zu  %6s  %8ld  %-16s  %12s  %18s  %12s  %7zu  %11s  %11s  %-10s  %s\n", i,
-                rank, t->pid, t->host, grouped(t->totals.calls, c), grouped(t->totals.macs, m),
+                rank, t->pid, t->host, nn_fmt_grouped(t->totals.calls, c), nn_fmt_grouped(t->totals.macs, m),
                 busy, s[i].frames.count, p50, mean, t->complete ? "complete" : "INCOMPLETE",
                 t->path);
     }
     nn_trace_totals m = merged_totals(s, n);
     fprintf(f, "merged over the %zu traces (sums; params: each process's distinct buffers):\n", n);
     char a[32], b[32];
-    fprintf(f, "  calls          %s (%s failed)\n", grouped(m.calls, a),
-            grouped(m.failed_calls, b));
+    fprintf(f, "  calls          %s (%s failed)\n", nn_fmt_grouped(m.calls, a),
+            nn_fmt_grouped(m.failed_calls, b));
     print_totals(f, &m, all_complete(s, n));
     long w = slowest(s, n);
     if (w >= 0) {

@@ -1,0 +1,39 @@
+/*
+ * numfmt.c: numbers as nnspy prints them (numfmt.h).
+ */
+#include "numfmt.h"
+
+#include <stdio.h>
+
+/* 1234567 -> "1,234,567" */
+const char *nn_fmt_grouped(uint64_t v, char buf[32])
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    int out = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0) buf[out++] = ',';
+        buf[out++] = digits[i];
+    }
+    buf[out] = '\0';
+    return buf;
+}
+
+/* Decimal units, rounded to hundredths of the unit. */
+const char *nn_fmt_scaled(uint64_t v, char buf[32])
+{
+    static const char *const units[] = {"", " K", " M", " G", " T", " P", " E"};
+    uint64_t unit = 1;
+    int u = 0;
+    while (v / unit >= 1000 && u < 6) unit *= 1000, u++;
+    if (u == 0) {
+        snprintf(buf, 32, "%llu", (unsigned long long)v);
+        return buf;
+    }
+    uint64_t step = unit / 100, rounded = v;
+    if (rounded <= UINT64_MAX - step / 2) rounded += step / 2;
+    uint64_t hundredths = rounded / step;
+    snprintf(buf, 32, "%llu.%02llu%s", (unsigned long long)(hundredths / 100),
+             (unsigned long long)(hundredths % 100), units[u]);
+    return buf;
+}

@@ -1,0 +1,16 @@
+/*
+ * numfmt.h: numbers as nnspy prints them, shared by the preload's exit report and
+ * `nnspy report` (so that both print the same text). No allocation, integer
+ * arithmetic only: the preload may print from a signal handler.
+ */
+#ifndef NNSPY_NUMFMT_H
+#define NNSPY_NUMFMT_H
+
+#include <stdint.h>
+
+/* 1234567 -> "1,234,567"; buf holds 32 bytes. */
+const char *nn_fmt_grouped(uint64_t v, char buf[32]);
+/* 1234567 -> "1.23 M" (decimal units, rounded to hundredths); buf holds 32 bytes. */
+const char *nn_fmt_scaled(uint64_t v, char buf[32]);
+
+#endif
