@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <time.h>
 #include <unistd.h>
 
 static nn_config config = {.print_table = true, .max_listed_ops = NN_DEFAULT_MAX_LISTED_OPS};
@@ -50,6 +51,13 @@ __attribute__((constructor(101))) static void nn_load(void)
     nn_note_stderr();
     load_config();
     __atomic_store_n(&config_loaded, true, __ATOMIC_RELEASE);
+}
+
+int64_t nn_monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 bool nn_active(void)

@@ -52,6 +52,9 @@ typedef struct nn_config {
 /* Read once, at load time; never changes afterwards. */
 const nn_config *nn_config_get(void);
 
+/* CLOCK_MONOTONIC in nanoseconds: the host times of calls and frames. */
+int64_t nn_monotonic_ns(void);
+
 /* nnspy has read its configuration and is not disabled. */
 bool nn_active(void);
 

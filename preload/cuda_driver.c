@@ -12,33 +12,24 @@
 #include "core.h"
 #include "frame_marks.h"
 
-#define SYNC_WRAPPER_BODY(NAME, ...)                                                              \
-    NN_REAL_OR_RETURN(NAME, CUDA_ERROR_NOT_INITIALIZED);                                        \
-    bool outer = nn_enter();                                                                    \
-    CUresult st = real(__VA_ARGS__);                                                            \
-    int saved = errno;                                                                          \
-    if (outer) nn_frame_sync_point();                                                           \
-    nn_leave();                                                                                 \
-    errno = saved;                                                                              \
-    return st
 
 NN_WRAP0(NN_FAMILY_CUDA_DRIVER, CUresult, cuCtxSynchronize)
 {
-    SYNC_WRAPPER_BODY(cuCtxSynchronize);
+    NN_SYNC_WRAPPER_BODY(cuCtxSynchronize, CUDA_ERROR_NOT_INITIALIZED);
 }
 
 NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuStreamSynchronize, (CUstream hStream), (hStream))
 {
-    SYNC_WRAPPER_BODY(cuStreamSynchronize, hStream);
+    NN_SYNC_WRAPPER_BODY(cuStreamSynchronize, CUDA_ERROR_NOT_INITIALIZED, hStream);
 }
 
 NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuEventSynchronize, (CUevent hEvent), (hEvent))
 {
-    SYNC_WRAPPER_BODY(cuEventSynchronize, hEvent);
+    NN_SYNC_WRAPPER_BODY(cuEventSynchronize, CUDA_ERROR_NOT_INITIALIZED, hEvent);
 }
 
 NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuMemcpyDtoH_v2,
         (void *dstHost, CUdeviceptr srcDevice, size_t ByteCount), (dstHost, srcDevice, ByteCount))
 {
-    SYNC_WRAPPER_BODY(cuMemcpyDtoH_v2, dstHost, srcDevice, ByteCount);
+    NN_SYNC_WRAPPER_BODY(cuMemcpyDtoH_v2, CUDA_ERROR_NOT_INITIALIZED, dstHost, srcDevice, ByteCount);
 }

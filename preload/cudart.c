@@ -74,29 +74,20 @@ NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaFreeAsync, (void *devPtr, cudaStream_
 /* Each host synchronisation ends a frame in NNSPY_FRAME=sync (frame_marks.c). One
  * made inside an intercepted call (a library waiting for itself) is not the
  * program's and does not count. */
-#define SYNC_WRAPPER_BODY(NAME, MISSING, ...)                                                     \
-    NN_REAL_OR_RETURN(NAME, MISSING);                                                           \
-    bool outer = nn_enter();                                                                    \
-    __typeof__(real(__VA_ARGS__)) st = real(__VA_ARGS__);                                       \
-    int saved = errno;                                                                          \
-    if (outer) nn_frame_sync_point();                                                           \
-    nn_leave();                                                                                 \
-    errno = saved;                                                                              \
-    return st
 
 NN_WRAP0(NN_FAMILY_CUDART, cudaError_t, cudaDeviceSynchronize)
 {
-    SYNC_WRAPPER_BODY(cudaDeviceSynchronize, cudaErrorInitializationError);
+    NN_SYNC_WRAPPER_BODY(cudaDeviceSynchronize, cudaErrorInitializationError);
 }
 
 NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamSynchronize, (cudaStream_t stream), (stream))
 {
-    SYNC_WRAPPER_BODY(cudaStreamSynchronize, cudaErrorInitializationError, stream);
+    NN_SYNC_WRAPPER_BODY(cudaStreamSynchronize, cudaErrorInitializationError, stream);
 }
 
 NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaEventSynchronize, (cudaEvent_t event), (event))
 {
-    SYNC_WRAPPER_BODY(cudaEventSynchronize, cudaErrorInitializationError, event);
+    NN_SYNC_WRAPPER_BODY(cudaEventSynchronize, cudaErrorInitializationError, event);
 }
 
 /* A device-to-host copy blocks the host until the device has caught up. */

@@ -22,12 +22,6 @@ static uint32_t current;   /* the open frame's number; 0: none */
 static uint32_t n_frames;  /* frames begun so far */
 static nn_marked_frame marked[MAX_MARKED];
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 uint32_t nn_current_given_frame(void)
 {
@@ -63,7 +57,7 @@ NN_EXPORT void nnspy_frame_begin(void)
 {
     if (!mode_is(NN_FRAME_MARKER)) return;
     pthread_mutex_lock(&lock);
-    int64_t t = now_ns();
+    int64_t t = nn_monotonic_ns();
     close_frame(t); /* a begin without an end closes the frame before */
     open_frame(t);
     pthread_mutex_unlock(&lock);
@@ -73,7 +67,7 @@ NN_EXPORT void nnspy_frame_end(void)
 {
     if (!mode_is(NN_FRAME_MARKER)) return;
     pthread_mutex_lock(&lock);
-    close_frame(now_ns());
+    close_frame(nn_monotonic_ns());
     pthread_mutex_unlock(&lock);
 }
 
@@ -84,7 +78,7 @@ void nn_frame_sync_point(void)
 {
     if (!mode_is(NN_FRAME_SYNC)) return;
     pthread_mutex_lock(&lock);
-    int64_t t = now_ns();
+    int64_t t = nn_monotonic_ns();
     close_frame(t);
     open_frame(t);
     pthread_mutex_unlock(&lock);
@@ -94,7 +88,7 @@ void nn_frame_sync_point(void)
 __attribute__((constructor(200))) static void sync_first_frame(void)
 {
     /* The configuration is read by core.c's constructor, which runs first (101). */
-    if (mode_is(NN_FRAME_SYNC)) open_frame(now_ns());
+    if (mode_is(NN_FRAME_SYNC)) open_frame(nn_monotonic_ns());
 }
 
 /* ------------------------------------------------------------ nvtx */
@@ -104,7 +98,7 @@ void nn_frame_range_push(const char *name)
     const nn_config *c = nn_config_get();
     if (!mode_is(NN_FRAME_NVTX) || !name || strcmp(name, c->frame_range) != 0) return;
     pthread_mutex_lock(&lock);
-    int64_t t = now_ns();
+    int64_t t = nn_monotonic_ns();
     close_frame(t);
     open_frame(t);
     pthread_mutex_unlock(&lock);
@@ -115,7 +109,7 @@ void nn_frame_range_pop(const char *name)
     const nn_config *c = nn_config_get();
     if (!mode_is(NN_FRAME_NVTX) || !name || strcmp(name, c->frame_range) != 0) return;
     pthread_mutex_lock(&lock);
-    close_frame(now_ns());
+    close_frame(nn_monotonic_ns());
     pthread_mutex_unlock(&lock);
 }
 
@@ -125,8 +119,8 @@ void nn_frame_marks_at_exit(void)
     pthread_mutex_lock(&lock);
     uint32_t id = current;
     if (id)
-        nn_trace_write_frame(id, id <= MAX_MARKED ? marked[id - 1].host_begin_ns : now_ns(),
-                             now_ns(), true);
+        nn_trace_write_frame(id, id <= MAX_MARKED ? marked[id - 1].host_begin_ns : nn_monotonic_ns(),
+                             nn_monotonic_ns(), true);
     pthread_mutex_unlock(&lock);
 }
 
@@ -143,7 +137,7 @@ static void forget_after_fork(void)
 {
     current = 0;
     n_frames = 0;
-    if (mode_is(NN_FRAME_SYNC)) open_frame(now_ns()); /* as at the program's start */
+    if (mode_is(NN_FRAME_SYNC)) open_frame(nn_monotonic_ns()); /* as at the program's start */
 }
 
 __attribute__((constructor(110))) static void frame_marks_init(void)

@@ -13,6 +13,21 @@ void nn_frame_marks_at_exit(void);
 
 /* A host synchronisation happened (sync mode). */
 void nn_frame_sync_point(void);
+
+/*
+ * The body of a host-synchronisation wrapper (cudart.c, cuda_driver.c): the real
+ * call, then a frame end in sync mode. One made inside an intercepted call (a
+ * library waiting for itself) is not the program's and does not count.
+ */
+#define NN_SYNC_WRAPPER_BODY(NAME, MISSING, ...)                                                   \
+    NN_REAL_OR_RETURN(NAME, MISSING);                                                              \
+    bool outer = nn_enter();                                                                       \
+    __typeof__(real(__VA_ARGS__)) st = real(__VA_ARGS__);                                          \
+    int saved = errno;                                                                             \
+    if (outer) nn_frame_sync_point();                                                              \
+    nn_leave();                                                                                    \
+    errno = saved;                                                                                 \
+    return st
 /* An NVTX range was pushed or popped (nvtx mode). */
 void nn_frame_range_push(const char *name);
 void nn_frame_range_pop(const char *name);

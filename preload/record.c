@@ -207,12 +207,6 @@ static void list_op(const nn_op *op, uint64_t params_read)
     memcpy(l->shape, op->shape, sizeof l->shape);
 }
 
-static int64_t monotonic_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 /* Under the lock: the compact record of call number `call` for frames. */
 static void remember(uint64_t call, const nn_op *op, uint64_t signature, int64_t host_ns)
@@ -248,7 +242,7 @@ uint64_t nn_record(const nn_op *op)
     __atomic_store_n(&recorded_any, 1, __ATOMIC_RELEASE);
     nn_device_note();
     nn_process_note_first_call();
-    int64_t host_ns = monotonic_ns();
+    int64_t host_ns = nn_monotonic_ns();
     pthread_mutex_lock(&lock);
     uint64_t call = totals.calls++;
     uint64_t params_read = 0, signature = mix(0xcbf29ce484222325ULL, (uintptr_t)op->op);

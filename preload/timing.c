@@ -215,15 +215,15 @@ static nn_timing_mode mode(void)
     return m == NN_TIMING_CUPTI && !nn_cupti_active() ? NN_TIMING_EVENTS : m;
 }
 
-bool nn_timing_start(nn_timing_mark *m, void *stream)
+void nn_timing_start(nn_timing_mark *m, void *stream)
 {
     m->ctx = -1;
     nn_timing_mode how = mode();
-    if (how == NN_TIMING_OFF) return false;
+    if (how == NN_TIMING_OFF) return;
     if (how == NN_TIMING_CUPTI) {
         m->ticket = nn_cupti_push();
         m->ctx = NN_TIMING_BY_CUPTI;
-        return true;
+        return;
     }
     pthread_mutex_lock(&lock);
     int slot = available() && !capturing(stream) ? current_context() : -1;
@@ -247,7 +247,6 @@ bool nn_timing_start(nn_timing_mark *m, void *stream)
         dropped++;
     }
     pthread_mutex_unlock(&lock);
-    return m->ctx >= 0;
 }
 
 void nn_timing_finish(nn_timing_mark *m, void *stream, bool ran, uint64_t call)

@@ -17,8 +17,8 @@ typedef struct nn_timing_mark {
 #define NN_TIMING_BY_CUPTI (-2)
 
 /* Before the real call: records the begin event on `stream` (a CUstream or
- * cudaStream_t). False when the call is not timed. */
-bool nn_timing_start(nn_timing_mark *m, void *stream);
+ * cudaStream_t); m->ctx says whether the call is timed. */
+void nn_timing_start(nn_timing_mark *m, void *stream);
 
 /* After the real call: records the end event and queues the pair for call number
  * `call` (from nn_record); `ran` is false when the call failed (no work queued). */

@@ -238,7 +238,7 @@ static bool write_header(void)
     nn_out_printf(&o, ", \"args\": ");
     json_args(&o);
     nn_out_printf(&o, ", \"start_time_ns\": %lld, \"start_monotonic_ns\": %lld, \"device\": {\"name\": ",
-                  (long long)clock_ns(CLOCK_REALTIME), (long long)clock_ns(CLOCK_MONOTONIC));
+                  (long long)clock_ns(CLOCK_REALTIME), (long long)nn_monotonic_ns());
     nn_out_json_string(&o, dev->name);
     nn_out_printf(&o, ", \"simulated\": %s, \"peak_tflops\": ", dev->simulated ? "true" : "false");
     if (dev->peak_tflops > 0) nn_out_printf(&o, "%.9g}", dev->peak_tflops);
