@@ -19,13 +19,11 @@ import subprocess
 import sys
 import tempfile
 
-B = os.environ.get("B", "build")
-LIB = os.path.abspath(f"{B}/libnnspy.so")
-SIM = os.path.abspath(f"{B}/sim")
-NNSPY = os.path.abspath(f"{B}/nnspy")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import B, LIB, NNSPY, SAN_PRELOAD, SIM, alexnet_frame_ns, check, failures  # noqa: E402,F401
+
 ALEXNET = os.path.abspath(f"{B}/examples/alexnet")
 FORK_WORKERS = os.path.abspath(f"{B}/tests/fork_workers")
-SAN_PRELOAD = os.environ.get("SAN_PRELOAD", "")
 
 # ----------------------------------------------------------- AlexNet, by hand
 # torchvision's AlexNet, batch 1, 224x224 (tests/run_e2e.py): 714,188,480 MACs,
@@ -77,36 +75,6 @@ assert sum(c[4] for c in CHANGES) == FLOPS_B - FLOPS_A
 assert sum(c[5] for c in CHANGES) == PARAMS_B - PARAMS_A
 
 
-# ------------------------------------------------ the simulated device's clock
-# tests/sim/README.md: a kernel lasts 2000 + max(FLOPs / 100000, bytes / 2000) ns.
-def kernel_ns(flops, nbytes):
-    return 2000 + max(flops // 100000, nbytes // 2000)
-
-
-def alexnet_frame_ns(k2=192, batch=1):
-    """AlexNet's 27 kernels back to back on one stream (run_e2e.py's model, with conv2's
-    width a parameter): one frame's GPU latency."""
-    f, total = 4, 0
-    convs = [(3, 224, 64, 11, 55), (64, 27, k2, 5, 27), (k2, 13, 384, 3, 13),
-             (384, 13, 256, 3, 13), (256, 13, 256, 3, 13)]
-    pool_after = {0: (55, 27), 1: (27, 13), 4: (13, 6)}
-    for i, (c, h, k, ks, oh) in enumerate(convs):
-        x, w, y = batch * c * h * h, k * c * ks * ks, batch * k * oh * oh
-        total += kernel_ns(2 * y * c * ks * ks, (x + w + y) * f)   # convolution
-        total += kernel_ns(y, (k + y) * f)                          # bias add into y
-        total += kernel_ns(y, y * f)                                # ReLU in place
-        if i in pool_after:
-            a, b = pool_after[i]
-            total += kernel_ns(batch * k * b * b * 9, batch * k * (a * a + b * b) * f)
-    total += kernel_ns(batch * 256 * 36, 2 * batch * 256 * 36 * f)  # 1x1 average pool
-    for i, (fin, fout) in enumerate([(9216, 4096), (4096, 4096), (4096, 1000)]):
-        total += kernel_ns(2 * fin * fout * batch, (fin * fout + (fin + fout) * batch) * f)
-        total += kernel_ns(fout * batch, (fout + fout * batch) * f)
-        if i < 2:
-            total += kernel_ns(fout * batch, fout * batch * f)
-    return total
-
-
 # The five kernels that change, 192 -> 128 filters (ns, from kernel_ns):
 #   conv2    6,478 -> 4,985 (FLOPs bound: 447,897,600 -> 298,598,400 / 1e5)   -1,493
 #   bias add 2,280 -> 2,186 (bytes: (192 + 139,968) x 4 -> (128 + 93,312) x 4)   -94
@@ -120,19 +88,6 @@ assert alexnet_frame_ns(K_A) == LAT_A_NS and alexnet_frame_ns(K_B) == LAT_B_NS
 # fork_workers: worker i runs i + 1 GEMMs of m=8, n=4, k=16 = 512 MACs; the parent none
 WORKER_CALLS = [1, 2, 3, 4]
 WORKER_MACS = 512
-
-failures = []
-
-
-def check(cond, what, detail=""):
-    """Records one assertion; `detail` shows only on failure."""
-    print(("  ok   " if cond else "  FAIL ") + what)
-    if not cond:
-        failures.append(what)
-        if detail:
-            print("       " + str(detail)[-800:].replace("\n", "\n       "))
-    return cond
-
 
 def sim_env(extra=None):
     env = dict(os.environ)

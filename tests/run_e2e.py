@@ -12,14 +12,11 @@ import subprocess
 import sys
 import tempfile
 
-B = os.environ.get("B", "build")
-LIB = os.path.abspath(f"{B}/libnnspy.so")
-SIM = os.path.abspath(f"{B}/sim")
-NNSPY = os.path.abspath(f"{B}/nnspy")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import B, LIB, NNSPY, SAN_PRELOAD, SIM, alexnet_frame_ns, check, failures  # noqa: E402,F401
+
 ALEXNET = f"{B}/examples/alexnet"
 TESTS = f"{B}/tests"
-# Sanitizer builds: the sanitizer's runtime must be loaded before anything else.
-SAN_PRELOAD = os.environ.get("SAN_PRELOAD", "")
 # Fewer iterations for the slow sanitizer builds; the checks scale with them.
 SCALE = float(os.environ.get("E2E_SCALE", "1"))
 
@@ -45,48 +42,6 @@ ALEXNET_ELEMENTWISE_FLOPS = 494_184 + 493_184 + 706_560 + 9_216
 # calls: 5 x (conv, bias add, ReLU) + 3 max pools + 1 average pool
 #        + 3 x (GEMM, bias add) + 2 ReLU
 ALEXNET_CALLS = 5 * 3 + 4 + 3 * 2 + 2
-
-# ------------------------------------------------------- the simulated device's clock
-# tests/sim/README.md: a kernel lasts 2000 + max(FLOPs / 100000, bytes / 2000) ns
-# (integer division); the sim counts its own FLOPs and bytes (distinct buffers once).
-def kernel_ns(flops, nbytes):
-    return 2000 + max(flops // 100000, nbytes // 2000)
-
-
-def alexnet_frame_ns(batch=1):
-    """AlexNet's 27 kernels, back to back on one stream: the frame's GPU latency."""
-    f, total = 4, 0
-    convs = [(3, 224, 64, 11, 55), (64, 27, 192, 5, 27), (192, 13, 384, 3, 13),
-             (384, 13, 256, 3, 13), (256, 13, 256, 3, 13)]
-    pool_after = {0: (55, 27), 1: (27, 13), 4: (13, 6)}
-    for i, (c, h, k, ks, oh) in enumerate(convs):
-        x, w, y = batch * c * h * h, k * c * ks * ks, batch * k * oh * oh
-        total += kernel_ns(2 * y * c * ks * ks, (x + w + y) * f)   # convolution
-        total += kernel_ns(y, (k + y) * f)                          # bias add into y
-        total += kernel_ns(y, y * f)                                # ReLU in place
-        if i in pool_after:
-            a, b = pool_after[i]
-            total += kernel_ns(batch * k * b * b * 9, batch * k * (a * a + b * b) * f)
-    total += kernel_ns(batch * 256 * 36, 2 * batch * 256 * 36 * f)  # 1x1 average pool
-    for i, (fin, fout) in enumerate([(9216, 4096), (4096, 4096), (4096, 1000)]):
-        total += kernel_ns(2 * fin * fout * batch, (fin * fout + (fin + fout) * batch) * f)
-        total += kernel_ns(fout * batch, (fout + fout * batch) * f)
-        if i < 2:
-            total += kernel_ns(fout * batch, fout * batch * f)
-    return total
-
-
-failures = []
-
-
-def check(cond, what, detail=""):
-    """Records one assertion; `detail` (e.g. the program's stderr) shows only on failure."""
-    print(("  ok   " if cond else "  FAIL ") + what)
-    if not cond:
-        failures.append(what)
-        if detail:
-            print("       " + detail[-600:].replace("\n", "\n       "))
-
 
 def run(argv, preload=True, sim=True, env_extra=None, json_out=False):
     """Runs argv; returns (returncode, stdout, stderr, parsed JSON or None)."""

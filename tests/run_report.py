@@ -20,22 +20,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_trace import GPU_TIME, OP, STRING, U64_MAX, Trace, demo, header, record  # noqa: E402
 
-B = os.environ.get("B", "build")
-NNSPY = os.path.abspath(f"{B}/nnspy")
-LIB = os.path.abspath(f"{B}/libnnspy.so")
-SIM = os.path.abspath(f"{B}/sim")
-SAN_PRELOAD = os.environ.get("SAN_PRELOAD", "")
-
-failures = []
-
-
-def check(cond, what, detail=""):
-    print(("  ok   " if cond else "  FAIL ") + what)
-    if not cond:
-        failures.append(what)
-        if detail:
-            print("       " + str(detail)[-800:].replace("\n", "\n       "))
-
+from harness import B, LIB, NNSPY, SAN_PRELOAD, SIM, check, failures  # noqa: E402
 
 def report(*args):
     """Runs nnspy report; returns (rc, stdout, stderr). Line ends are kept as they are."""
