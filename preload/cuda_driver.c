@@ -5,7 +5,6 @@
  * these symbols, so a runtime call is never seen twice.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 
 #include <cuda.h>
 

@@ -2,7 +2,11 @@
 #ifndef NNSPY_PRELOAD_FRAME_MARKS_H
 #define NNSPY_PRELOAD_FRAME_MARKS_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "core.h"
 
 typedef struct nn_marked_frame {
     int64_t host_begin_ns, host_end_ns;
@@ -28,6 +32,7 @@ void nn_frame_sync_point(void);
     nn_leave();                                                                                    \
     errno = saved;                                                                                 \
     return st
+
 /* An NVTX range was pushed or popped (nvtx mode). */
 void nn_frame_range_push(const char *name);
 void nn_frame_range_pop(const char *name);
