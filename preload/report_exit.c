@@ -39,11 +39,6 @@ struct report {
     nn_frames_summary frames;
 };
 
-#define CONVENTION                                                                                 \
-    "1 MAC = 1 multiply + 1 add = 2 FLOPs; FLOPs = 2 x MACs + elementwise FLOPs; "                 \
-    "params counted once per device buffer"
-
-
 static void print_header(nn_out *fd, const nn_totals *t, const nn_device_info *dev)
 {
     if (dev->simulated)
@@ -54,7 +49,7 @@ static void print_header(nn_out *fd, const nn_totals *t, const nn_device_info *d
     char a[32], b[32];
     nn_out_printf(fd, "nnspy report: %s calls (%s failed) on device \"%s\"\n", nn_fmt_grouped(t->calls, a),
                   nn_fmt_grouped(t->failed_calls, b), dev->name);
-    nn_out_printf(fd, "convention: %s\n", CONVENTION);
+    nn_out_printf(fd, "convention: %s\n", NN_COUNT_CONVENTION);
 }
 
 static bool op_timed(const nn_listed_op *op)
@@ -318,7 +313,7 @@ static void json_write(nn_out *f, const struct report *r)
     const nn_totals *t = &r->totals;
     const nn_device_info *dev = r->dev;
     nn_out_printf(f, "{\n  \"schema\": \"nnspy.report/1\",\n  \"convention\": ");
-    nn_out_json_string(f, CONVENTION);
+    nn_out_json_string(f, NN_COUNT_CONVENTION);
     nn_out_printf(f, ",\n  \"device\": {\"name\": ");
     nn_out_json_string(f, dev->name);
     nn_out_printf(f, ", \"simulated\": %s},\n", dev->simulated ? "true" : "false");

@@ -13,4 +13,9 @@ const char *nn_fmt_grouped(uint64_t v, char buf[32]);
 /* 1234567 -> "1.23 M" (decimal units, rounded to hundredths); buf holds 32 bytes. */
 const char *nn_fmt_scaled(uint64_t v, char buf[32]);
 
+/* The counting convention both reports state in their header (and `nnspy report` in JSON). */
+#define NN_COUNT_CONVENTION                                                                        \
+    "1 MAC = 1 multiply + 1 add = 2 FLOPs; FLOPs = 2 x MACs + elementwise FLOPs; "                 \
+    "params counted once per device buffer"
+
 #endif

@@ -58,15 +58,11 @@ const char nn_report_help[] =
 
 static const char *const api_names[] = {"cudnn", "cublas", "cublasLt"};
 
-#define CONVENTION                                                                                 \
-    "1 MAC = 1 multiply + 1 add = 2 FLOPs; FLOPs = 2 x MACs + elementwise FLOPs; "                 \
-    "params counted once per device buffer"
 #define UNITS                                                                                      \
     "K, M, G, T, P = 10^3, 10^6, 10^9, 10^12, 10^15 (decimal: MB = 10^6 bytes); GPU us = "         \
     "microseconds of GPU time; TFLOP/s = 10^12 FLOPs per second"
 
 /* ------------------------------------------------------------ numbers */
-
 
 static bool op_timed(const nn_trace_op *op)
 {
@@ -188,7 +184,7 @@ static void print_header(FILE *f, const nn_trace *t, const nn_trace_totals *tot)
     char a[32], b[32];
     fprintf(f, "nnspy report: %s calls (%s failed) on device \"%s\"\n", nn_fmt_grouped(tot->calls, a),
             nn_fmt_grouped(tot->failed_calls, b), t->device_name);
-    fprintf(f, "convention: %s\n", CONVENTION);
+    fprintf(f, "convention: %s\n", NN_COUNT_CONVENTION);
     fprintf(f, "units: %s\n", UNITS);
 }
 
@@ -368,7 +364,7 @@ static bool all_complete(const nn_trace_summary *s, size_t n)
 static void table_many(FILE *f, const nn_trace_summary *s, size_t n)
 {
     fprintf(f, "nnspy report: %zu traces (one per process), merged\n", n);
-    fprintf(f, "convention: %s\n", CONVENTION);
+    fprintf(f, "convention: %s\n", NN_COUNT_CONVENTION);
     fprintf(f, "units: %s\n", UNITS);
     fprintf(f, "%4s  %6s  %8s  %-16s  %12s  %18s  %12s  %7s  %11s  %11s  %-10s  %s\n", "#", "rank",
             "pid", "host", "calls", "MACs", "GPU busy ms", "frames", "p50 ms", "mean ms", "trace",
@@ -547,7 +543,7 @@ static void json_one(FILE *f, const char *in, const nn_trace_summary *s)
 {
     const nn_trace *t = s->t;
     fprintf(f, "{\n%s  \"schema\": \"nnspy.report/1\",\n%s  \"convention\": ", in, in);
-    json_string(f, CONVENTION);
+    json_string(f, NN_COUNT_CONVENTION);
     fprintf(f, ",\n%s  \"device\": {\"name\": ", in);
     json_string(f, t->device_name);
     fprintf(f, ", \"simulated\": %s},\n%s  \"traces\": [", yes(t->simulated), in);
@@ -566,7 +562,7 @@ static void json_one(FILE *f, const char *in, const nn_trace_summary *s)
 static void json_many(FILE *f, const nn_trace_summary *s, size_t n)
 {
     fprintf(f, "{\n  \"schema\": \"nnspy.report/1\",\n  \"convention\": ");
-    json_string(f, CONVENTION);
+    json_string(f, NN_COUNT_CONVENTION);
     bool same = true, simulated = false;
     for (size_t i = 0; i < n; i++) {
         same &= strcmp(s[i].t->device_name, s[0].t->device_name) == 0;
