@@ -147,7 +147,7 @@ static int setup_environment(const run_options *o)
     return 0;
 }
 
-static pid_t child_pid;
+static volatile pid_t child_pid;
 
 /* SIGTERM and SIGHUP sent to nnspy are meant for the program: passed on. */
 static void forward_signal(int sig)
@@ -184,22 +184,33 @@ static int run_and_wait(char **argv)
     sigaction(SIGQUIT, &ignore, &old_quit);
     sigaction(SIGTERM, &forward, &old_term);
     sigaction(SIGHUP, &forward, &old_hup);
-    child_pid = fork();
-    if (child_pid < 0) {
+    /* SIGTERM and SIGHUP stay blocked until child_pid is stored: one arriving
+     * while fork returns (the child may already run) is then passed on, not lost. */
+    sigset_t forwarded, old_mask;
+    sigemptyset(&forwarded);
+    sigaddset(&forwarded, SIGTERM);
+    sigaddset(&forwarded, SIGHUP);
+    sigprocmask(SIG_BLOCK, &forwarded, &old_mask);
+    pid_t pid = fork();
+    if (pid < 0) {
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         fprintf(stderr, "nnspy: fork: %s\n", strerror(errno));
         return 126;
     }
-    if (child_pid == 0) {
+    if (pid == 0) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGHUP, &old_hup, NULL);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         execvp(argv[0], argv);
         fprintf(stderr, "nnspy: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
     }
+    child_pid = pid;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     int status;
-    while (waitpid(child_pid, &status, 0) < 0)
+    while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return 126;
     if (WIFSIGNALED(status)) return die_like(WTERMSIG(status));
     return WEXITSTATUS(status);
