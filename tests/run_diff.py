@@ -342,8 +342,12 @@ def main():
     tests = [test_conv2_filters_json, test_fork_workers_json]
     if not json_only:
         tests += [test_alexnet_diff, test_fork_workers_traces]
-    for test in tests:
-        test()
+    # The JSON-only runs also write the default trace (nnspy-PROGRAM-PID.nns in the
+    # working directory): run everything from a scratch directory.
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        for test in tests:
+            test()
     if failures:
         print(f"\n{len(failures)} diff check(s) failed:")
         for f in failures:
