@@ -74,9 +74,11 @@ $(B)/sim/libcudart.so.13: tests/sim/cudart.c tests/sim/sim.h tests/sim/libcudart
 	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcudart.so.13 \
 	  -Wl,--version-script=tests/sim/libcudart.map -o $@ $< -lm -lpthread $(LDFLAGS_BASE)
 
-$(B)/sim/libcudnn.so.9: tests/sim/cudnn.c tests/sim/sim.h tests/sim/libcudnn.map $(B)/sim/libcudart.so.13
+# The legacy API (cudnn.c) and the graph API (cudnn_backend.c).
+SIM_CUDNN_SRC := tests/sim/cudnn.c tests/sim/cudnn_backend.c
+$(B)/sim/libcudnn.so.9: $(SIM_CUDNN_SRC) tests/sim/sim.h tests/sim/sim_cudnn.h tests/sim/libcudnn.map $(B)/sim/libcudart.so.13
 	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcudnn.so.9 \
-	  -Wl,--version-script=tests/sim/libcudnn.map -o $@ $< -L$(B)/sim -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
+	  -Wl,--version-script=tests/sim/libcudnn.map -o $@ $(SIM_CUDNN_SRC) -L$(B)/sim -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
 
 $(B)/sim/libcublasLt.so.13: tests/sim/cublaslt.c tests/sim/sim.h tests/sim/libcublasLt.map $(B)/sim/libcudart.so.13
 	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcublasLt.so.13 \
@@ -98,11 +100,11 @@ $(B)/sim/libcupti.so.13: tests/sim/cupti.c tests/sim/sim.h tests/sim/libcupti.ma
 
 # A second cuDNN soname (libcudnn.so.8, same stand-in) and a plugin linked to it,
 # for the test of two cuDNN versions in one process.
-$(B)/sim-v8/libcudnn.so.8: tests/sim/cudnn.c tests/sim/sim.h tests/sim/libcudnn.map $(B)/sim/libcudart.so.13
+$(B)/sim-v8/libcudnn.so.8: $(SIM_CUDNN_SRC) tests/sim/sim.h tests/sim/sim_cudnn.h tests/sim/libcudnn.map $(B)/sim/libcudart.so.13
 	@mkdir -p $(B)/sim-v8
 	sed 's/libcudnn\.so\.9/libcudnn.so.8/' tests/sim/libcudnn.map > $(B)/sim-v8/libcudnn.map
 	$(CC) $(CFLAGS_BASE) -fPIC $(CUDA_INC) -shared -Wl,-soname,libcudnn.so.8 \
-	  -Wl,--version-script=$(B)/sim-v8/libcudnn.map -o $@ $< -L$(B)/sim -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
+	  -Wl,--version-script=$(B)/sim-v8/libcudnn.map -o $@ $(SIM_CUDNN_SRC) -L$(B)/sim -l:libcudart.so.13 -lm -lpthread $(LDFLAGS_BASE)
 
 $(B)/tests/plugin_conv_v8.so: tests/e2e/plugin_conv.c $(B)/sim-v8/libcudnn.so.8
 	@mkdir -p $(dir $@)
@@ -132,6 +134,13 @@ $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_OBJ)
 	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -Icounters -Ipreload -Ireport -Iinclude -o $@ $< $(UNIT_OBJ) \
 	  $(CUDA_APP_LIBS) -lcmocka -ldl -lpthread $(LDFLAGS_BASE)
 
+# The graph API's shadow and cost, driven next to the toolkit's real libcudnn.
+GRAPH_TEST_OBJ := $(UNIT_OBJ) $(addprefix $(B)/obj/preload/,cudnn_graph_shadow.o cudnn_graph_cost.o shape_text.o)
+$(B)/tests/test_graph: tests/unit/test_graph.c $(GRAPH_TEST_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -Icounters -Ipreload -Ireport -Iinclude -o $@ $< $(GRAPH_TEST_OBJ) \
+	  $(CUDA_APP_LIBS) -lcmocka -ldl -lpthread $(LDFLAGS_BASE)
+
 # The trace reader's tests link the reader and `nnspy report`'s pure parts.
 TRACE_READ_OBJ := $(addprefix $(B)/obj/report/,trace_read.o summary.o report_cmd.o cli.o numfmt.o)
 $(B)/tests/test_trace_read: tests/unit/test_trace_read.c $(B)/obj/report/frames.o $(TRACE_READ_OBJ)
@@ -147,6 +156,7 @@ e2e: all $(B)/tests/html_demo
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) E2E_SCALE=$(E2E_SCALE) python3 tests/run_e2e.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_report.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_diff.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_graph.py
 	@$(B)/tests/html_demo $(B)/tests/html_demo.html && python3 tests/check_html.py $(B)/tests/html_demo.html
 
 # The HTML report's demo: traces built in memory, rendered, checked for structure.

@@ -231,4 +231,80 @@ uint64_t nn_tensor_bytes(const uint64_t *dims, unsigned n, nn_dtype t, nn_cost *
 /* *acc += v, checked: saturates and sets *overflow. */
 void nn_accumulate_u64(uint64_t *acc, uint64_t v, bool *overflow);
 
+/* ------------------------------------------- cuDNN graph (backend) operations */
+
+/*
+ * The graph API's operations count compute here and bytes where they are
+ * assembled (preload/cudnn_graph_cost.c): each non-virtual tensor an operation
+ * reads or writes, once per operation; virtual tensors (intermediates that stay on
+ * chip) move no memory.
+ */
+
+/* What one element of a pointwise operation costs. */
+typedef enum nn_pointwise_kind {
+    NN_PW_FREE,           /* identity, index generation: 0 FLOPs */
+    NN_PW_ONE,            /* one arithmetic, comparison, logical or select op, or one
+                             transcendental (exp, log, sqrt, rsqrt, erf, sin...): 1 FLOP */
+    NN_PW_ADD_SQUARE,     /* a + b * b: 2 FLOPs */
+    NN_PW_SOFTPLUS,       /* log(1 + exp(b x)) / b: 3 FLOPs */
+    NN_PW_ACTIVATION,     /* the activation's FLOPs (nn_activation_flops_per_element) */
+    NN_PW_ACTIVATION_BWD, /* dy x act'(x): the activation's FLOPs + 1 (the multiply) */
+} nn_pointwise_kind;
+
+uint64_t nn_pointwise_flops_per_element(nn_pointwise_kind kind, nn_activation act);
+
+/* A reduction of in_elements into out_elements (each output reduces
+ * in / out inputs). */
+typedef enum nn_reduction_kind {
+    NN_REDUCE_SUM,   /* add, mul, min, max: in - out FLOPs (r - 1 per output) */
+    NN_REDUCE_AMAX,  /* max of |x|: in (abs) + in - out */
+    NN_REDUCE_AVG,   /* sum, then one divide per output: in FLOPs */
+    NN_REDUCE_NORM1, /* sum of |x|: in + in - out */
+    NN_REDUCE_NORM2, /* sqrt of the sum of squares: in + in - out + out = 2 in */
+} nn_reduction_kind;
+
+uint64_t nn_reduction_flops(nn_reduction_kind kind, uint64_t in_elements,
+                            uint64_t out_elements, bool *overflow);
+
+/*
+ * Normalisation over `elements` elements in `groups` statistics groups (per
+ * channel for batch norm, per row for layer and RMS norm).
+ *  - NN_NORM_APPLY (batch norm inference, with running statistics given):
+ *    (x - mean) x inv_std x scale + bias = 4 FLOPs per element; 2 per group (add
+ *    epsilon, rsqrt).
+ *  - NN_NORM_FORWARD (statistics computed from x: layer, instance, group norm,
+ *    batch norm training): mean 1 + variance 3 (subtract, square, add) + normalise 2
+ *    + scale and shift 2 = 8 FLOPs per element; 4 per group (two divides, add
+ *    epsilon, rsqrt). RMS norm has no mean and no shift: 2 + 1 + 1 = 4 per element,
+ *    3 per group. Batch norm training also updates the running mean and variance:
+ *    3 FLOPs each per group (two multiplies, one add).
+ *  - NN_NORM_BACKWARD: dbias 1 + dscale 4 (recompute x_hat 2, multiply, add) + dx 8
+ *    = 13 FLOPs per element (RMS norm: 10, no mean terms); 4 per group.
+ */
+typedef enum nn_norm_kind { NN_NORM_LAYER, NN_NORM_RMS, NN_NORM_BATCH, NN_NORM_OTHER } nn_norm_kind;
+typedef enum nn_norm_phase { NN_NORM_APPLY, NN_NORM_FORWARD, NN_NORM_BACKWARD } nn_norm_phase;
+
+uint64_t nn_norm_flops(nn_norm_kind kind, nn_norm_phase phase, uint64_t elements, uint64_t groups,
+                       bool *overflow);
+
+/*
+ * Scaled dot-product attention, batch b, h query heads, query length s_q, key
+ * length s_k, head dimensions d (Q, K) and d_v (V, O). S = b h s_q s_k scores.
+ *  - Forward: Q.K^T and P.V: MACs = S (d + d_v) (2 b h s_q s_k d when d_v = d,
+ *    as torch.utils.flop_counter counts it, at 2 FLOPs per MAC). Softmax: scale,
+ *    subtract the row max, exp, divide = 4 FLOPs per score, plus the row max and
+ *    row sum reductions, 2 (s_k - 1) per row: 4 S + 2 (S - b h s_q) FLOPs.
+ *  - Backward: dV = P^T.dO, dP = dO.V^T, dQ = dS.K, dK = dS^T.Q and the
+ *    recomputation of Q.K^T that a fused kernel does: MACs = S (3 d + 2 d_v)
+ *    (flop_counter leaves out the recomputation: S (2 d + 2 d_v)). Softmax backward:
+ *    recompute P (scale, subtract, exp: 3), dS = P (dP - D) (2) = 5 FLOPs per score,
+ *    plus D = rowsum(dO x O), 2 d_v per row.
+ */
+typedef struct nn_attention_shape {
+    uint64_t b, h, s_q, s_k, d, d_v;
+} nn_attention_shape;
+
+uint64_t nn_attention_macs(const nn_attention_shape *a, bool backward, bool *overflow);
+uint64_t nn_attention_softmax_flops(const nn_attention_shape *a, bool backward, bool *overflow);
+
 #endif

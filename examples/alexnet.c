@@ -133,16 +133,20 @@ static const float ONE = 1.0f, ZERO = 0.0f;
 struct options {
     int batch, size, iters;
     int conv2_filters; /* conv2's output channels (torchvision: 192) */
+    int cuda_graph;    /* capture one forward pass in a CUDA graph, launch it --iters times */
 };
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: alexnet [--batch N] [--size S] [--iters N] [--conv2-filters K]\n"
+    fprintf(to, "usage: alexnet [--batch N] [--size S] [--iters N] [--conv2-filters K] "
+                "[--cuda-graph]\n"
                 "  --batch N          images per forward pass (default 1)\n"
                 "  --size S           input height and width (default 224)\n"
                 "  --iters N          forward passes over the same buffers (default 1)\n"
                 "  --conv2-filters K  conv2's output channels, and so conv3's input\n"
-                "                     channels (default 192, torchvision's)\n");
+                "                     channels (default 192, torchvision's)\n"
+                "  --cuda-graph       capture one forward pass into a CUDA graph and launch\n"
+                "                     it --iters times (as PyTorch's CUDAGraph does)\n");
 }
 
 static int parse_positive(const char *text, int max, int *out)
@@ -162,6 +166,7 @@ static struct options parse_options(int argc, char **argv)
         {"size", required_argument, NULL, 's'},
         {"iters", required_argument, NULL, 'i'},
         {"conv2-filters", required_argument, NULL, 'k'},
+        {"cuda-graph", no_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -173,6 +178,7 @@ static struct options parse_options(int argc, char **argv)
         case 's': bad |= parse_positive(optarg, 16384, &o.size); break;
         case 'i': bad |= parse_positive(optarg, INT_MAX, &o.iters); break;
         case 'k': bad |= parse_positive(optarg, 16384, &o.conv2_filters); break;
+        case 'g': o.cuda_graph = 1; break;
         case 'h': usage(stdout); exit(0);
         default: bad = -1; break;
         }
@@ -512,14 +518,32 @@ static void print_result(const float *logits, int batch, int classes)
            (unsigned)fnv1a(logits, n * sizeof *logits));
 }
 
+/* One forward pass captured on the net's stream, then launched `iters` times: the
+ * library calls run once, at capture, and do no work then. */
+static float *forward_in_graph(struct net *net, int iters)
+{
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    CHECK_CUDA(cudaStreamBeginCapture(net->stream, cudaStreamCaptureModeGlobal));
+    float *logits_dev = forward(net);
+    CHECK_CUDA(cudaStreamEndCapture(net->stream, &graph));
+    CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+    for (int it = 0; it < iters; it++)
+        CHECK_CUDA(cudaGraphLaunch(exec, net->stream));
+    CHECK_CUDA(cudaStreamSynchronize(net->stream));
+    CHECK_CUDA(cudaGraphExecDestroy(exec));
+    CHECK_CUDA(cudaGraphDestroy(graph));
+    return logits_dev;
+}
+
 int main(int argc, char **argv)
 {
     struct options o = parse_options(argc, argv);
     struct net net;
     create_net(&net, &o);
 
-    float *logits_dev = NULL;
-    for (int it = 0; it < o.iters; it++)
+    float *logits_dev = o.cuda_graph ? forward_in_graph(&net, o.iters) : NULL;
+    for (int it = 0; !o.cuda_graph && it < o.iters; it++)
         logits_dev = forward(&net);
     CHECK_CUDA(cudaStreamSynchronize(net.stream));
 

@@ -227,7 +227,12 @@ typedef struct nn_wrapper_entry {
 
 /* ------------------------------------------------------------ recording */
 
-typedef enum nn_api { NN_API_CUDNN, NN_API_CUBLAS, NN_API_CUBLASLT } nn_api;
+typedef enum nn_api {
+    NN_API_CUDNN,
+    NN_API_CUBLAS,
+    NN_API_CUBLASLT,
+    NN_API_CUDA, /* the CUDA runtime: a CUDA graph launch */
+} nn_api;
 
 /*
  * How a buffer an operation reads is decided to be a parameter (README, the
@@ -249,7 +254,7 @@ typedef struct nn_param_ref {
     nn_param_rule rule;
 } nn_param_ref;
 
-#define NN_MAX_PARAMS_PER_OP 4
+#define NN_MAX_PARAMS_PER_OP 8
 #define NN_SHAPE_LEN         120
 
 /* One intercepted call, as the wrappers describe it. */
@@ -268,6 +273,7 @@ typedef struct nn_op {
     const void *output;
     uint64_t output_bytes;
     char shape[NN_SHAPE_LEN]; /* "1x3x224x224 -> 1x64x55x55", empty when unknown */
+    bool in_graph_launch; /* replayed by a CUDA graph launch, whose row carries the GPU time */
 } nn_op;
 
 /* Records one call (thread-safe) and returns its number (calls are numbered from

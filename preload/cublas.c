@@ -13,6 +13,7 @@
 #include <cublas_v2.h>
 
 #include "core.h"
+#include "cuda_graphs.h"
 #include "cuda_types.h"
 #include "timing.h"
 
@@ -140,7 +141,7 @@ static void record_gemm(cublasStatus_t st, const struct gemm_call *g)
             op.output_bytes = gemm_output_span(g);
         }
     }
-    nn_timing_finish(g->timing, g->stream, op.succeeded, nn_record(&op));
+    nn_timing_finish(g->timing, g->stream, op.succeeded, nn_record_on_stream(&op, g->stream));
     errno = saved;
 }
 

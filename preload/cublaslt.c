@@ -11,6 +11,7 @@
 #include <cublasLt.h>
 
 #include "core.h"
+#include "cuda_graphs.h"
 #include "cublaslt_read.h"
 #include "timing.h"
 #include "cuda_types.h"
@@ -105,7 +106,7 @@ static void record_matmul(const nn_copy *copy, nn_timing_mark *tm, void *stream,
             nn_warn_once("cublasLtMatmul with a backward epilogue (DRELU, DGELU, BGRAD): "
                          "its cost is not counted yet");
     }
-    nn_timing_finish(tm, stream, op.succeeded, nn_record(&op));
+    nn_timing_finish(tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
     errno = saved;
 }
 

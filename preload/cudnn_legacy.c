@@ -16,6 +16,7 @@
 #include <cudnn.h>
 
 #include "core.h"
+#include "cuda_graphs.h"
 #include "cuda_types.h"
 #include "cudnn_read.h"
 #include "timing.h"
@@ -59,8 +60,7 @@ static const struct cudnn_getters *getters(const nn_copy *copy)
     return &getters_per_copy[i];
 }
 
-/* The stream the handle's work goes to (NULL: the default stream). */
-static void *handle_stream(const nn_copy *copy, cudnnHandle_t handle)
+void *nn_cudnn_handle_stream(const nn_copy *copy, cudnnHandle_t handle)
 {
     const struct cudnn_getters *g = getters(copy);
     cudaStream_t s = NULL;
@@ -147,7 +147,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
     NN_REAL_OR_RETURN(cudnnConvolutionForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
     nn_timing_mark tm = {.ctx = -1};
-    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    void *stream = outer ? nn_cudnn_handle_stream(copy, handle) : NULL;
     if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, xDesc, x, wDesc, w, convDesc, algo, workSpace,
                             workSpaceSizeInBytes, beta, yDesc, y);
@@ -164,7 +164,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,
             nn_op_add_param(&op, w, filter_elements(&t.shape), t.w.dtype, NN_PARAM_ALWAYS);
             note_output(&op, y, &t.y);
         }
-        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
         errno = saved;
     }
     nn_leave();
@@ -183,7 +183,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
     NN_REAL_OR_RETURN(cudnnConvolutionBackwardData, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
     nn_timing_mark tm = {.ctx = -1};
-    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    void *stream = outer ? nn_cudnn_handle_stream(copy, handle) : NULL;
     if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, wDesc, w, dyDesc, dy, convDesc, algo, workSpace,
                             workSpaceSizeInBytes, beta, dxDesc, dx);
@@ -200,7 +200,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardData,
             nn_op_add_param(&op, w, filter_elements(&t.shape), t.w.dtype, NN_PARAM_ALWAYS);
             note_output(&op, dx, &t.x);
         }
-        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
         errno = saved;
     }
     nn_leave();
@@ -219,7 +219,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
     NN_REAL_OR_RETURN(cudnnConvolutionBackwardFilter, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
     nn_timing_mark tm = {.ctx = -1};
-    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    void *stream = outer ? nn_cudnn_handle_stream(copy, handle) : NULL;
     if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, xDesc, x, dyDesc, dy, convDesc, algo, workSpace,
                             workSpaceSizeInBytes, beta, dwDesc, dw);
@@ -238,7 +238,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBackwardFilter,
             op.output = dw;
             op.output_bytes = nn_bytes_of(filter_elements(&t.shape), t.w.dtype, &overflow);
         }
-        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
         errno = saved;
     }
     nn_leave();
@@ -285,7 +285,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
     NN_REAL_OR_RETURN(cudnnConvolutionBiasActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
     nn_timing_mark tm = {.ctx = -1};
-    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    void *stream = outer ? nn_cudnn_handle_stream(copy, handle) : NULL;
     if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st =
         real(handle, alpha1, xDesc, x, wDesc, w, convDesc, algo, workSpace, workSpaceSizeInBytes,
@@ -307,7 +307,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,
             add_epilogue(getters(copy), &op, &t.y, biasDesc, zDesc, alpha2, activationDesc, bias);
             note_output(&op, y, &t.y);
         }
-        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
         errno = saved;
     }
     nn_leave();
@@ -324,7 +324,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
     NN_REAL_OR_RETURN(cudnnAddTensor, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
     nn_timing_mark tm = {.ctx = -1};
-    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    void *stream = outer ? nn_cudnn_handle_stream(copy, handle) : NULL;
     if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, alpha, aDesc, A, beta, cDesc, C);
     if (outer) {
@@ -353,7 +353,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnAddTensor,
             }
             note_output(&op, C, &c);
         }
-        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
         errno = saved;
     }
     nn_leave();
@@ -381,7 +381,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
     NN_REAL_OR_RETURN(cudnnActivationForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
     nn_timing_mark tm = {.ctx = -1};
-    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    void *stream = outer ? nn_cudnn_handle_stream(copy, handle) : NULL;
     if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, activationDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
@@ -402,7 +402,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnActivationForward,
             describe_unary(&op, &xi, &yi, nn_activation_name(act));
             note_output(&op, y, &yi);
         }
-        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
         errno = saved;
     }
     nn_leave();
@@ -418,7 +418,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
     NN_REAL_OR_RETURN(cudnnPoolingForward, CUDNN_STATUS_NOT_INITIALIZED);
     bool outer = nn_enter();
     nn_timing_mark tm = {.ctx = -1};
-    void *stream = outer ? handle_stream(copy, handle) : NULL;
+    void *stream = outer ? nn_cudnn_handle_stream(copy, handle) : NULL;
     if (outer) nn_timing_start(&tm, stream);
     cudnnStatus_t st = real(handle, poolingDesc, alpha, xDesc, x, beta, yDesc, y);
     if (outer) {
@@ -440,7 +440,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
             describe_unary(&op, &xi, &yi, mode == NN_POOL_MAX ? "max" : "avg");
             note_output(&op, y, &yi);
         }
-        nn_timing_finish(&tm, stream, op.succeeded, nn_record(&op));
+        nn_timing_finish(&tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
         errno = saved;
     }
     nn_leave();

@@ -58,4 +58,9 @@ bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d, 
 bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w, const nn_tensor_info *y,
                         nn_conv_shape *s);
 
+/* The stream a handle's work goes to, through the copy's own cudnnGetStream
+ * (cudnn_legacy.c); NULL for the default stream. */
+struct nn_copy;
+void *nn_cudnn_handle_stream(const struct nn_copy *copy, cudnnHandle_t handle);
+
 #endif

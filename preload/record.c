@@ -226,6 +226,7 @@ static void remember(uint64_t call, const nn_op *op, uint64_t signature, int64_t
         .gpu_end_ns = NN_UNTIMED,
         .host_ns = host_ns,
         .given_frame = nn_current_given_frame(),
+        .in_graph_launch = op->in_graph_launch,
     };
     history_len = call + 1;
 }
@@ -271,6 +272,7 @@ static void widen(int64_t *start, int64_t *end, int64_t s, int64_t e)
 
 void nn_record_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
 {
+    if (call == UINT64_MAX) return; /* kept for a CUDA graph: not a call (yet) */
     pthread_mutex_lock(&lock);
     if (call < n_listed) {
         nn_listed_op *l = &chunks[call / OPS_PER_CHUNK][call % OPS_PER_CHUNK];
@@ -310,21 +312,6 @@ void nn_op_add_gemm_operand(nn_op *op, const void *p, uint64_t rows, uint64_t co
     uint64_t elements;
     if (!p || (batch > 1 && batch_stride != 0) || !nn_mul_u64(rows, cols, &elements)) return;
     nn_op_add_param(op, p, elements, dtype, NN_PARAM_WEIGHT_OPERAND);
-}
-
-void nn_shape_append_text(char *buf, size_t len, size_t *pos, const char *text)
-{
-    int n = snprintf(buf + *pos, len - *pos, "%s", text);
-    if (n > 0) *pos = *pos + (size_t)n < len ? *pos + (size_t)n : len - 1;
-}
-
-void nn_shape_append(char *buf, size_t len, size_t *pos, const uint64_t *dims, int n)
-{
-    for (int i = 0; i < n; i++) {
-        char d[24];
-        snprintf(d, sizeof d, i ? "x%llu" : "%llu", (unsigned long long)dims[i]);
-        nn_shape_append_text(buf, len, pos, d);
-    }
 }
 
 /* ------------------------------------------------------------ reading it back */

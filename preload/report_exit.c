@@ -29,7 +29,7 @@
 #include "trace_writer.h"
 #include "record.h"
 
-static const char *const api_names[] = {"cudnn", "cublas", "cublasLt"};
+static const char *const api_names[] = {"cudnn", "cublas", "cublasLt", "cuda"};
 
 /* Everything one report shows, gathered before it is printed. */
 struct report {

@@ -364,7 +364,8 @@ void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uin
         uint32_t flags = (op->succeeded ? NN_TOP_SUCCEEDED : 0) |
                          (op->cost_known ? NN_TOP_COST_KNOWN : 0) |
                          (op->cost.overflow ? NN_TOP_OVERFLOW : 0) |
-                         (op->cost.unknown_dtype ? NN_TOP_BYTES_INCOMPLETE : 0);
+                         (op->cost.unknown_dtype ? NN_TOP_BYTES_INCOMPLETE : 0) |
+                         (op->in_graph_launch ? NN_TOP_IN_GRAPH_LAUNCH : 0);
         uint32_t function = string_id(op->call), kind = string_id(op->op);
         uint32_t shape = string_id(op->shape), dtype = string_id(nn_dtype_name(op->dtype));
         bool counted = op->succeeded && op->cost_known;

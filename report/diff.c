@@ -757,7 +757,7 @@ static void fmt_rel(char *buf, size_t len, uint64_t a, uint64_t b)
 
 static const char *api_name(uint32_t api)
 {
-    static const char *const names[] = {"cudnn", "cublas", "cublasLt"};
+    static const char *const names[] = {"cudnn", "cublas", "cublasLt", "cuda"};
     return api < 3 ? names[api] : "?";
 }
 

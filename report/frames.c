@@ -70,20 +70,24 @@ nn_frame nn_frame_measure(const nn_frame_op *ops, size_t first, size_t count)
     f.timed = iv != NULL;
     f.host_start_ns = ops[first].host_ns;
     f.host_end_ns = ops[first + count - 1].host_ns;
+    size_t n_iv = 0;
     for (size_t i = 0; i < count; i++) {
         const nn_frame_op *o = &ops[first + i];
         f.macs += o->macs;
         f.flops += o->flops;
+        if (o->in_graph_launch && o->gpu_start_ns == NN_UNTIMED) continue; /* in its launch's time */
         if (o->gpu_start_ns == NN_UNTIMED || o->gpu_end_ns == NN_UNTIMED) f.timed = false;
         if (!f.timed) continue;
         if (o->gpu_start_ns < lo) lo = o->gpu_start_ns;
         if (o->gpu_end_ns > hi) hi = o->gpu_end_ns;
-        iv[2 * i] = o->gpu_start_ns;
-        iv[2 * i + 1] = o->gpu_end_ns;
+        iv[2 * n_iv] = o->gpu_start_ns;
+        iv[2 * n_iv + 1] = o->gpu_end_ns;
+        n_iv++;
     }
+    f.timed = f.timed && n_iv > 0;
     if (f.timed) {
         f.latency_ns = hi - lo;
-        f.busy_ns = union_length(iv, count);
+        f.busy_ns = union_length(iv, n_iv);
     }
     free(iv);
     return f;

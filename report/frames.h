@@ -29,6 +29,7 @@ typedef struct nn_frame_op {
     int64_t gpu_start_ns, gpu_end_ns; /* NN_UNTIMED when no GPU time is known */
     int64_t host_ns;                  /* when the call was made (monotonic clock) */
     uint32_t given_frame;             /* marker, sync or nvtx frame number; 0: none */
+    bool in_graph_launch; /* replayed by a CUDA graph launch: the launch's row has the time */
 } nn_frame_op;
 
 typedef struct nn_frame {

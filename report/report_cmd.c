@@ -56,7 +56,7 @@ const char nn_report_help[] =
           "Exit status: 0; 1 when a trace cannot be read or the output cannot be written;\n"
           "2 for a usage error.\n";
 
-static const char *const api_names[] = {"cudnn", "cublas", "cublasLt"};
+static const char *const api_names[] = {"cudnn", "cublas", "cublasLt", "cuda"};
 
 #define UNITS                                                                                      \
     "K, M, G, T, P = 10^3, 10^6, 10^9, 10^12, 10^15 (decimal: MB = 10^6 bytes); GPU us = "         \

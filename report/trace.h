@@ -27,12 +27,13 @@ enum nn_trace_record_type {
 #define NN_TOP_COST_KNOWN       2u
 #define NN_TOP_OVERFLOW         4u
 #define NN_TOP_BYTES_INCOMPLETE 8u
+#define NN_TOP_IN_GRAPH_LAUNCH  16u /* replayed by a CUDA graph launch, timed as one unit */
 #define NN_TREC_MAX_PAYLOAD     (1u << 20)
 #define NN_TOP_PAYLOAD          104u
 
 typedef struct nn_trace_op {
     uint64_t call;
-    uint32_t api;           /* 0 cudnn, 1 cublas, 2 cublasLt */
+    uint32_t api;           /* 0 cudnn, 1 cublas, 2 cublasLt, 3 cuda */
     const char *function;   /* "cudnnConvolutionForward" */
     const char *op;         /* "conv_fwd" */
     const char *shape;      /* "" when not described */

@@ -449,7 +449,7 @@ static const char *string_use(parser *p, size_t offset, uint32_t id, const char 
 
 /* ------------------------------------------------------------ records */
 
-static const char *const api_limit_names = "0 (cudnn), 1 (cublas) or 2 (cublasLt)";
+static const char *const api_limit_names = "0 (cudnn), 1 (cublas), 2 (cublasLt) or 3 (cuda)";
 
 static int parse_op(parser *p, size_t offset, const unsigned char *b, size_t *offsets_out)
 {
@@ -458,7 +458,7 @@ static int parse_op(parser *p, size_t offset, const unsigned char *b, size_t *of
     size_t at = offset + RECORD_HEAD;
     o->call = rd64(b);
     o->api = rd32(b + 8);
-    if (o->api > 2) return fail(p, at + 8, "OP api %u is not %s", o->api, api_limit_names);
+    if (o->api > 3) return fail(p, at + 8, "OP api %u is not %s", o->api, api_limit_names);
     if (!(o->function = string_use(p, at + 12, rd32(b + 12), "OP function")) ||
         !(o->op = string_use(p, at + 16, rd32(b + 16), "OP operation")) ||
         !(o->shape = string_use(p, at + 20, rd32(b + 20), "OP shape")) ||
@@ -868,6 +868,7 @@ nn_frame_op *nn_trace_frame_ops(const nn_trace *t)
             .gpu_end_ns = o->gpu_end_ns,
             .host_ns = o->host_ns,
             .given_frame = o->given_frame,
+            .in_graph_launch = (o->flags & NN_TOP_IN_GRAPH_LAUNCH) != 0,
         };
     }
     return f;

@@ -161,9 +161,13 @@ static nn_frame_op *frame_ops(const nn_trace *t)
 {
     nn_frame_op *f = calloc(t->n_ops ? t->n_ops : 1, sizeof *f);
     for (size_t i = 0; f && i < t->n_ops; i++)
-        f[i] = (nn_frame_op){t->ops[i].signature, t->ops[i].macs, t->ops[i].flops,
-                             t->ops[i].gpu_start_ns, t->ops[i].gpu_end_ns, t->ops[i].host_ns,
-                             t->ops[i].given_frame};
+        f[i] = (nn_frame_op){.signature = t->ops[i].signature,
+                             .macs = t->ops[i].macs,
+                             .flops = t->ops[i].flops,
+                             .gpu_start_ns = t->ops[i].gpu_start_ns,
+                             .gpu_end_ns = t->ops[i].gpu_end_ns,
+                             .host_ns = t->ops[i].host_ns,
+                             .given_frame = t->ops[i].given_frame};
     return f;
 }
 

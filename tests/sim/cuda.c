@@ -407,6 +407,20 @@ CUresult cuStreamQuery(CUstream hStream)
     return stream_query(hStream);
 }
 
+/* Whether the stream is being captured into a graph (by the runtime's capture). */
+CUresult cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus *captureStatus)
+{
+    NEED_INIT();
+    if (!captureStatus)
+        return CUDA_ERROR_INVALID_VALUE;
+    CUresult r = usable_stream(hStream);
+    if (r == CUDA_SUCCESS)
+        *captureStatus = nnspy_sim_stream_capturing((cudaStream_t)hStream)
+                             ? CU_STREAM_CAPTURE_STATUS_ACTIVE
+                             : CU_STREAM_CAPTURE_STATUS_NONE;
+    return r;
+}
+
 CUresult cuStreamQuery_ptsz(CUstream hStream)
 {
     return stream_query(per_thread(hStream));

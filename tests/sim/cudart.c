@@ -43,7 +43,26 @@ struct CUstream_st {
     int priority;
     uint32_t id;       /* nnspy_sim_stream_id */
     uint64_t clock_ns; /* when all work enqueued so far completes */
+    struct CUgraph_st *capture; /* the graph being captured, or NULL */
     struct CUstream_st *next;
+};
+
+/* A CUDA graph, as captured: its kernels in order (the sim runs them one after
+ * another on the launch stream). An executable graph is a copy. */
+#define GRAPH_MAGIC 0x48505247u /* "GRPH" */
+#define EXEC_MAGIC  0x43455847u /* "GXEC" */
+struct sim_kernel {
+    uint64_t flops, bytes;
+};
+struct CUgraph_st {
+    uint32_t magic;
+    struct sim_kernel *kernels;
+    size_t n, cap;
+};
+struct CUgraphExec_st {
+    uint32_t magic;
+    struct sim_kernel *kernels;
+    size_t n;
 };
 
 struct CUevent_st {
@@ -348,6 +367,40 @@ static uint64_t run_kernel(struct CUstream_st *s, cudaStream_t handle, uint64_t 
     return s->clock_ns;
 }
 
+/* Adds a kernel to a graph (lock held, or the graph not yet shared). */
+static cudaError_t graph_append(struct CUgraph_st *g, uint64_t flops, uint64_t bytes)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        struct sim_kernel *k = realloc(g->kernels, cap * sizeof *k);
+        if (!k)
+            return cudaErrorMemoryAllocation;
+        g->kernels = k;
+        g->cap = cap;
+    }
+    g->kernels[g->n++] = (struct sim_kernel){flops, bytes};
+    return cudaSuccess;
+}
+
+cudaError_t nnspy_sim_graph_add_kernel(cudaGraph_t graph, uint64_t flops, uint64_t bytes)
+{
+    if (!graph || graph->magic != GRAPH_MAGIC)
+        return cudaErrorInvalidValue;
+    pthread_mutex_lock(&g_lock);
+    cudaError_t e = graph_append(graph, flops, bytes);
+    pthread_mutex_unlock(&g_lock);
+    return e;
+}
+
+int nnspy_sim_stream_capturing(cudaStream_t stream)
+{
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    int capturing = s && s->capture;
+    pthread_mutex_unlock(&g_lock);
+    return capturing;
+}
+
 cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes)
 {
     runtime_context();
@@ -355,12 +408,15 @@ cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes
     struct nnspy_sim_work w = {.kind = NNSPY_SIM_WORK_KERNEL};
     pthread_mutex_lock(&g_lock);
     struct CUstream_st *s = find_stream(stream);
-    if (s)
+    int captured = s && s->capture;
+    if (captured)
+        e = graph_append(s->capture, flops, bytes);
+    else if (s)
         run_kernel(s, stream, flops, bytes, &w);
     else
         e = cudaErrorInvalidResourceHandle;
     pthread_mutex_unlock(&g_lock);
-    if (e == cudaSuccess)
+    if (e == cudaSuccess && !captured)
         report_work(&w);
     return e;
 }
@@ -1011,8 +1067,132 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureSta
     runtime_context();
     if (!pCaptureStatus)
         return record_error(cudaErrorInvalidValue);
-    *pCaptureStatus = cudaStreamCaptureStatusNone; /* the sim has no stream capture */
+    int capturing = nnspy_sim_stream_capturing(stream);
+    *pCaptureStatus = capturing ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
     return with_stream(stream, do_nothing, NULL);
+}
+
+/* ------------------------------------------------------------- CUDA graphs */
+
+/* Capture on a stream other than the legacy default one; the sim's capture has one
+ * mode (what the mode would forbid meanwhile is not checked). */
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode)
+{
+    runtime_context();
+    if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
+        mode != cudaStreamCaptureModeRelaxed)
+        return record_error(cudaErrorInvalidValue);
+    if (stream == NULL || stream == cudaStreamLegacy)
+        return record_error(cudaErrorStreamCaptureUnsupported);
+    struct CUgraph_st *g = calloc(1, sizeof *g);
+    if (!g)
+        return record_error(cudaErrorMemoryAllocation);
+    g->magic = GRAPH_MAGIC;
+    cudaError_t e = cudaSuccess;
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    if (!s)
+        e = cudaErrorInvalidResourceHandle;
+    else if (s->capture)
+        e = cudaErrorIllegalState;
+    else
+        s->capture = g, g = NULL;
+    pthread_mutex_unlock(&g_lock);
+    free(g);
+    return record_error(e);
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *pGraph)
+{
+    runtime_context();
+    if (!pGraph)
+        return record_error(cudaErrorInvalidValue);
+    cudaError_t e = cudaSuccess;
+    pthread_mutex_lock(&g_lock);
+    struct CUstream_st *s = find_stream(stream);
+    if (!s)
+        e = cudaErrorInvalidResourceHandle;
+    else if (!s->capture)
+        e = cudaErrorIllegalState;
+    else
+        *pGraph = s->capture, s->capture = NULL;
+    pthread_mutex_unlock(&g_lock);
+    return record_error(e);
+}
+
+static cudaError_t instantiate(cudaGraphExec_t *pExec, cudaGraph_t graph)
+{
+    runtime_context();
+    if (!pExec || !graph || graph->magic != GRAPH_MAGIC)
+        return record_error(cudaErrorInvalidValue);
+    struct CUgraphExec_st *x = calloc(1, sizeof *x);
+    if (!x)
+        return record_error(cudaErrorMemoryAllocation);
+    pthread_mutex_lock(&g_lock);
+    x->kernels = graph->n ? malloc(graph->n * sizeof *x->kernels) : NULL;
+    if (x->kernels) {
+        memcpy(x->kernels, graph->kernels, graph->n * sizeof *x->kernels);
+        x->n = graph->n;
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (graph->n && !x->kernels) {
+        free(x);
+        return record_error(cudaErrorMemoryAllocation);
+    }
+    x->magic = EXEC_MAGIC;
+    *pExec = x;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *pGraphExec, cudaGraph_t graph,
+                                 unsigned long long flags)
+{
+    (void)flags;
+    return instantiate(pGraphExec, graph);
+}
+
+cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t *pGraphExec, cudaGraph_t graph,
+                                          unsigned long long flags)
+{
+    (void)flags;
+    return instantiate(pGraphExec, graph);
+}
+
+/* Runs the graph's kernels one after another on the stream. */
+cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream)
+{
+    runtime_context();
+    if (!graphExec || graphExec->magic != EXEC_MAGIC)
+        return record_error(cudaErrorInvalidValue);
+    for (size_t i = 0; i < graphExec->n; i++) {
+        cudaError_t e = nnspy_sim_launch(stream, graphExec->kernels[i].flops,
+                                         graphExec->kernels[i].bytes);
+        if (e != cudaSuccess)
+            return record_error(e);
+    }
+    return with_stream(stream, do_nothing, NULL);
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph)
+{
+    runtime_context();
+    if (!graph || graph->magic != GRAPH_MAGIC)
+        return record_error(cudaErrorInvalidValue);
+    graph->magic = 0;
+    free(graph->kernels);
+    free(graph);
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec)
+{
+    runtime_context();
+    if (!graphExec || graphExec->magic != EXEC_MAGIC)
+        return record_error(cudaErrorInvalidValue);
+    graphExec->magic = 0;
+    free(graphExec->kernels);
+    free(graphExec);
+    return cudaSuccess;
 }
 
 /* The host function runs at once, on the calling thread: its stream work is done. */

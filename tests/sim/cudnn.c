@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "sim_cudnn.h"
 
 #define HANDLE_MAGIC 0x444e4e48u /* "DNNH" */
 #define MAX_DIMS CUDNN_DIM_MAX   /* 8 */
@@ -266,6 +267,14 @@ void cudnnGetLastErrorString(char *message, size_t max_size)
 static int valid_handle(cudnnHandle_t h)
 {
     return h && h->magic == HANDLE_MAGIC;
+}
+
+int sim_cudnn_handle_stream(cudnnHandle_t handle, cudaStream_t *stream)
+{
+    if (!valid_handle(handle))
+        return 0;
+    *stream = handle->stream;
+    return 1;
 }
 
 cudnnStatus_t cudnnCreate(cudnnHandle_t *handle)

@@ -28,6 +28,12 @@ const char *nnspy_sim_device_name(void);
  */
 cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes);
 
+/* CUDA graphs: whether the stream is being captured (its kernels then go to the
+ * graph, not to the device), and a kernel added to a graph directly (cuDNN's
+ * cudnnBackendPopulateCudaGraph). */
+int nnspy_sim_stream_capturing(cudaStream_t stream);
+cudaError_t nnspy_sim_graph_add_kernel(cudaGraph_t graph, uint64_t flops, uint64_t bytes);
+
 /* The time model: 2000 + max(flops / 100000, bytes / 2000) ns, integer division. */
 uint64_t nnspy_sim_kernel_ns(uint64_t flops, uint64_t bytes);
 

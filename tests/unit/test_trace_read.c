@@ -547,8 +547,8 @@ static void records_checked(void **state)
     (void)state;
     buf b = minimal(NULL);
     size_t at = b.n;
-    op_rec(&b, (op_spec){.api = 3, .flags = OK_FLAGS});
-    expect_error(&b, at + 16, "OP api 3 is not");
+    op_rec(&b, (op_spec){.api = 4, .flags = OK_FLAGS});
+    expect_error(&b, at + 16, "OP api 4 is not");
     free(b.d);
     b = minimal(NULL);
     at = b.n;

@@ -1,0 +1,338 @@
+/*
+ * cuda_graphs.c: CUDA Graphs. A cuDNN or cuBLAS call made while its stream is
+ * being captured runs nothing: its work becomes part of the captured graph, and
+ * runs at each launch of that graph, with no library call at all (PyTorch's
+ * CUDAGraph, torch.compile's "reduce-overhead"). So nnspy keeps such calls with
+ * the capture, hands them to the graph at cudaStreamEndCapture, to each executable
+ * graph instantiated from it, and records them again at each cudaGraphLaunch,
+ * after a cudaGraphLaunch row that carries the launch's GPU time as one unit.
+ *
+ * Only the runtime API is covered (the driver API's capture and launch are not).
+ * Graphs built node by node, cloned, or updated in place with cudaGraphExecUpdate
+ * are not followed, except the nodes cudnnBackendPopulateCudaGraph adds.
+ */
+#define _GNU_SOURCE
+#include "cuda_graphs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime_api.h>
+
+#include "addrmap.h"
+#include "timing.h"
+
+#define MAX_CAPTURES      64
+#define MAX_OPS_PER_GRAPH (1u << 16)
+#define MAX_GRAPHS        (1u << 14) /* graphs and executable graphs, live */
+
+/* The operations of a graph, shared (counted references) by the graph and the
+ * executable graphs made from it; never changed once shared. */
+typedef struct op_list {
+    int refs;
+    nn_op *ops;
+    uint32_t n, cap;
+} op_list;
+
+struct capture {
+    void *stream;
+    op_list *ops;
+};
+
+static pthread_mutex_t graphs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct capture captures[MAX_CAPTURES];
+static int active_captures; /* read without the lock on the hot path */
+static nn_addrmap graphs = {.max_slots = 2 * MAX_GRAPHS}; /* cudaGraph_t -> op_list */
+static nn_addrmap execs = {.max_slots = 2 * MAX_GRAPHS};  /* cudaGraphExec_t -> op_list */
+
+__attribute__((constructor)) static void protect_graphs_lock(void)
+{
+    nn_fork_protect(&graphs_lock, NULL);
+}
+
+/* ------------------------------------------------------------ op lists (under the lock) */
+
+static op_list *list_new(void)
+{
+    op_list *l = calloc(1, sizeof *l);
+    if (l) l->refs = 1;
+    return l;
+}
+
+static op_list *list_ref(op_list *l)
+{
+    if (l) l->refs++;
+    return l;
+}
+
+static void list_release(op_list *l)
+{
+    if (l && --l->refs == 0) {
+        free(l->ops);
+        free(l);
+    }
+}
+
+static void list_append(op_list *l, const nn_op *op)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? 2 * l->cap : 32;
+        nn_op *grown = cap <= MAX_OPS_PER_GRAPH ? realloc(l->ops, cap * sizeof *grown) : NULL;
+        if (!grown) {
+            nn_warn_once("a CUDA graph holds more than %u intercepted calls, or memory ran out: "
+                         "the rest are not counted at its launches",
+                         MAX_OPS_PER_GRAPH);
+            return;
+        }
+        l->ops = grown;
+        l->cap = cap;
+    }
+    l->ops[l->n++] = *op;
+}
+
+static op_list *map_get(nn_addrmap *m, const void *key)
+{
+    nn_addrmap_slot *s = key ? nn_addrmap_find(m, (uintptr_t)key) : NULL;
+    return s ? (op_list *)(uintptr_t)s->value : NULL;
+}
+
+/* Binds key to l (taking a reference), dropping what key was bound to. */
+static void map_put(nn_addrmap *m, const void *key, op_list *l)
+{
+    nn_addrmap_slot *s = key ? nn_addrmap_insert(m, (uintptr_t)key) : NULL;
+    if (!s) {
+        if (key) nn_warn_once("more than %u live CUDA graphs: launches of the others count nothing",
+                              MAX_GRAPHS);
+        return;
+    }
+    list_release((op_list *)(uintptr_t)s->value);
+    s->value = (uint64_t)(uintptr_t)list_ref(l);
+}
+
+static void map_drop(nn_addrmap *m, const void *key)
+{
+    op_list *l = map_get(m, key);
+    if (!l) return;
+    nn_addrmap_erase(m, (uintptr_t)key);
+    list_release(l);
+}
+
+/* ------------------------------------------------------------ captures */
+
+static struct capture *capture_of(void *stream)
+{
+    for (int i = 0; i < MAX_CAPTURES; i++)
+        if (captures[i].ops && captures[i].stream == stream) return &captures[i];
+    return NULL;
+}
+
+static void capture_begin(void *stream)
+{
+    pthread_mutex_lock(&graphs_lock);
+    struct capture *c = capture_of(stream);
+    for (int i = 0; !c && i < MAX_CAPTURES; i++)
+        if (!captures[i].ops) c = &captures[i];
+    if (c && !c->ops) {
+        c->stream = stream;
+        c->ops = list_new();
+        if (c->ops) __atomic_add_fetch(&active_captures, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&graphs_lock);
+    if (!c) nn_warn_once("more than %d streams captured at once: calls in the others are counted "
+                         "when captured, not when launched", MAX_CAPTURES);
+}
+
+/* Ends the capture of stream; its calls go to `graph` (NULL: the capture failed). */
+static void capture_end(void *stream, void *graph)
+{
+    pthread_mutex_lock(&graphs_lock);
+    struct capture *c = capture_of(stream);
+    if (c) {
+        if (graph) map_put(&graphs, graph, c->ops);
+        list_release(c->ops);
+        *c = (struct capture){0};
+        __atomic_sub_fetch(&active_captures, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&graphs_lock);
+}
+
+uint64_t nn_record_on_stream(const nn_op *op, void *stream)
+{
+    if (__atomic_load_n(&active_captures, __ATOMIC_ACQUIRE) == 0) return nn_record(op);
+    pthread_mutex_lock(&graphs_lock);
+    struct capture *c = capture_of(stream);
+    if (c) list_append(c->ops, op);
+    pthread_mutex_unlock(&graphs_lock);
+    /* A stream that joined a capture through an event is not known here: its calls
+     * are recorded as they are made. */
+    return c ? NN_CALL_CAPTURED : nn_record(op);
+}
+
+void nn_cuda_graph_add_op(void *graph, const nn_op *op)
+{
+    pthread_mutex_lock(&graphs_lock);
+    op_list *l = map_get(&graphs, graph);
+    if (!l && (l = list_new())) {
+        map_put(&graphs, graph, l);
+        list_release(l); /* the map holds it now (or nothing does) */
+        l = map_get(&graphs, graph);
+    }
+    /* A list shared with executable graphs already made stays as they saw it. */
+    if (l && l->refs > 1) {
+        op_list *copy = list_new();
+        for (uint32_t i = 0; copy && i < l->n; i++) list_append(copy, &l->ops[i]);
+        if (copy) {
+            map_put(&graphs, graph, copy);
+            list_release(copy);
+        }
+        l = copy;
+    }
+    if (l) list_append(l, op);
+    pthread_mutex_unlock(&graphs_lock);
+}
+
+/* ------------------------------------------------------------ launches */
+
+/* A copy of the executable graph's operations (free() it), or NULL. */
+static nn_op *launch_ops(const void *exec, uint32_t *n)
+{
+    nn_op *ops = NULL;
+    *n = 0;
+    pthread_mutex_lock(&graphs_lock);
+    const op_list *l = map_get(&execs, exec);
+    if (l && l->n && (ops = malloc(l->n * sizeof *ops))) {
+        memcpy(ops, l->ops, l->n * sizeof *ops);
+        *n = l->n;
+    }
+    pthread_mutex_unlock(&graphs_lock);
+    return ops;
+}
+
+/* The row a launch adds: no work of its own, the whole graph's GPU time. */
+static nn_op launch_row(bool succeeded, uint32_t n_ops)
+{
+    nn_op op = {.api = NN_API_CUDA, .call = "cudaGraphLaunch", .op = "graph_launch",
+                .succeeded = succeeded, .cost_known = true};
+    if (nn_listing_open()) {
+        char text[48];
+        size_t pos = 0;
+        snprintf(text, sizeof text, "%u captured calls", n_ops);
+        nn_shape_append_text(op.shape, sizeof op.shape, &pos, text);
+    }
+    return op;
+}
+
+/* ------------------------------------------------------------ the runtime API */
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamBeginCapture,
+        (cudaStream_t stream, enum cudaStreamCaptureMode mode), (stream, mode))
+{
+    NN_REAL_OR_RETURN(cudaStreamBeginCapture, cudaErrorInitializationError);
+    bool outer = nn_enter();
+    cudaError_t st = real(stream, mode);
+    int saved = errno;
+    if (outer && st == cudaSuccess) capture_begin(stream);
+    errno = saved;
+    nn_leave();
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamEndCapture, (cudaStream_t stream, cudaGraph_t *graph),
+        (stream, graph))
+{
+    NN_REAL_OR_RETURN(cudaStreamEndCapture, cudaErrorInitializationError);
+    bool outer = nn_enter();
+    cudaError_t st = real(stream, graph);
+    int saved = errno;
+    /* A failed capture (invalidated) ends it too. */
+    if (outer) capture_end(stream, st == cudaSuccess && graph ? (void *)*graph : NULL);
+    errno = saved;
+    nn_leave();
+    return st;
+}
+
+static void note_instantiated(cudaError_t st, const cudaGraphExec_t *exec, cudaGraph_t graph)
+{
+    if (st != cudaSuccess || !exec || !nn_active()) return;
+    int saved = errno;
+    pthread_mutex_lock(&graphs_lock);
+    op_list *l = map_get(&graphs, graph);
+    if (l) map_put(&execs, *exec, l);
+    else map_drop(&execs, *exec); /* a graph with nothing of ours; the address may be reused */
+    pthread_mutex_unlock(&graphs_lock);
+    errno = saved;
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphInstantiate,
+        (cudaGraphExec_t * pGraphExec, cudaGraph_t graph, unsigned long long flags),
+        (pGraphExec, graph, flags))
+{
+    NN_REAL_OR_RETURN(cudaGraphInstantiate, cudaErrorInitializationError);
+    cudaError_t st = real(pGraphExec, graph, flags);
+    note_instantiated(st, pGraphExec, graph);
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphInstantiateWithFlags,
+        (cudaGraphExec_t * pGraphExec, cudaGraph_t graph, unsigned long long flags),
+        (pGraphExec, graph, flags))
+{
+    NN_REAL_OR_RETURN(cudaGraphInstantiateWithFlags, cudaErrorInitializationError);
+    cudaError_t st = real(pGraphExec, graph, flags);
+    note_instantiated(st, pGraphExec, graph);
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphDestroy, (cudaGraph_t graph), (graph))
+{
+    NN_REAL_OR_RETURN(cudaGraphDestroy, cudaErrorInitializationError);
+    if (nn_active()) {
+        int saved = errno;
+        pthread_mutex_lock(&graphs_lock);
+        map_drop(&graphs, graph);
+        pthread_mutex_unlock(&graphs_lock);
+        errno = saved;
+    }
+    return real(graph);
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphExecDestroy, (cudaGraphExec_t exec), (exec))
+{
+    NN_REAL_OR_RETURN(cudaGraphExecDestroy, cudaErrorInitializationError);
+    if (nn_active()) {
+        int saved = errno;
+        pthread_mutex_lock(&graphs_lock);
+        map_drop(&execs, exec);
+        pthread_mutex_unlock(&graphs_lock);
+        errno = saved;
+    }
+    return real(exec);
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphLaunch, (cudaGraphExec_t exec, cudaStream_t stream),
+        (exec, stream))
+{
+    NN_REAL_OR_RETURN(cudaGraphLaunch, cudaErrorInitializationError);
+    bool outer = nn_enter();
+    uint32_t n = 0;
+    nn_op *ops = outer ? launch_ops(exec, &n) : NULL;
+    nn_timing_mark tm = {.ctx = -1};
+    if (ops) nn_timing_start(&tm, stream);
+    cudaError_t st = real(exec, stream);
+    if (ops) {
+        int saved = errno;
+        nn_op row = launch_row(st == cudaSuccess, n);
+        nn_timing_finish(&tm, stream, row.succeeded, nn_record_on_stream(&row, stream));
+        for (uint32_t i = 0; row.succeeded && i < n; i++) {
+            ops[i].in_graph_launch = true;
+            nn_record_on_stream(&ops[i], stream);
+        }
+        free(ops);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""cuDNN's graph (backend) API and CUDA graphs on the simulated device.
+
+Every expected number is derived by hand below, never taken from nnspy's output.
+Run by `make check` (or `make e2e`).
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import B, alexnet_frame_ns, check, failures  # noqa: E402
+from run_e2e import ALEXNET, ALEXNET_MACS, run  # noqa: E402
+
+GRAPH_API = f"{B}/tests/graph_api"
+F32 = 4
+
+# Convolution cases of tests/e2e/graph_api.c: MACs = N K prod(out) (C / groups) prod(kernel)
+# (every tap at every output position). Bytes: x and w read, y written, 4 bytes each.
+CONV_CASES = [
+    # name, legacy too, MACs, filter elements, x, y elements
+    ("plain", True, 2 * 8 * 16 * 16 * 3 * 9, 8 * 3 * 9, 2 * 3 * 256, 2 * 8 * 256),         # 110,592
+    ("grouped", True, 1 * 8 * 8 * 8 * 2 * 9, 8 * 2 * 9, 8 * 100, 8 * 64),                 # 9,216
+    ("strided", True, 6 * 7 * 7 * 4 * 9, 6 * 4 * 9, 4 * 225, 6 * 49),                    # 10,584
+    ("dilated", True, 3 * 8 * 8 * 2 * 9, 3 * 2 * 9, 2 * 144, 3 * 64),                    # 3,456
+    ("asymmetric", False, 5 * 5 * 1 * 4, 4, 25, 25),                                  # 100
+    ("3d", True, 4 * 4 * 6 * 6 * 2 * 27, 4 * 2 * 27, 2 * 4 * 36, 4 * 4 * 36),            # 31,104
+]
+
+# Attention: b=2, h=4, s_q=64, s_k=128, d=d_v=32.
+B_, H, SQ, SK, D = 2, 4, 64, 128, 32
+ATT_MACS = 2 * B_ * H * SQ * SK * D                      # Q.K^T and P.V: 4,194,304
+SCORES, ROWS = B_ * H * SQ * SK, B_ * H * SQ             # 65,536 and 512
+# Softmax: scale, subtract max, exp, divide (4 per score) + row max and row sum
+# (s_k - 1 per row each). The composite graph has exactly these nodes: MUL, SUB,
+# EXP, DIV pointwise (one FLOP per score each), MAX and ADD reductions (in - out).
+SOFTMAX_FLOPS = 4 * SCORES + 2 * (SCORES - ROWS)         # 392,192
+ATT_FLOPS = 2 * ATT_MACS + SOFTMAX_FLOPS                 # 8,780,800
+ATT_READ = (B_ * H * SQ * D + 2 * B_ * H * SK * D) * F32  # Q, K, V: 327,680
+ATT_WRITTEN = B_ * H * SQ * D * F32                      # O: 65,536
+
+
+def same_cost(a, b):
+    keys = ("macs", "flops", "params", "bytes_read", "bytes_written")
+    return all(a[k] == b[k] for k in keys)
+
+
+def check_convolutions(ops):
+    i = 0
+    for name, legacy, macs, filt, x, y in CONV_CASES:
+        rows = ops[i:i + (3 if legacy else 2)]
+        i += len(rows)
+        graph_rows = rows[-2:]
+        check(all(r["call"] == "cudnnBackendExecute" and r["op"] == "conv_fwd" for r in graph_rows),
+              f"{name}: the cached plan executed twice, counted as conv_fwd twice")
+        g = graph_rows[0]
+        check(g["macs"] == macs and g["flops"] == 2 * macs,
+              f"{name}: graph API MACs {g['macs']:,} == {macs:,}, FLOPs 2 x MACs")
+        check(g["params"] == filt, f"{name}: the filter's {filt} elements are parameters")
+        check(g["bytes_read"] == (x + filt) * F32 and g["bytes_written"] == y * F32,
+              f"{name}: bytes read {(x + filt) * F32:,} (x, w), written {y * F32:,} (y)")
+        check(same_cost(graph_rows[0], graph_rows[1]), f"{name}: both executions cost the same")
+        if legacy:
+            check(rows[0]["call"] == "cudnnConvolutionForward" and same_cost(rows[0], g),
+                  f"{name}: legacy and graph API give the same MACs, FLOPs, params and bytes")
+    return i
+
+
+def check_attention(ops, i):
+    node, failed, composite = ops[i], ops[i + 1], ops[i + 2]
+    check(node["op"] == "sdpa_fwd" and node["macs"] == ATT_MACS,
+          f"SDPA node: MACs {node['macs']:,} == 2 b h s_q s_k d = {ATT_MACS:,}")
+    check(node["flops"] == ATT_FLOPS,
+          f"SDPA node: FLOPs {node['flops']:,} == 4 b h s_q s_k d + softmax {SOFTMAX_FLOPS:,}")
+    check(node["bytes_read"] == ATT_READ and node["bytes_written"] == ATT_WRITTEN,
+          "SDPA node: reads Q, K, V and writes O")
+    check(composite["op"] == "graph" and "8 ops" in composite["shape"],
+          f"composite attention: one graph of 8 operations ({composite['shape']})")
+    check(composite["macs"] == ATT_MACS and composite["flops"] == ATT_FLOPS,
+          "composite attention: the same MACs and FLOPs as the SDPA node")
+    check(composite["bytes_read"] == ATT_READ and composite["bytes_written"] == ATT_WRITTEN,
+          "composite attention: virtual intermediates move no memory (same bytes as the node)")
+    check(node["params"] == 0 and composite["params"] == 0,
+          "attention: none of Q, K, V is a parameter")
+    check(not failed["succeeded"] and failed["call"] == "cudnnBackendExecute",
+          "an execution with an incomplete variant pack is a failed call")
+    return i + 3
+
+
+def check_populated(ops, i):
+    rows = ops[i:]
+    check(len(rows) == 6, f"3 launches of the populated graph: 6 rows (got {len(rows)})")
+    launches, convs = rows[0::2], rows[1::2]
+    check(all(r["api"] == "cuda" and r["op"] == "graph_launch" and r["macs"] == 0 for r in launches),
+          "each launch adds a graph_launch row of no work")
+    check(all(r["gpu_time_ms"] is not None and r["gpu_time_ms"] > 0 for r in launches),
+          "each launch row carries the graph's GPU time")
+    check(all(r["op"] == "conv_fwd" and r["macs"] == CONV_CASES[0][2] for r in convs),
+          "each launch counts the populated convolution again (110,592 MACs)")
+
+
+def test_graph_api():
+    print("cuDNN graph API: convolutions, attention, a populated CUDA graph")
+    rc, out, err, r = run([GRAPH_API], json_out=True)
+    check(rc == 0, f"exit status 0 (got {rc})", err)
+    if not r:
+        check(False, "JSON summary written", err)
+        return
+    ops = r["ops"]
+    i = check_convolutions(ops)
+    i = check_attention(ops, i)
+    check_populated(ops, i)
+    conv_params = sum(c[3] for c in CONV_CASES)  # legacy and graph share each filter: 850
+    check(r["totals"]["params"] == conv_params + CONV_CASES[0][3],
+          f"distinct parameters: {conv_params} + the populated graph's own filter 216")
+    check(r["totals"]["failed_calls"] == 1, "one failed call")
+
+
+def test_alexnet_cuda_graph():
+    print("AlexNet captured once into a CUDA graph, launched 10 times")
+    rc, out, err, r = run([ALEXNET, "--cuda-graph", "--iters", "10"], json_out=True)
+    check(rc == 0, f"exit status 0 (got {rc})", err)
+    if not r:
+        check(False, "JSON summary written", err)
+        return
+    f = r["frames"]
+    check(f["count"] == 10 and f["warmup"] == 0, f"10 frames, no warm-up (got {f['count']})")
+    check(f["macs_per_frame"] == ALEXNET_MACS, f"each frame {ALEXNET_MACS:,} MACs")
+    check(r["totals"]["macs"] == 10 * ALEXNET_MACS, "10 x the MACs in the totals")
+    check(r["totals"]["params"] == 61_100_840, "parameters counted once: 61,100,840")
+    check(f["calls_per_frame"] == 28, "27 calls and the launch row per frame")
+    want = alexnet_frame_ns() / 1e6
+    got = f["latency_ms"]["mean"] if f.get("latency_ms") else None
+    check(got is not None and abs(got - want) < 1e-6,
+          f"latency per frame = the graph launch's GPU time, {want:.6f} ms (got {got})")
+    launches = [o for o in r["ops"] if o["op"] == "graph_launch"]
+    check(len(launches) == 10, "10 launch rows")
+
+
+def main():
+    test_graph_api()
+    test_alexnet_cuda_graph()
+    if failures:
+        print(f"run_graph: {len(failures)} check(s) failed")
+        sys.exit(1)
+    print("run_graph: all checks passed")
+
+
+if __name__ == "__main__":
+    main()
