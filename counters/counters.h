@@ -82,6 +82,9 @@ typedef struct nn_cost {
 /* Adds b into a (checked); used to accumulate totals. */
 void nn_cost_add(nn_cost *a, const nn_cost *b);
 
+/* The cost of `runs` runs of an operation costing c (checked). */
+nn_cost nn_cost_times(const nn_cost *c, uint64_t runs);
+
 /* ---------------------------------------------------------------- convolution */
 
 #define NN_MAX_SPATIAL 3

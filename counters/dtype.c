@@ -147,3 +147,13 @@ void nn_cost_add(nn_cost *a, const nn_cost *b)
     a->overflow = a->overflow || b->overflow;
     a->unknown_dtype = a->unknown_dtype || b->unknown_dtype;
 }
+
+nn_cost nn_cost_times(const nn_cost *c, uint64_t runs)
+{
+    nn_cost r = *c;
+    r.overflow = c->overflow || !nn_mul_u64(c->macs, runs, &r.macs) ||
+                 !nn_mul_u64(c->flops, runs, &r.flops) ||
+                 !nn_mul_u64(c->bytes_read, runs, &r.bytes_read) ||
+                 !nn_mul_u64(c->bytes_written, runs, &r.bytes_written);
+    return r;
+}

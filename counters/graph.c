@@ -24,8 +24,8 @@ static uint64_t sub_floor(uint64_t a, uint64_t b)
     return a > b ? a - b : 0;
 }
 
-uint64_t nn_reduction_flops(nn_reduction_kind kind, uint64_t in_elements,
-                            uint64_t out_elements, bool *overflow)
+uint64_t nn_reduction_flops(nn_reduction_kind kind, uint64_t in_elements, uint64_t out_elements,
+                            bool *overflow)
 {
     uint64_t combine = sub_floor(in_elements, out_elements), flops = 0;
     switch (kind) {

@@ -274,6 +274,11 @@ typedef struct nn_op {
     uint64_t output_bytes;
     char shape[NN_SHAPE_LEN]; /* "1x3x224x224 -> 1x64x55x55", empty when unknown */
     bool in_graph_launch; /* replayed by a CUDA graph launch, whose row carries the GPU time */
+    /* Autotuning (report/frames.c, nn_frames_mark_autotuning): an explicit search
+     * (cudnnFind*), or one of several plans (tune_variant) run for one graph
+     * (tune_key, 0: none) before the program settles on one. */
+    bool autotune;
+    uint32_t tune_key, tune_variant;
 } nn_op;
 
 /* Records one call (thread-safe) and returns its number (calls are numbered from

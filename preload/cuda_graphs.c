@@ -104,8 +104,9 @@ static void map_put(nn_addrmap *m, const void *key, op_list *l)
 {
     nn_addrmap_slot *s = key ? nn_addrmap_insert(m, (uintptr_t)key) : NULL;
     if (!s) {
-        if (key) nn_warn_once("more than %u live CUDA graphs: launches of the others count nothing",
-                              MAX_GRAPHS);
+        if (key)
+            nn_warn_once("more than %u live CUDA graphs: launches of the others count nothing",
+                         MAX_GRAPHS);
         return;
     }
     list_release((op_list *)(uintptr_t)s->value);
@@ -141,8 +142,10 @@ static void capture_begin(void *stream)
         if (c->ops) __atomic_add_fetch(&active_captures, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&graphs_lock);
-    if (!c) nn_warn_once("more than %d streams captured at once: calls in the others are counted "
-                         "when captured, not when launched", MAX_CAPTURES);
+    if (!c)
+        nn_warn_once("more than %d streams captured at once: calls in the others are counted "
+                     "when captured, not when launched",
+                     MAX_CAPTURES);
 }
 
 /* Ends the capture of stream; its calls go to `graph` (NULL: the capture failed). */
@@ -214,8 +217,11 @@ static nn_op *launch_ops(const void *exec, uint32_t *n)
 /* The row a launch adds: no work of its own, the whole graph's GPU time. */
 static nn_op launch_row(bool succeeded, uint32_t n_ops)
 {
-    nn_op op = {.api = NN_API_CUDA, .call = "cudaGraphLaunch", .op = "graph_launch",
-                .succeeded = succeeded, .cost_known = true};
+    nn_op op = {.api = NN_API_CUDA,
+                .call = "cudaGraphLaunch",
+                .op = "graph_launch",
+                .succeeded = succeeded,
+                .cost_known = true};
     if (nn_listing_open()) {
         char text[48];
         size_t pos = 0;
@@ -240,8 +246,8 @@ NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamBeginCapture,
     return st;
 }
 
-NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamEndCapture, (cudaStream_t stream, cudaGraph_t *graph),
-        (stream, graph))
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamEndCapture,
+        (cudaStream_t stream, cudaGraph_t *graph), (stream, graph))
 {
     NN_REAL_OR_RETURN(cudaStreamEndCapture, cudaErrorInitializationError);
     bool outer = nn_enter();
@@ -260,8 +266,10 @@ static void note_instantiated(cudaError_t st, const cudaGraphExec_t *exec, cudaG
     int saved = errno;
     pthread_mutex_lock(&graphs_lock);
     op_list *l = map_get(&graphs, graph);
-    if (l) map_put(&execs, *exec, l);
-    else map_drop(&execs, *exec); /* a graph with nothing of ours; the address may be reused */
+    if (l)
+        map_put(&execs, *exec, l);
+    else
+        map_drop(&execs, *exec); /* a graph with nothing of ours; the address may be reused */
     pthread_mutex_unlock(&graphs_lock);
     errno = saved;
 }

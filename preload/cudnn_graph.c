@@ -15,9 +15,9 @@
 #include <cudnn.h>
 
 #include "core.h"
+#include "cuda_graphs.h"
 #include "cudnn_graph_shadow.h"
 #include "cudnn_read.h"
-#include "cuda_graphs.h"
 #include "timing.h"
 
 /* Descriptor calls made inside NVIDIA's libraries (depth > 0) are theirs, not the
@@ -61,9 +61,9 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnBackendSetAttribute,
         (descriptor, attributeName, attributeType, elementCount, arrayOfElements))
 {
     NN_REAL_OR_RETURN(cudnnBackendSetAttribute, CUDNN_STATUS_NOT_INITIALIZED);
-    SHADOW_AROUND(real(descriptor, attributeName, attributeType, elementCount, arrayOfElements),
-                  nn_graph_note_set(descriptor, attributeName, attributeType, elementCount,
-                                    arrayOfElements));
+    SHADOW_AROUND(
+        real(descriptor, attributeName, attributeType, elementCount, arrayOfElements),
+        nn_graph_note_set(descriptor, attributeName, attributeType, elementCount, arrayOfElements));
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnBackendGetAttribute,
@@ -74,8 +74,8 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnBackendGetAttribute,
          arrayOfElements))
 {
     NN_REAL_OR_RETURN(cudnnBackendGetAttribute, CUDNN_STATUS_NOT_INITIALIZED);
-    SHADOW_AROUND(real(descriptor, attributeName, attributeType, requestedElementCount, elementCount,
-                       arrayOfElements),
+    SHADOW_AROUND(real(descriptor, attributeName, attributeType, requestedElementCount,
+                       elementCount, arrayOfElements),
                   nn_graph_note_get(descriptor, attributeName, attributeType,
                                     elementCount && *elementCount < requestedElementCount
                                         ? *elementCount
@@ -98,6 +98,8 @@ static void describe_execution(nn_op *op, const nn_graph_execution *ex)
     const nn_graph_cost *g = &ex->cost;
     op->op = g->op ? g->op : "graph";
     op->dtype = g->dtype;
+    op->tune_key = g->id;
+    op->tune_variant = ex->plan_serial;
     if (!g->known) return; /* some operation of the graph could not be counted */
     op->cost_known = true;
     op->cost = g->cost;
@@ -114,8 +116,8 @@ static void describe_execution(nn_op *op, const nn_graph_execution *ex)
 
 static nn_op execution_op(const void *plan, const void *pack, bool succeeded)
 {
-    nn_op op = {.api = NN_API_CUDNN, .call = "cudnnBackendExecute", .op = "graph",
-                .succeeded = succeeded};
+    nn_op op = {
+        .api = NN_API_CUDNN, .call = "cudnnBackendExecute", .op = "graph", .succeeded = succeeded};
     nn_graph_execution ex;
     if (succeeded && nn_graph_lookup_execution(plan, pack, &ex)) describe_execution(&op, &ex);
     return op;

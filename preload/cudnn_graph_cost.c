@@ -68,8 +68,8 @@ static void note_param(nn_graph_cost *g, const nn_graph_tensor *t, nn_param_rule
 {
     if (!in_memory(t) || g->n_params >= NN_GRAPH_MAX_PARAMS) return;
     bool overflow = false;
-    g->params[g->n_params++] = (nn_graph_param){t->uid, elements_of(t, &overflow), t->dtype, rule,
-                                                buffer};
+    g->params[g->n_params++] =
+        (nn_graph_param){t->uid, elements_of(t, &overflow), t->dtype, rule, buffer};
 }
 
 static void note_output(nn_graph_cost *g, const nn_graph_tensor *t)
@@ -186,11 +186,17 @@ static void matmul_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g)
     if (!a->present || !b->present || !c->present || a->nb < 2 || b->nb < 2 || c->nb < 2) return;
     bool overflow = false;
     nn_gemm_shape s = {
-        .m = (uint64_t)a->dims[a->nb - 2], .k = (uint64_t)a->dims[a->nb - 1],
-        .n = (uint64_t)b->dims[b->nb - 1], .batch = matrices_of(c, &overflow),
-        .a_matrices = matrices_of(a, &overflow), .b_matrices = matrices_of(b, &overflow),
+        .m = (uint64_t)a->dims[a->nb - 2],
+        .k = (uint64_t)a->dims[a->nb - 1],
+        .n = (uint64_t)b->dims[b->nb - 1],
+        .batch = matrices_of(c, &overflow),
+        .a_matrices = matrices_of(a, &overflow),
+        .b_matrices = matrices_of(b, &overflow),
         .d_matrices = matrices_of(c, &overflow),
-        .a_dtype = a->dtype, .b_dtype = b->dtype, .c_dtype = c->dtype, .d_dtype = c->dtype,
+        .a_dtype = a->dtype,
+        .b_dtype = b->dtype,
+        .c_dtype = c->dtype,
+        .d_dtype = c->dtype,
     };
     s.c_matrices = s.d_matrices;
     nn_cost full = nn_gemm_cost(&s, false);
@@ -235,17 +241,15 @@ static nn_pointwise_kind pointwise_kind(cudnnPointwiseMode_t m, nn_activation *a
     case CUDNN_POINTWISE_ELU_BWD: *act = NN_ACT_ELU; return NN_PW_ACTIVATION_BWD;
     case CUDNN_POINTWISE_GELU_BWD: *act = NN_ACT_GELU; return NN_PW_ACTIVATION_BWD;
     case CUDNN_POINTWISE_SWISH_BWD: *act = NN_ACT_SWISH; return NN_PW_ACTIVATION_BWD;
-    case CUDNN_POINTWISE_GELU_APPROX_TANH_BWD:
-        *act = NN_ACT_GELU_TANH;
-        return NN_PW_ACTIVATION_BWD;
+    case CUDNN_POINTWISE_GELU_APPROX_TANH_BWD: *act = NN_ACT_GELU_TANH; return NN_PW_ACTIVATION_BWD;
     default: return NN_PW_ONE; /* arithmetic, math functions, comparisons, logic, select */
     }
 }
 
 static void pointwise_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g)
 {
-    const nn_graph_tensor *out = n->t[NN_ROLE_PW_DX].present ? &n->t[NN_ROLE_PW_DX]
-                                                             : &n->t[NN_ROLE_PW_Y];
+    const nn_graph_tensor *out =
+        n->t[NN_ROLE_PW_DX].present ? &n->t[NN_ROLE_PW_DX] : &n->t[NN_ROLE_PW_Y];
     if (!out->present) return;
     nn_activation act;
     nn_pointwise_kind kind = pointwise_kind(n->pw_mode, &act);
@@ -253,7 +257,8 @@ static void pointwise_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost 
     uint64_t elements = elements_of(out, &nc->cost.overflow);
     add_flops(&nc->cost, elements, per_element);
     static const int inputs[] = {NN_ROLE_PW_X, NN_ROLE_PW_B, NN_ROLE_PW_T, NN_ROLE_PW_DY};
-    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) reads(&nc->cost, &n->t[inputs[i]]);
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        reads(&nc->cost, &n->t[inputs[i]]);
     writes(&nc->cost, out);
     /* A bias: the broadcast operand of an addition, unless an earlier call wrote it. */
     const nn_graph_tensor *b = &n->t[NN_ROLE_PW_B];
@@ -307,8 +312,9 @@ static nn_norm_kind norm_kind(cudnnBackendNormMode_t m)
 
 /* Statistics groups: per channel for batch norm; for the others, one per set of
  * elements the scale spans (a row for layer norm). */
-static uint64_t norm_groups(nn_norm_kind kind, const nn_graph_tensor *x, const nn_graph_tensor *scale,
-                            const nn_graph_tensor *stat, bool *overflow)
+static uint64_t norm_groups(nn_norm_kind kind, const nn_graph_tensor *x,
+                            const nn_graph_tensor *scale, const nn_graph_tensor *stat,
+                            bool *overflow)
 {
     if (kind == NN_NORM_BATCH) return x->nb >= 2 ? (uint64_t)x->dims[1] : 0;
     if (stat->present) return elements_of(stat, overflow);
@@ -336,7 +342,8 @@ static void norm_forward_node(const nn_graph_node *n, node_cost *nc, nn_graph_co
     uint64_t elements = elements_of(&t[NN_ROLE_NF_X], &nc->cost.overflow);
     uint64_t groups = norm_groups(kind, &t[NN_ROLE_NF_X], &t[NN_ROLE_NF_SCALE], &t[NN_ROLE_NF_MEAN],
                                   &nc->cost.overflow);
-    nn_accumulate_u64(&nc->cost.flops, nn_norm_flops(kind, phase, elements, groups, &nc->cost.overflow),
+    nn_accumulate_u64(&nc->cost.flops,
+                      nn_norm_flops(kind, phase, elements, groups, &nc->cost.overflow),
                       &nc->cost.overflow);
     reads(&nc->cost, &t[NN_ROLE_NF_X]);
     reads(&nc->cost, &t[NN_ROLE_NF_SCALE]);
@@ -407,7 +414,7 @@ static void sdpa_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g, b
                       &nc->cost.overflow);
     static const int fwd_in[] = {NN_ROLE_SDPA_Q, NN_ROLE_SDPA_K, NN_ROLE_SDPA_V};
     static const int fwd_out[] = {NN_ROLE_SDPA_O, NN_ROLE_SDPA_STATS};
-    static const int bwd_in[] = {NN_ROLE_SDPA_Q, NN_ROLE_SDPA_K, NN_ROLE_SDPA_V,
+    static const int bwd_in[] = {NN_ROLE_SDPA_Q, NN_ROLE_SDPA_K,     NN_ROLE_SDPA_V,
                                  NN_ROLE_SDPA_O, NN_ROLE_SDPA_STATS, NN_ROLE_SDPA_DO};
     static const int bwd_out[] = {NN_ROLE_SDPA_DQ, NN_ROLE_SDPA_DK, NN_ROLE_SDPA_DV};
     const int *in = backward ? bwd_in : fwd_in, *out = backward ? bwd_out : fwd_out;

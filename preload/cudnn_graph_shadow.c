@@ -19,7 +19,7 @@
 
 typedef struct op_build {
     const void *refs[NN_GRAPH_NODE_ROLES]; /* tensor descriptors by role */
-    const void *desc_ref; /* the convolution, pointwise or reduction descriptor */
+    const void *desc_ref;                  /* the convolution, pointwise or reduction descriptor */
     bool accumulate;
     cudnnBackendNormMode_t norm_mode;
     cudnnBackendNormFwdPhase_t norm_phase;
@@ -41,6 +41,7 @@ typedef struct conv_desc {
 typedef struct shadow {
     cudnnBackendDescriptorType_t type;
     bool finalized;
+    uint32_t serial;     /* distinct for every descriptor created (addresses are reused) */
     nn_graph_cost *cost; /* graph: its own; engine, config, heuristics, plan: shared */
     union {
         nn_graph_tensor tensor;
@@ -59,6 +60,7 @@ typedef struct shadow {
 static pthread_mutex_t shadow_lock = PTHREAD_MUTEX_INITIALIZER;
 static nn_addrmap shadows = {.max_slots = 2 * NN_GRAPH_MAX_SHADOWS};
 static uint64_t live;
+static uint32_t serials, graph_ids; /* under the lock */
 
 __attribute__((constructor)) static void protect_shadow_lock(void)
 {
@@ -96,10 +98,8 @@ static bool is_operation(cudnnBackendDescriptorType_t t)
     case CUDNN_BACKEND_OPERATION_CONTRACT_BAND_MATRIX_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR:
     case CUDNN_BACKEND_OPERATION_MOE_GROUPED_MATMUL_DESCRIPTOR:
-    case CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR:
-        return true;
-    default:
-        return false;
+    case CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR: return true;
+    default: return false;
     }
 }
 
@@ -156,12 +156,15 @@ void nn_graph_note_create(const void *desc, cudnnBackendDescriptorType_t type)
     if (!s) return;
     s->type = type;
     pthread_mutex_lock(&shadow_lock);
-    nn_addrmap_slot *slot = live < NN_GRAPH_MAX_SHADOWS ? nn_addrmap_insert(&shadows, (uintptr_t)desc)
-                                                        : NULL;
+    nn_addrmap_slot *slot =
+        live < NN_GRAPH_MAX_SHADOWS ? nn_addrmap_insert(&shadows, (uintptr_t)desc) : NULL;
     if (slot) {
         /* An address the library reuses without our having seen its destroy. */
-        if (slot->value) free_shadow((shadow *)(uintptr_t)slot->value);
-        else live++;
+        if (slot->value)
+            free_shadow((shadow *)(uintptr_t)slot->value);
+        else
+            live++;
+        s->serial = ++serials;
         slot->value = (uint64_t)(uintptr_t)s;
         s = NULL;
     }
@@ -350,7 +353,8 @@ static void set_operation(op_build *op, cudnnBackendDescriptorType_t t,
         }
     } else if (is_beta(a)) {
         op->accumulate = scalar_nonzero(type, count, elements);
-    } else if ((a == CUDNN_ATTR_OPERATION_NORM_FWD_MODE || a == CUDNN_ATTR_OPERATION_NORM_BWD_MODE) &&
+    } else if ((a == CUDNN_ATTR_OPERATION_NORM_FWD_MODE ||
+                a == CUDNN_ATTR_OPERATION_NORM_BWD_MODE) &&
                type == CUDNN_TYPE_NORM_MODE && count >= 1) {
         op->norm_mode = *(const cudnnBackendNormMode_t *)elements;
     } else if (a == CUDNN_ATTR_OPERATION_NORM_FWD_PHASE && type == CUDNN_TYPE_NORM_FWD_PHASE &&
@@ -364,8 +368,8 @@ static void set_variant_pack(variant_pack *p, cudnnBackendAttributeName_t a,
 {
     if (a == CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS) {
         p->n_uids = (unsigned)copy_int64s(p->uids, NN_GRAPH_MAX_BINDINGS, type, count, elements);
-    } else if (a == CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS && type == CUDNN_TYPE_VOID_PTR && elements &&
-               count >= 0) {
+    } else if (a == CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS && type == CUDNN_TYPE_VOID_PTR &&
+               elements && count >= 0) {
         p->n_ptrs = count < NN_GRAPH_MAX_BINDINGS ? (unsigned)count : NN_GRAPH_MAX_BINDINGS;
         memcpy(p->ptrs, elements, p->n_ptrs * sizeof p->ptrs[0]);
     }
@@ -507,8 +511,10 @@ static void finalize_graph(shadow *s)
     unsigned n = 0, missing = s->u.graph.n_dropped;
     for (unsigned i = 0; i < s->u.graph.n_ops; i++) {
         const shadow *op = find(s->u.graph.ops[i]);
-        if (op && is_operation(op->type) && op->u.op.node) nodes[n++] = op->u.op.node;
-        else missing++;
+        if (op && is_operation(op->type) && op->u.op.node)
+            nodes[n++] = op->u.op.node;
+        else
+            missing++;
     }
     nn_graph_cost *c = calloc(1, sizeof *c);
     if (!c) return;
@@ -517,6 +523,7 @@ static void finalize_graph(shadow *s)
     c->n_uncounted += missing;
     if (missing) c->known = false;
     c->refs = 0;
+    c->id = ++graph_ids;
     link_cost(s, c);
 }
 
@@ -526,8 +533,10 @@ void nn_graph_note_finalize(const void *desc)
     shadow *s = find(desc);
     if (s && !s->finalized) {
         s->finalized = true;
-        if (s->type == CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR) finalize_graph(s);
-        else if (is_operation(s->type)) s->u.op.node = snapshot_operation(s);
+        if (s->type == CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR)
+            finalize_graph(s);
+        else if (is_operation(s->type))
+            s->u.op.node = snapshot_operation(s);
     }
     pthread_mutex_unlock(&shadow_lock);
 }
@@ -550,6 +559,7 @@ bool nn_graph_lookup_execution(const void *plan, const void *variant_pack_desc,
     const shadow *p = find(plan);
     if (p && p->cost) {
         out->plan_known = true;
+        out->plan_serial = p->serial;
         out->cost = *p->cost;
         const shadow *v = find(variant_pack_desc);
         if (v && v->type == CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR) {

@@ -56,7 +56,8 @@ typedef struct nn_graph_output {
 } nn_graph_output;
 
 typedef struct nn_graph_cost {
-    int refs; /* under the shadow lock */
+    int refs;    /* under the shadow lock */
+    uint32_t id; /* one per finalized graph, from 1: the autotuning key of its plans */
     bool known;             /* every operation of the graph could be counted */
     unsigned n_ops, n_uncounted;
     nn_cost cost;
@@ -83,6 +84,7 @@ void nn_graph_note_finalize(const void *desc);
 /* What one execution of `plan` with `variant_pack` costs and reads. */
 typedef struct nn_graph_execution {
     bool plan_known; /* the plan leads to a shadowed, finalized graph */
+    uint32_t plan_serial; /* which plan of the graph: autotuning tries several */
     nn_graph_cost cost;
     /* The buffers of cost.params and cost.outputs, by uid; NULL when unbound. */
     const void *param_ptrs[NN_GRAPH_MAX_PARAMS];

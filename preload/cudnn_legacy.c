@@ -133,6 +133,14 @@ static uint64_t filter_elements(const nn_conv_shape *s)
     return nn_conv_filter_elements(s, &overflow);
 }
 
+bool nn_cudnn_conv_cost(const nn_copy *copy, nn_conv_direction dir, cudnnTensorDescriptor_t x_desc,
+                        cudnnFilterDescriptor_t w_desc, cudnnTensorDescriptor_t y_desc, nn_op *op)
+{
+    static const double zero = 0; /* read as a float or a double: 0 either way */
+    struct conv_tensors t;
+    return conv_op(getters(copy), op, dir, x_desc, w_desc, y_desc, &zero, &t);
+}
+
 /* ------------------------------------------------------------ convolutions */
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionForward,

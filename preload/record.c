@@ -227,6 +227,9 @@ static void remember(uint64_t call, const nn_op *op, uint64_t signature, int64_t
         .host_ns = host_ns,
         .given_frame = nn_current_given_frame(),
         .in_graph_launch = op->in_graph_launch,
+        .autotune = op->autotune,
+        .tune_key = op->tune_key,
+        .tune_variant = op->tune_variant,
     };
     history_len = call + 1;
 }

@@ -153,6 +153,9 @@ static void print_frames(nn_out *fd, const struct report *r)
     if (fs->period) nn_out_printf(fd, ", %zu calls each", fs->period);
     nn_out_printf(fd, "; per frame %s MACs, %s FLOPs\n", nn_fmt_grouped(fs->macs_per_frame, a),
                   nn_fmt_grouped(fs->flops_per_frame, b));
+    char tune[160];
+    nn_fmt_autotune_line(&fs->autotune, tune, sizeof tune);
+    nn_out_printf(fd, "%s", tune);
     if (fs->latency.count)
         nn_out_printf(fd,
                       "  GPU latency ms: mean %.6f  p50 %.6f  p90 %.6f  p99 %.6f  min %.6f  "
@@ -304,8 +307,11 @@ static void json_frames(nn_out *f, const struct report *r)
     else nn_out_printf(f, ", \"fps\": null");
     if (fs->have_tflops) nn_out_printf(f, ", \"achieved_tflops\": %.9g", fs->achieved_tflops);
     else nn_out_printf(f, ", \"achieved_tflops\": null");
-    if (r->dev->peak_tflops > 0) nn_out_printf(f, ", \"peak_tflops\": %.9g},\n", r->dev->peak_tflops);
-    else nn_out_printf(f, ", \"peak_tflops\": null},\n");
+    if (r->dev->peak_tflops > 0) nn_out_printf(f, ", \"peak_tflops\": %.9g", r->dev->peak_tflops);
+    else nn_out_printf(f, ", \"peak_tflops\": null");
+    char tune[160];
+    nn_fmt_autotune_json(&fs->autotune, tune, sizeof tune);
+    nn_out_printf(f, "%s},\n", tune);
 }
 
 static void json_write(nn_out *f, const struct report *r)
@@ -454,6 +460,7 @@ void nn_report_write(nn_report_moment moment)
         /* Frames need memory: not in a signal handler. */
         size_t n;
         nn_frame_op *ops = nn_history_copy(&n);
+        if (ops) nn_frames_mark_autotuning(ops, n);
         r.frames = nn_frames_summarize(ops, n, cfg);
         free(ops);
     }

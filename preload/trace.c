@@ -355,6 +355,17 @@ static bool started(void)
 
 /* ------------------------------------------------------------ records */
 
+/* What autotuning needs of a call (report/frames.c); under the lock. */
+static void write_tune(uint64_t call, const nn_op *op)
+{
+    unsigned char rec[NN_TTUNE_PAYLOAD], *p = rec;
+    PUT(p, uint64_t, call);
+    PUT(p, uint32_t, op->tune_key);
+    PUT(p, uint32_t, op->tune_variant);
+    PUT(p, uint32_t, op->autotune ? NN_TTUNE_SEARCH : 0);
+    append(NN_TREC_TUNE, rec, NN_TTUNE_PAYLOAD);
+}
+
 void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uint64_t signature,
                  int64_t host_ns, uint32_t given_frame)
 {
@@ -387,6 +398,7 @@ void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uin
         PUT(p, int64_t, host_ns);
         PUT(p, uint64_t, op->workspace_bytes);
         append(NN_TREC_OP, rec, NN_TOP_PAYLOAD);
+        if (op->autotune || op->tune_key) write_tune(call, op);
     }
     pthread_mutex_unlock(&lock);
 }

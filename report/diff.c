@@ -247,8 +247,13 @@ static nn_frame_op *frame_ops_of(const nn_trace *t)
                              .gpu_start_ns = o->gpu_start_ns,
                              .gpu_end_ns = o->gpu_end_ns,
                              .host_ns = o->host_ns,
-                             .given_frame = o->given_frame};
+                             .given_frame = o->given_frame,
+                             .in_graph_launch = (o->flags & NN_TOP_IN_GRAPH_LAUNCH) != 0,
+                             .autotune = o->tune_search,
+                             .tune_key = o->tune_key,
+                             .tune_variant = o->tune_variant};
     }
+    nn_frames_mark_autotuning(f, t->n_ops);
     return f;
 }
 

@@ -12,7 +12,25 @@
  * reversed signature sequence that stretch is a prefix, and the prefix function
  * (as in Knuth-Morris-Pratt) gives each prefix's smallest period in O(n).
  */
+/* The steady state comes after autotuning: frames are looked for after its last call. */
+static size_t after_autotuning(const nn_frame_op *ops, size_t n)
+{
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].autotune) first = i + 1;
+    return first;
+}
+
+static size_t smallest_period(const nn_frame_op *ops, size_t n, size_t *period);
+
 size_t nn_frames_auto(const nn_frame_op *ops, size_t n, size_t *period)
+{
+    size_t first = after_autotuning(ops, n);
+    return first + smallest_period(ops + first, n - first, period);
+}
+
+/* nn_frames_auto's search, on ops that hold no autotuning. */
+static size_t smallest_period(const nn_frame_op *ops, size_t n, size_t *period)
 {
     *period = n; /* no repetition: the whole run is one frame */
     if (n < 2) return 0;
@@ -73,6 +91,7 @@ nn_frame nn_frame_measure(const nn_frame_op *ops, size_t first, size_t count)
     size_t n_iv = 0;
     for (size_t i = 0; i < count; i++) {
         const nn_frame_op *o = &ops[first + i];
+        if (o->autotune) continue; /* not model work */
         f.macs += o->macs;
         f.flops += o->flops;
         if (o->in_graph_launch && o->gpu_start_ns == NN_UNTIMED) continue; /* in its launch's time */
@@ -199,6 +218,7 @@ static void position_times(nn_frames_summary *s, const nn_frame_op *ops)
 
 void nn_frames_summarize_auto(nn_frames_summary *s, const nn_frame_op *ops, size_t n)
 {
+    s->autotune = nn_frames_autotune_totals(ops, n);
     s->steady_start = nn_frames_auto(ops, n, &s->period);
     if (s->period == 0) return;
     s->count = (n - s->steady_start) / s->period;
@@ -225,6 +245,7 @@ static bool has_calls(const nn_frame_op *ops, size_t n, uint32_t id)
 void nn_frames_summarize_given(nn_frames_summary *s, const nn_frame_op *ops, size_t n,
                                uint32_t count, nn_frame_span_fn span, const void *ctx, bool sync)
 {
+    s->autotune = nn_frames_autotune_totals(ops, n);
     /* In sync mode the last synchronisation opens a frame that the program never
      * uses when it ends there: not a frame. (An empty marked frame is one.) */
     if (sync && count > 0 && !has_calls(ops, n, count)) count--;
@@ -246,4 +267,60 @@ void nn_frames_summary_free(nn_frames_summary *s)
 {
     free(s->position_ms);
     s->position_ms = NULL;
+}
+
+/* ------------------------------------------------------------ autotuning */
+
+typedef struct tuned_run {
+    uint32_t key, variant;
+    size_t index;
+} tuned_run;
+
+static int by_key_then_index(const void *a, const void *b)
+{
+    const tuned_run *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Marks the runs of one key, runs[0 .. n) in call order. */
+static void mark_key(nn_frame_op *ops, const tuned_run *runs, size_t n)
+{
+    uint32_t settled = runs[n - 1].variant;
+    size_t last_other = n; /* none */
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].variant != settled) last_other = i;
+    for (size_t i = 0; last_other < n && i <= last_other; i++) ops[runs[i].index].autotune = true;
+}
+
+size_t nn_frames_mark_autotuning(nn_frame_op *ops, size_t n)
+{
+    size_t keyed = 0, marked = 0;
+    for (size_t i = 0; i < n; i++) keyed += ops[i].tune_key != 0;
+    tuned_run *runs = keyed ? malloc(keyed * sizeof *runs) : NULL;
+    if (runs) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (ops[i].tune_key) runs[k++] = (tuned_run){ops[i].tune_key, ops[i].tune_variant, i};
+        qsort(runs, keyed, sizeof *runs, by_key_then_index);
+        for (size_t first = 0, last; first < keyed; first = last) {
+            for (last = first + 1; last < keyed && runs[last].key == runs[first].key; last++) {}
+            mark_key(ops, runs + first, last - first);
+        }
+        free(runs);
+    }
+    for (size_t i = 0; i < n; i++) marked += ops[i].autotune;
+    return marked;
+}
+
+nn_autotune_totals nn_frames_autotune_totals(const nn_frame_op *ops, size_t n)
+{
+    nn_autotune_totals t = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].autotune) continue;
+        t.calls++;
+        t.macs += ops[i].macs;
+        t.flops += ops[i].flops;
+    }
+    return t;
 }

@@ -30,6 +30,8 @@ typedef struct nn_frame_op {
     int64_t host_ns;                  /* when the call was made (monotonic clock) */
     uint32_t given_frame;             /* marker, sync or nvtx frame number; 0: none */
     bool in_graph_launch; /* replayed by a CUDA graph launch: the launch's row has the time */
+    bool autotune;        /* autotuning, not model work: in no frame's cost */
+    uint32_t tune_key, tune_variant; /* see nn_frames_mark_autotuning */
 } nn_frame_op;
 
 typedef struct nn_frame {
@@ -44,7 +46,8 @@ typedef struct nn_frame {
 /*
  * Automatic frames: sets *period (operations per frame, 0 when the run does not
  * repeat) and returns the index of the first operation of the steady state; the
- * operations before it are warm-up. Frames are [start + k * period, + period).
+ * operations before it are warm-up, autotuning among them (the steady state starts
+ * after the last autotuning call). Frames are [start + k * period, + period).
  */
 size_t nn_frames_auto(const nn_frame_op *ops, size_t n, size_t *period);
 
@@ -70,6 +73,11 @@ typedef struct nn_latency_stats {
  */
 nn_latency_stats nn_latency_stats_of(const nn_frame *frames, size_t n, int64_t *scratch);
 
+/* What autotuning cost, shown apart from the model's work. */
+typedef struct nn_autotune_totals {
+    uint64_t calls, macs, flops;
+} nn_autotune_totals;
+
 /*
  * The frames of a run as a report shows them: the preload's exit report and
  * `nnspy report` (from a trace) both summarize with these, so that their numbers
@@ -90,6 +98,7 @@ typedef struct nn_frames_summary {
     double host_interval_ms; /* mean host time between consecutive frame starts */
     double achieved_tflops; /* FLOPs over GPU busy time */
     double *position_ms;    /* auto: mean GPU time of each call of the period; -1 untimed */
+    nn_autotune_totals autotune; /* calls marked autotuning: in no frame */
 } nn_frames_summary;
 
 /* Frames are found among the first this many calls (the preload keeps no more). */
@@ -114,5 +123,17 @@ void nn_frames_summarize_given(nn_frames_summary *s, const nn_frame_op *ops, siz
                                uint32_t count, nn_frame_span_fn span, const void *ctx, bool sync);
 
 void nn_frames_summary_free(nn_frames_summary *s);
+
+/*
+ * Marks the benchmark runs of autotuning, which only the whole run reveals: a
+ * framework that autotunes (PyTorch's cudnn.benchmark) runs several plans of one
+ * graph (same tune_key, different tune_variant) before it settles on one. Every run
+ * of a key up to the last run of a plan other than the one it settled on (the plan
+ * of its last run) is autotuning. Explicit searches (cudnnFind*) come marked.
+ * Returns how many operations are autotuning.
+ */
+size_t nn_frames_mark_autotuning(nn_frame_op *ops, size_t n);
+
+nn_autotune_totals nn_frames_autotune_totals(const nn_frame_op *ops, size_t n);
 
 #endif

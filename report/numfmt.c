@@ -37,3 +37,21 @@ const char *nn_fmt_scaled(uint64_t v, char buf[32])
              (unsigned long long)(hundredths % 100), units[u]);
     return buf;
 }
+
+void nn_fmt_autotune_line(const nn_autotune_totals *t, char *buf, size_t len)
+{
+    char c[32], m[32], f[32];
+    if (!t->calls) {
+        snprintf(buf, len, "%s", "");
+        return;
+    }
+    snprintf(buf, len, "autotuning (counted in the totals, in no frame): %s calls, %s MACs, %s FLOPs\n",
+             nn_fmt_grouped(t->calls, c), nn_fmt_grouped(t->macs, m), nn_fmt_grouped(t->flops, f));
+}
+
+void nn_fmt_autotune_json(const nn_autotune_totals *t, char *buf, size_t len)
+{
+    snprintf(buf, len, ", \"autotune\": {\"calls\": %llu, \"macs\": %llu, \"flops\": %llu}",
+             (unsigned long long)t->calls, (unsigned long long)t->macs,
+             (unsigned long long)t->flops);
+}

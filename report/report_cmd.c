@@ -290,6 +290,9 @@ static void print_frames(FILE *f, const nn_trace_summary *s)
     if (fs->period) fprintf(f, ", %zu calls each", fs->period);
     fprintf(f, "; per frame %s MACs, %s FLOPs\n", nn_fmt_grouped(fs->macs_per_frame, a),
             nn_fmt_grouped(fs->flops_per_frame, b));
+    char tune[160];
+    nn_fmt_autotune_line(&fs->autotune, tune, sizeof tune);
+    fputs(tune, f);
     if (fs->latency.count)
         fprintf(f,
                 "  GPU latency ms: mean %.6f  p50 %.6f  p90 %.6f  p99 %.6f  min %.6f  max %.6f "
@@ -533,9 +536,12 @@ static void json_timing_frames(FILE *f, const char *in, const nn_trace_summary *
     else
         fputs(", \"achieved_tflops\": null", f);
     if (t->peak_tflops > 0)
-        fprintf(f, ", \"peak_tflops\": %.9g},\n", t->peak_tflops);
+        fprintf(f, ", \"peak_tflops\": %.9g", t->peak_tflops);
     else
-        fputs(", \"peak_tflops\": null},\n", f);
+        fputs(", \"peak_tflops\": null", f);
+    char tune[160];
+    nn_fmt_autotune_json(&fs->autotune, tune, sizeof tune);
+    fprintf(f, "%s},\n", tune);
 }
 
 /* One trace's report, the preload's schema; `in` indents it. */

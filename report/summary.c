@@ -139,6 +139,7 @@ int nn_trace_summarize(const nn_trace *t, const char *frames, nn_trace_summary *
     if (!s->fops || gpu_busy(s) != 0) goto oom;
     /* Frames are found among the first NN_FRAMES_MAX_CALLS calls, as the preload does. */
     while (s->n_fops < t->n_ops && t->ops[s->n_fops].call < NN_FRAMES_MAX_CALLS) s->n_fops++;
+    nn_frames_mark_autotuning(s->fops, s->n_fops);
 
     if (want == NN_SUM_FRAMES_AUTO) {
         nn_frames_summarize_auto(&s->frames, s->fops, s->n_fops);

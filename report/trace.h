@@ -21,6 +21,7 @@ enum nn_trace_record_type {
     NN_TREC_GPU_TIME = 3,
     NN_TREC_FRAME = 4,
     NN_TREC_END = 5,
+    NN_TREC_TUNE = 6,
 };
 
 #define NN_TOP_SUCCEEDED        1u
@@ -30,6 +31,8 @@ enum nn_trace_record_type {
 #define NN_TOP_IN_GRAPH_LAUNCH  16u /* replayed by a CUDA graph launch, timed as one unit */
 #define NN_TREC_MAX_PAYLOAD     (1u << 20)
 #define NN_TOP_PAYLOAD          104u
+#define NN_TTUNE_PAYLOAD        20u
+#define NN_TTUNE_SEARCH         1u /* TUNE flag: an explicit search (cudnnFind*) */
 
 typedef struct nn_trace_op {
     uint64_t call;
@@ -44,6 +47,8 @@ typedef struct nn_trace_op {
     int64_t host_ns;
     uint64_t workspace_bytes;
     int64_t gpu_start_ns, gpu_end_ns; /* NN_UNTIMED when no GPU_TIME record */
+    uint32_t tune_key, tune_variant;  /* from a TUNE record; 0 when none */
+    bool tune_search;                 /* an explicit autotuning search (cudnnFind*) */
 } nn_trace_op;
 
 typedef struct nn_trace_frame {

@@ -606,6 +606,17 @@ static int apply_gpu_time(parser *p, size_t offset, const unsigned char *b)
     return 0;
 }
 
+/* A TUNE record: what autotuning needs to know of its call (a TUNE of a call the
+ * trace does not have is ignored, as a GPU_TIME would be). */
+static void apply_tune(parser *p, const unsigned char *b)
+{
+    nn_trace_op *o = find_call(p->t, rd64(b));
+    if (!o) return;
+    o->tune_key = rd32(b + 8);
+    o->tune_variant = rd32(b + 12);
+    o->tune_search = (rd32(b + 16) & NN_TTUNE_SEARCH) != 0;
+}
+
 /* *acc += v, saturated at 2^64 - 1 with *overflow set (as the preload adds). */
 static void accumulate(uint64_t *acc, uint64_t v, bool *overflow)
 {
@@ -703,6 +714,7 @@ static int parse(parser *p)
         case NN_TREC_OP: want = NN_TOP_PAYLOAD, n_op++; break;
         case NN_TREC_GPU_TIME: want = GPU_TIME_PAYLOAD; break;
         case NN_TREC_FRAME: want = FRAME_PAYLOAD, n_frame++; break;
+        case NN_TREC_TUNE: want = NN_TTUNE_PAYLOAD; break;
         case NN_TREC_END: have_end = true, end_at = pos; break;
         default: t->unknown_records++; break;
         }
@@ -745,10 +757,11 @@ static int parse(parser *p)
     if (rc == 0) rc = sort_frames(p, frame_offsets);
     free(offsets);
     free(frame_offsets);
-    /* Pass 3: GPU times, now that every call is known. */
+    /* Pass 3: GPU times and autotuning, now that every call is known. */
     for (size_t pos = first; pos < limit && rc == 0;) {
         uint32_t len = rd32(d + pos + 4);
         if (rd16(d + pos) == NN_TREC_GPU_TIME) rc = apply_gpu_time(p, pos, d + pos + RECORD_HEAD);
+        if (rd16(d + pos) == NN_TREC_TUNE) apply_tune(p, d + pos + RECORD_HEAD);
         pos += RECORD_HEAD + len;
     }
     if (rc != 0) return -1;
@@ -869,6 +882,9 @@ nn_frame_op *nn_trace_frame_ops(const nn_trace *t)
             .host_ns = o->host_ns,
             .given_frame = o->given_frame,
             .in_graph_launch = (o->flags & NN_TOP_IN_GRAPH_LAUNCH) != 0,
+            .autotune = o->tune_search,
+            .tune_key = o->tune_key,
+            .tune_variant = o->tune_variant,
         };
     }
     return f;

@@ -87,7 +87,7 @@ def check_attention(ops, i):
 
 
 def check_populated(ops, i):
-    rows = ops[i:]
+    rows = ops[i:i + 6]
     check(len(rows) == 6, f"3 launches of the populated graph: 6 rows (got {len(rows)})")
     launches, convs = rows[0::2], rows[1::2]
     check(all(r["api"] == "cuda" and r["op"] == "graph_launch" and r["macs"] == 0 for r in launches),
@@ -96,6 +96,33 @@ def check_populated(ops, i):
           "each launch row carries the graph's GPU time")
     check(all(r["op"] == "conv_fwd" and r["macs"] == CONV_CASES[0][2] for r in convs),
           "each launch counts the populated convolution again (110,592 MACs)")
+    return i + 6
+
+
+# Autotuning of the plain convolution (110,592 MACs): a legacy search that ran 3
+# algorithms (3 x 110,592 = 331,776 MACs), then 3 plans of one graph run 3 times
+# each, then the second plan 5 times. Every run up to the third plan's last is
+# benchmarking: 1 + 9 calls, 331,776 + 9 x 110,592 = 1,327,104 MACs.
+CONV_MACS = CONV_CASES[0][2]
+TUNE_CALLS, TUNE_MACS = 1 + 9, 3 * CONV_MACS + 9 * CONV_MACS
+
+
+def check_autotuning(r, ops, i):
+    search = ops[i]
+    check(search["call"] == "cudnnFindConvolutionForwardAlgorithm" and
+          search["op"] == "conv_fwd_search" and search["macs"] == 3 * CONV_MACS,
+          f"the search of 3 algorithms costs 3 convolutions: {3 * CONV_MACS:,} MACs")
+    runs = ops[i + 1:]
+    check(len(runs) == 14 and all(o["macs"] == CONV_MACS for o in runs),
+          f"9 benchmark runs and 5 steady runs of the convolution (got {len(runs)} rows)")
+    tune = r["frames"].get("autotune", {})
+    check(tune.get("calls") == TUNE_CALLS and tune.get("macs") == TUNE_MACS,
+          f"autotuning shown apart: {TUNE_CALLS} calls, {TUNE_MACS:,} MACs (got {tune})")
+    check(r["totals"]["macs"] >= TUNE_MACS, "autotuning is in the totals")
+    f = r["frames"]
+    check(f["count"] == 5 and f["calls_per_frame"] == 1 and f["macs_per_frame"] == CONV_MACS,
+          "the steady state after autotuning: 5 frames of one convolution "
+          f"(got {f['count']} frames of {f['calls_per_frame']} calls, {f['macs_per_frame']:,} MACs)")
 
 
 def test_graph_api():
@@ -108,10 +135,12 @@ def test_graph_api():
     ops = r["ops"]
     i = check_convolutions(ops)
     i = check_attention(ops, i)
-    check_populated(ops, i)
+    i = check_populated(ops, i)
+    check_autotuning(r, ops, i)
     conv_params = sum(c[3] for c in CONV_CASES)  # legacy and graph share each filter: 850
-    check(r["totals"]["params"] == conv_params + CONV_CASES[0][3],
-          f"distinct parameters: {conv_params} + the populated graph's own filter 216")
+    # The populated graph and the autotuning each have a filter buffer of their own.
+    check(r["totals"]["params"] == conv_params + 2 * CONV_CASES[0][3],
+          f"distinct parameters: {conv_params} + 2 more filters of 216")
     check(r["totals"]["failed_calls"] == 1, "one failed call")
 
 

@@ -23,7 +23,7 @@
     do {                                                                                           \
         cudnnStatus_t s_ = (call);                                                                 \
         if (s_ != CUDNN_STATUS_SUCCESS) {                                                          \
-            fprintf(stderr, "graph_api: %s failed: %d (line %d)\n", #call, (int)s_, __LINE__);    \
+            fprintf(stderr, "graph_api: %s failed: %d (line %d)\n", #call, (int)s_, __LINE__);     \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -32,7 +32,7 @@
     do {                                                                                           \
         cudaError_t e_ = (call);                                                                   \
         if (e_ != cudaSuccess) {                                                                   \
-            fprintf(stderr, "graph_api: %s failed: %d (line %d)\n", #call, (int)e_, __LINE__);    \
+            fprintf(stderr, "graph_api: %s failed: %d (line %d)\n", #call, (int)e_, __LINE__);     \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -151,9 +151,11 @@ static void legacy_conv(cudnnHandle_t h, const struct conv_case *c, void *x, voi
 {
     int xd[5], wd[5], yd[5], xs[5], ys[5], pad[3], stride[3], dil[3];
     int sp = c->nb - 2;
-    for (int i = 0; i < c->nb; i++) xd[i] = (int)c->x[i], wd[i] = (int)c->w[i], yd[i] = (int)c->y[i];
+    for (int i = 0; i < c->nb; i++)
+        xd[i] = (int)c->x[i], wd[i] = (int)c->w[i], yd[i] = (int)c->y[i];
     xs[c->nb - 1] = ys[c->nb - 1] = 1;
-    for (int i = c->nb - 2; i >= 0; i--) xs[i] = xs[i + 1] * xd[i + 1], ys[i] = ys[i + 1] * yd[i + 1];
+    for (int i = c->nb - 2; i >= 0; i--)
+        xs[i] = xs[i + 1] * xd[i + 1], ys[i] = ys[i + 1] * yd[i + 1];
     for (int i = 0; i < sp; i++)
         pad[i] = (int)c->pre[i], stride[i] = (int)c->stride[i], dil[i] = (int)c->dilation[i];
     cudnnTensorDescriptor_t xt, yt;
@@ -170,8 +172,8 @@ static void legacy_conv(cudnnHandle_t h, const struct conv_case *c, void *x, voi
                                           CUDNN_DATA_FLOAT));
     CHECK(cudnnSetConvolutionGroupCount(cd, (int)(c->x[1] / c->w[1])));
     float one = 1, zero = 0;
-    CHECK(cudnnConvolutionForward(h, &one, xt, x, wt, w, cd, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
-                                  NULL, 0, &zero, yt, y));
+    CHECK(cudnnConvolutionForward(h, &one, xt, x, wt, w, cd,
+                                  CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &zero, yt, y));
     cudnnDestroyTensorDescriptor(xt);
     cudnnDestroyTensorDescriptor(yt);
     cudnnDestroyFilterDescriptor(wt);
@@ -216,13 +218,66 @@ static desc_t conv_plan(cudnnHandle_t h, const struct conv_case *c)
 }
 
 static const struct conv_case conv_cases[] = {
-    {"plain", 4, {2, 3, 16, 16}, {8, 3, 3, 3}, {2, 8, 16, 16}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, true},
-    {"grouped", 4, {1, 8, 10, 10}, {8, 2, 3, 3}, {1, 8, 8, 8}, {0, 0}, {0, 0}, {1, 1}, {1, 1}, true},
-    {"strided", 4, {1, 4, 15, 15}, {6, 4, 3, 3}, {1, 6, 7, 7}, {0, 0}, {0, 0}, {2, 2}, {1, 1}, true},
-    {"dilated", 4, {1, 2, 12, 12}, {3, 2, 3, 3}, {1, 3, 8, 8}, {0, 0}, {0, 0}, {1, 1}, {2, 2}, true},
-    {"asymmetric", 4, {1, 1, 5, 5}, {1, 1, 2, 2}, {1, 1, 5, 5}, {0, 0}, {1, 1}, {1, 1}, {1, 1}, false},
-    {"3d", 5, {1, 2, 4, 6, 6}, {4, 2, 3, 3, 3}, {1, 4, 4, 6, 6}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
-     {1, 1, 1}, true},
+    {"plain",
+     4,
+     {2, 3, 16, 16},
+     {8, 3, 3, 3},
+     {2, 8, 16, 16},
+     {1, 1},
+     {1, 1},
+     {1, 1},
+     {1, 1},
+     true},
+    {"grouped",
+     4,
+     {1, 8, 10, 10},
+     {8, 2, 3, 3},
+     {1, 8, 8, 8},
+     {0, 0},
+     {0, 0},
+     {1, 1},
+     {1, 1},
+     true},
+    {"strided",
+     4,
+     {1, 4, 15, 15},
+     {6, 4, 3, 3},
+     {1, 6, 7, 7},
+     {0, 0},
+     {0, 0},
+     {2, 2},
+     {1, 1},
+     true},
+    {"dilated",
+     4,
+     {1, 2, 12, 12},
+     {3, 2, 3, 3},
+     {1, 3, 8, 8},
+     {0, 0},
+     {0, 0},
+     {1, 1},
+     {2, 2},
+     true},
+    {"asymmetric",
+     4,
+     {1, 1, 5, 5},
+     {1, 1, 2, 2},
+     {1, 1, 5, 5},
+     {0, 0},
+     {1, 1},
+     {1, 1},
+     {1, 1},
+     false},
+    {"3d",
+     5,
+     {1, 2, 4, 6, 6},
+     {4, 2, 3, 3, 3},
+     {1, 4, 4, 6, 6},
+     {1, 1, 1},
+     {1, 1, 1},
+     {1, 1, 1},
+     {1, 1, 1},
+     true},
 };
 
 static void convolutions(cudnnHandle_t h)
@@ -322,11 +377,14 @@ static void attention_composite(cudnnHandle_t h, void *q, void *k, void *v, void
     /* K^T: K's memory read with the last two dims swapped. */
     const int64_t kts[] = {H * SK * D, SK * D, 1, D};
     int64_t uid = 100;
-    desc_t tq = tensor('q', 4, qd, NULL, false, false), tkt = tensor('k', 4, ktd, kts, false, false),
+    desc_t tq = tensor('q', 4, qd, NULL, false, false),
+           tkt = tensor('k', 4, ktd, kts, false, false),
            tv = tensor('v', 4, kd, NULL, false, false), to = tensor('o', 4, qd, NULL, false, false),
            scale = tensor('s', 4, one, NULL, false, true);
-    desc_t s = tensor(uid++, 4, sd, NULL, true, false), s2 = tensor(uid++, 4, sd, NULL, true, false),
-           m = tensor(uid++, 4, rd, NULL, true, false), sub = tensor(uid++, 4, sd, NULL, true, false),
+    desc_t s = tensor(uid++, 4, sd, NULL, true, false),
+           s2 = tensor(uid++, 4, sd, NULL, true, false),
+           m = tensor(uid++, 4, rd, NULL, true, false),
+           sub = tensor(uid++, 4, sd, NULL, true, false),
            e = tensor(uid++, 4, sd, NULL, true, false), z = tensor(uid++, 4, rd, NULL, true, false),
            p = tensor(uid++, 4, sd, NULL, true, false);
     desc_t ops[] = {
@@ -378,6 +436,91 @@ static void populated_graph(cudnnHandle_t h, cudaStream_t stream)
     CHECK_CUDA(cudaGraphDestroy(graph));
 }
 
+/* ------------------------------------------------------------ autotuning */
+
+/* A plan per engine of the graph (as PyTorch's benchmark mode builds its candidates
+ * from the engine list), all of one operation graph. */
+static void plans_of_one_graph(cudnnHandle_t h, desc_t op, desc_t *plans, int n)
+{
+    desc_t graph = create(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+    set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &op);
+    done(graph);
+    for (int64_t i = 0; i < n; i++) {
+        desc_t engine = create(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+        set_desc(engine, CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph);
+        set(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &i);
+        done(engine);
+        desc_t cfg = create(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+        set_desc(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, engine);
+        done(cfg);
+        plans[i] = create(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+        set(plans[i], CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+        set_desc(plans[i], CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfg);
+        done(plans[i]);
+    }
+}
+
+/*
+ * The plain convolution autotuned twice over: an explicit legacy search of 3
+ * algorithms, then a benchmark of 3 plans of one graph (3 runs each), after which
+ * the program settles on the second plan and runs it 5 times.
+ */
+static void autotuning(cudnnHandle_t h)
+{
+    const struct conv_case *c = &conv_cases[0];
+    void *x = device((size_t)product(c->x, c->nb)), *w = device((size_t)product(c->w, c->nb)),
+         *y = device((size_t)product(c->y, c->nb));
+    int xd[4], wd[4], yd[4], xs[4], ys[4], pad[2] = {1, 1}, one[2] = {1, 1}, returned = 0;
+    for (int i = 0; i < 4; i++) xd[i] = (int)c->x[i], wd[i] = (int)c->w[i], yd[i] = (int)c->y[i];
+    xs[3] = ys[3] = 1;
+    for (int i = 2; i >= 0; i--) xs[i] = xs[i + 1] * xd[i + 1], ys[i] = ys[i + 1] * yd[i + 1];
+    cudnnTensorDescriptor_t xt, yt;
+    cudnnFilterDescriptor_t wt;
+    cudnnConvolutionDescriptor_t cd;
+    cudnnConvolutionFwdAlgoPerf_t perf[3];
+    CHECK(cudnnCreateTensorDescriptor(&xt));
+    CHECK(cudnnCreateTensorDescriptor(&yt));
+    CHECK(cudnnCreateFilterDescriptor(&wt));
+    CHECK(cudnnCreateConvolutionDescriptor(&cd));
+    CHECK(cudnnSetTensorNdDescriptor(xt, CUDNN_DATA_FLOAT, 4, xd, xs));
+    CHECK(cudnnSetTensorNdDescriptor(yt, CUDNN_DATA_FLOAT, 4, yd, ys));
+    CHECK(cudnnSetFilterNdDescriptor(wt, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, 4, wd));
+    CHECK(cudnnSetConvolutionNdDescriptor(cd, 2, pad, one, one, CUDNN_CROSS_CORRELATION,
+                                          CUDNN_DATA_FLOAT));
+    CHECK(cudnnFindConvolutionForwardAlgorithm(h, xt, wt, cd, yt, 3, &returned, perf));
+    if (returned != 3) {
+        fprintf(stderr, "graph_api: the search returned %d algorithms, not 3\n", returned);
+        exit(1);
+    }
+
+    desc_t plan = conv_plan(h, c), plans[3];
+    CHECK(cudnnBackendDestroyDescriptor(plan));
+    /* conv_plan's operation is gone: build the graph's operation again. */
+    desc_t tx = tensor('x', 4, c->x, NULL, false, false), tw = tensor('w', 4, c->w, NULL, false, false),
+           ty = tensor('y', 4, c->y, NULL, false, false);
+    int64_t sp = 2;
+    cudnnDataType_t comp = CUDNN_DATA_FLOAT;
+    desc_t conv = create(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+    set(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &sp);
+    set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
+    set(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, c->pre);
+    set(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, c->post);
+    done(conv);
+    desc_t op = create(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, tx);
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, tw);
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, ty);
+    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv);
+    done(op);
+    plans_of_one_graph(h, op, plans, 3);
+    int64_t uids[] = {'x', 'w', 'y'};
+    void *ptrs[] = {x, w, y};
+    desc_t pack = variant_pack(uids, ptrs, 3);
+    for (int p = 0; p < 3; p++)
+        for (int run = 0; run < 3; run++) CHECK(cudnnBackendExecute(h, plans[p], pack));
+    for (int run = 0; run < 5; run++) CHECK(cudnnBackendExecute(h, plans[1], pack));
+}
+
 int main(void)
 {
     cudnnHandle_t h;
@@ -388,6 +531,7 @@ int main(void)
     convolutions(h);
     attention(h);
     populated_graph(h, stream);
+    autotuning(h);
     CHECK_CUDA(cudaStreamSynchronize(stream));
     CHECK(cudnnDestroy(h));
     printf("graph_api: done\n");

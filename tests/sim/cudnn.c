@@ -2215,15 +2215,25 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(
                      returnedAlgoCount, perfResults);
 }
 
-/* Find* would benchmark on a device; here it answers from the model, running nothing. */
+/* Find* benchmarks: it answers from the model, and runs one kernel (2000 ns, no
+ * work modelled) for each algorithm it reports, as the real search runs each one. */
+#define RUN_ALGOS(handle, result, perf, returned)                                                  \
+    do {                                                                                           \
+        cudnnStatus_t s_ = (result);                                                               \
+        for (int i_ = 0; s_ == CUDNN_STATUS_SUCCESS && i_ < *(returned); i_++)                     \
+            if ((perf)[i_].status == CUDNN_STATUS_SUCCESS) s_ = launch(handle, 0, 0);              \
+        return s_;                                                                                 \
+    } while (0)
+
 cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc, const cudnnFilterDescriptor_t wDesc,
     const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t yDesc,
     const int requestedAlgoCount, int *returnedAlgoCount,
     cudnnConvolutionFwdAlgoPerf_t *perfResults)
 {
-    return fwd_algos(handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount, returnedAlgoCount,
-                     perfResults);
+    cudnnStatus_t found = fwd_algos(handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount,
+                                    returnedAlgoCount, perfResults);
+    RUN_ALGOS(handle, found, perfResults, returnedAlgoCount);
 }
 
 cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(
@@ -2235,10 +2245,10 @@ cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(
 {
     (void)workSpace;
     (void)workSpaceSizeInBytes;
-    if (!x || !w || !y)
-        return CUDNN_STATUS_BAD_PARAM;
-    return fwd_algos(handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount, returnedAlgoCount,
-                     perfResults);
+    if (!x || !w || !y) return CUDNN_STATUS_BAD_PARAM;
+    cudnnStatus_t found = fwd_algos(handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount,
+                                    returnedAlgoCount, perfResults);
+    RUN_ALGOS(handle, found, perfResults, returnedAlgoCount);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(
@@ -2257,8 +2267,9 @@ cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithm(
     const int requestedAlgoCount, int *returnedAlgoCount,
     cudnnConvolutionBwdDataAlgoPerf_t *perfResults)
 {
-    return bwd_data_algos(handle, wDesc, dyDesc, convDesc, dxDesc, requestedAlgoCount,
-                          returnedAlgoCount, perfResults);
+    cudnnStatus_t found = bwd_data_algos(handle, wDesc, dyDesc, convDesc, dxDesc,
+                                         requestedAlgoCount, returnedAlgoCount, perfResults);
+    RUN_ALGOS(handle, found, perfResults, returnedAlgoCount);
 }
 
 cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(
@@ -2270,10 +2281,10 @@ cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(
 {
     (void)workSpace;
     (void)workSpaceSizeInBytes;
-    if (!w || !dy || !dx)
-        return CUDNN_STATUS_BAD_PARAM;
-    return bwd_data_algos(handle, wDesc, dyDesc, convDesc, dxDesc, requestedAlgoCount,
-                          returnedAlgoCount, perfResults);
+    if (!w || !dy || !dx) return CUDNN_STATUS_BAD_PARAM;
+    cudnnStatus_t found = bwd_data_algos(handle, wDesc, dyDesc, convDesc, dxDesc,
+                                         requestedAlgoCount, returnedAlgoCount, perfResults);
+    RUN_ALGOS(handle, found, perfResults, returnedAlgoCount);
 }
 
 cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(
@@ -2292,33 +2303,32 @@ cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithm(
     const int requestedAlgoCount, int *returnedAlgoCount,
     cudnnConvolutionBwdFilterAlgoPerf_t *perfResults)
 {
-    return bwd_filter_algos(handle, xDesc, dyDesc, convDesc, dwDesc, requestedAlgoCount,
-                            returnedAlgoCount, perfResults);
+    cudnnStatus_t found = bwd_filter_algos(handle, xDesc, dyDesc, convDesc, dwDesc,
+                                           requestedAlgoCount, returnedAlgoCount, perfResults);
+    RUN_ALGOS(handle, found, perfResults, returnedAlgoCount);
 }
 
 cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(
     cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc, const void *x,
-    const cudnnTensorDescriptor_t dyDesc, const void *y, const cudnnConvolutionDescriptor_t convDesc,
-    const cudnnFilterDescriptor_t dwDesc, void *dw, const int requestedAlgoCount,
-    int *returnedAlgoCount, cudnnConvolutionBwdFilterAlgoPerf_t *perfResults, void *workSpace,
-    size_t workSpaceSizeInBytes)
+    const cudnnTensorDescriptor_t dyDesc, const void *y,
+    const cudnnConvolutionDescriptor_t convDesc, const cudnnFilterDescriptor_t dwDesc, void *dw,
+    const int requestedAlgoCount, int *returnedAlgoCount,
+    cudnnConvolutionBwdFilterAlgoPerf_t *perfResults, void *workSpace, size_t workSpaceSizeInBytes)
 {
     (void)workSpace;
     (void)workSpaceSizeInBytes;
-    if (!x || !y || !dw)
-        return CUDNN_STATUS_BAD_PARAM;
-    return bwd_filter_algos(handle, xDesc, dyDesc, convDesc, dwDesc, requestedAlgoCount,
-                            returnedAlgoCount, perfResults);
+    if (!x || !y || !dw) return CUDNN_STATUS_BAD_PARAM;
+    cudnnStatus_t found = bwd_filter_algos(handle, xDesc, dyDesc, convDesc, dwDesc,
+                                           requestedAlgoCount, returnedAlgoCount, perfResults);
+    RUN_ALGOS(handle, found, perfResults, returnedAlgoCount);
 }
 
 /* No algorithm of the sim needs a workspace: 0 bytes once the shapes check out. */
 static cudnnStatus_t no_workspace(cudnnHandle_t h, cudnnStatus_t shapes, int algo, int count,
                                   size_t *size)
 {
-    if (!valid_handle(h) || !size || algo < 0 || algo >= count)
-        return CUDNN_STATUS_BAD_PARAM;
-    if (shapes != CUDNN_STATUS_SUCCESS)
-        return shapes;
+    if (!valid_handle(h) || !size || algo < 0 || algo >= count) return CUDNN_STATUS_BAD_PARAM;
+    if (shapes != CUDNN_STATUS_SUCCESS) return shapes;
     *size = 0;
     return CUDNN_STATUS_SUCCESS;
 }

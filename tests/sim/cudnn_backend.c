@@ -19,7 +19,7 @@
 #include "sim_cudnn.h"
 
 #define DESC_MAGIC 0x44424b42u /* "BKBD" */
-#define MAX_ATTRS 32
+#define MAX_ATTRS  32
 
 struct attr {
     cudnnBackendAttributeName_t name;
@@ -61,8 +61,7 @@ static void release(sim_desc *d);
 /* References taken (+1) or dropped (-1) on the descriptors an attribute holds. */
 static void hold_refs(const struct attr *a, int delta)
 {
-    if (a->type != CUDNN_TYPE_BACKEND_DESCRIPTOR)
-        return;
+    if (a->type != CUDNN_TYPE_BACKEND_DESCRIPTOR) return;
     for (int64_t i = 0; i < a->count; i++) {
         sim_desc *r = raw_of(((void **)a->data)[i]);
         if (r && delta > 0)
@@ -74,8 +73,7 @@ static void hold_refs(const struct attr *a, int delta)
 
 static void release(sim_desc *d)
 {
-    if (--d->refs > 0)
-        return;
+    if (--d->refs > 0) return;
     for (int i = 0; i < d->n_attrs; i++) {
         hold_refs(&d->attrs[i], -1);
         free(d->attrs[i].data);
@@ -91,8 +89,9 @@ static size_t type_size(cudnnBackendAttributeType_t t)
     case CUDNN_TYPE_DOUBLE: return sizeof(double);
     case CUDNN_TYPE_FLOAT: return sizeof(float);
     case CUDNN_TYPE_BOOLEAN: return sizeof(bool);
-    case CUDNN_TYPE_VOID_PTR: case CUDNN_TYPE_BACKEND_DESCRIPTOR: case CUDNN_TYPE_HANDLE:
-        return sizeof(void *);
+    case CUDNN_TYPE_VOID_PTR:
+    case CUDNN_TYPE_BACKEND_DESCRIPTOR:
+    case CUDNN_TYPE_HANDLE: return sizeof(void *);
     case CUDNN_TYPE_CHAR: return 1;
     case CUDNN_TYPE_FRACTION: return sizeof(cudnnFraction_t);
     default: return sizeof(int32_t); /* the enums */
@@ -102,8 +101,7 @@ static size_t type_size(cudnnBackendAttributeType_t t)
 static struct attr *find_attr(sim_desc *d, cudnnBackendAttributeName_t name)
 {
     for (int i = 0; i < d->n_attrs; i++)
-        if (d->attrs[i].name == name)
-            return &d->attrs[i];
+        if (d->attrs[i].name == name) return &d->attrs[i];
     return NULL;
 }
 
@@ -111,27 +109,32 @@ static struct attr *find_attr(sim_desc *d, cudnnBackendAttributeName_t name)
 static int expected_type(cudnnBackendAttributeName_t name)
 {
     switch (name) {
-    case CUDNN_ATTR_TENSOR_DATA_TYPE: case CUDNN_ATTR_CONVOLUTION_COMP_TYPE:
-    case CUDNN_ATTR_MATMUL_COMP_TYPE: case CUDNN_ATTR_POINTWISE_MATH_PREC:
-    case CUDNN_ATTR_REDUCTION_COMP_TYPE:
-        return CUDNN_TYPE_DATA_TYPE;
-    case CUDNN_ATTR_TENSOR_DIMENSIONS: case CUDNN_ATTR_TENSOR_STRIDES:
-    case CUDNN_ATTR_TENSOR_UNIQUE_ID: case CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT:
-    case CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS: case CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS:
-    case CUDNN_ATTR_CONVOLUTION_POST_PADDINGS: case CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES:
-    case CUDNN_ATTR_CONVOLUTION_DILATIONS: case CUDNN_ATTR_ENGINE_GLOBAL_INDEX:
-    case CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS:
-        return CUDNN_TYPE_INT64;
-    case CUDNN_ATTR_TENSOR_IS_VIRTUAL: case CUDNN_ATTR_TENSOR_IS_BY_VALUE:
-        return CUDNN_TYPE_BOOLEAN;
-    case CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS: case CUDNN_ATTR_VARIANT_PACK_WORKSPACE:
-        return CUDNN_TYPE_VOID_PTR;
+    case CUDNN_ATTR_TENSOR_DATA_TYPE:
+    case CUDNN_ATTR_CONVOLUTION_COMP_TYPE:
+    case CUDNN_ATTR_MATMUL_COMP_TYPE:
+    case CUDNN_ATTR_POINTWISE_MATH_PREC:
+    case CUDNN_ATTR_REDUCTION_COMP_TYPE: return CUDNN_TYPE_DATA_TYPE;
+    case CUDNN_ATTR_TENSOR_DIMENSIONS:
+    case CUDNN_ATTR_TENSOR_STRIDES:
+    case CUDNN_ATTR_TENSOR_UNIQUE_ID:
+    case CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT:
+    case CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS:
+    case CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS:
+    case CUDNN_ATTR_CONVOLUTION_POST_PADDINGS:
+    case CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES:
+    case CUDNN_ATTR_CONVOLUTION_DILATIONS:
+    case CUDNN_ATTR_ENGINE_GLOBAL_INDEX:
+    case CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS: return CUDNN_TYPE_INT64;
+    case CUDNN_ATTR_TENSOR_IS_VIRTUAL:
+    case CUDNN_ATTR_TENSOR_IS_BY_VALUE: return CUDNN_TYPE_BOOLEAN;
+    case CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS:
+    case CUDNN_ATTR_VARIANT_PACK_WORKSPACE: return CUDNN_TYPE_VOID_PTR;
     case CUDNN_ATTR_POINTWISE_MODE: return CUDNN_TYPE_POINTWISE_MODE;
     case CUDNN_ATTR_REDUCTION_OPERATOR: return CUDNN_TYPE_REDUCTION_OPERATOR_TYPE;
     case CUDNN_ATTR_CONVOLUTION_CONV_MODE: return CUDNN_TYPE_CONVOLUTION_MODE;
     case CUDNN_ATTR_ENGINEHEUR_MODE: return CUDNN_TYPE_HEUR_MODE;
-    case CUDNN_ATTR_OPERATION_NORM_FWD_MODE: case CUDNN_ATTR_OPERATION_NORM_BWD_MODE:
-        return CUDNN_TYPE_NORM_MODE;
+    case CUDNN_ATTR_OPERATION_NORM_FWD_MODE:
+    case CUDNN_ATTR_OPERATION_NORM_BWD_MODE: return CUDNN_TYPE_NORM_MODE;
     case CUDNN_ATTR_OPERATION_NORM_FWD_PHASE: return CUDNN_TYPE_NORM_FWD_PHASE;
     case CUDNN_ATTR_EXECUTION_PLAN_HANDLE: return CUDNN_TYPE_HANDLE;
     case CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA:
@@ -139,33 +142,27 @@ static int expected_type(cudnnBackendAttributeName_t name)
     case CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA:
     case CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA:
     case CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA:
-    case CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA:
-        return -1; /* float or double */
-    default:
-        return -2; /* a descriptor, or an attribute the tests do not set */
+    case CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA: return -1; /* float or double */
+    default: return -2; /* a descriptor, or an attribute the tests do not set */
     }
 }
 
 static bool type_ok(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type)
 {
     int want = expected_type(name);
-    if (want == -1)
-        return type == CUDNN_TYPE_FLOAT || type == CUDNN_TYPE_DOUBLE;
-    if (want == -2)
-        return true;
+    if (want == -1) return type == CUDNN_TYPE_FLOAT || type == CUDNN_TYPE_DOUBLE;
+    if (want == -2) return true;
     return (int)type == want;
 }
 
 cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t descriptorType,
                                            cudnnBackendDescriptor_t *descriptor)
 {
-    if (!descriptor)
-        return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
+    if (!descriptor) return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
     if ((int)descriptorType < 0 || descriptorType > CUDNN_BACKEND_OPERATION_SDPA_BWD_DESCRIPTOR)
         return CUDNN_STATUS_BAD_PARAM;
     sim_desc *d = calloc(1, sizeof *d);
-    if (!d)
-        return CUDNN_STATUS_ALLOC_FAILED;
+    if (!d) return CUDNN_STATUS_ALLOC_FAILED;
     d->magic = DESC_MAGIC;
     d->type = descriptorType;
     d->refs = 1;
@@ -176,10 +173,8 @@ cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t descript
 cudnnStatus_t cudnnBackendDestroyDescriptor(cudnnBackendDescriptor_t descriptor)
 {
     sim_desc *d = desc_of(descriptor);
-    if (!descriptor)
-        return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
-    if (!d)
-        return CUDNN_STATUS_BAD_PARAM;
+    if (!descriptor) return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
+    if (!d) return CUDNN_STATUS_BAD_PARAM;
     d->destroyed = true;
     release(d);
     return CUDNN_STATUS_SUCCESS;
@@ -198,10 +193,8 @@ cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_t descriptor,
         return CUDNN_STATUS_BAD_PARAM;
     size_t bytes = (size_t)elementCount * type_size(attributeType);
     void *copy = malloc(bytes ? bytes : 1);
-    if (!copy)
-        return CUDNN_STATUS_ALLOC_FAILED;
-    if (bytes)
-        memcpy(copy, arrayOfElements, bytes);
+    if (!copy) return CUDNN_STATUS_ALLOC_FAILED;
+    if (bytes) memcpy(copy, arrayOfElements, bytes);
     struct attr *a = find_attr(d, attributeName);
     if (!a) {
         if (d->n_attrs == MAX_ATTRS) {
@@ -222,8 +215,7 @@ cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_t descriptor,
 static sim_desc *ref(sim_desc *d, cudnnBackendAttributeName_t name)
 {
     struct attr *a = find_attr(d, name);
-    if (!a || a->type != CUDNN_TYPE_BACKEND_DESCRIPTOR || a->count < 1)
-        return NULL;
+    if (!a || a->type != CUDNN_TYPE_BACKEND_DESCRIPTOR || a->count < 1) return NULL;
     return raw_of(*(void **)a->data);
 }
 
@@ -247,8 +239,7 @@ static bool tensor_ok(sim_desc *d)
         !has(d, CUDNN_ATTR_TENSOR_UNIQUE_ID))
         return false;
     for (int64_t i = 0; i < dims->count; i++)
-        if (((int64_t *)dims->data)[i] <= 0)
-            return false;
+        if (((int64_t *)dims->data)[i] <= 0) return false;
     return true;
 }
 
@@ -292,11 +283,9 @@ static bool operation_ok(sim_desc *d)
          {CUDNN_ATTR_OPERATION_RESHAPE_XDESC, CUDNN_ATTR_OPERATION_RESHAPE_YDESC}},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (table[i].type != d->type)
-            continue;
+        if (table[i].type != d->type) continue;
         for (int r = 0; r < 4 && table[i].required[r]; r++)
-            if (!finalized_ref(d, table[i].required[r]))
-                return false;
+            if (!finalized_ref(d, table[i].required[r])) return false;
         return true;
     }
     return true; /* other operations: not checked */
@@ -305,22 +294,20 @@ static bool operation_ok(sim_desc *d)
 static bool is_operation(cudnnBackendDescriptorType_t t)
 {
     return t >= CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR &&
-           t != CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR && t != CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR &&
-           t != CUDNN_BACKEND_TENSOR_DESCRIPTOR && t != CUDNN_BACKEND_MATMUL_DESCRIPTOR &&
-           t != CUDNN_BACKEND_REDUCTION_DESCRIPTOR && t != CUDNN_BACKEND_RESAMPLE_DESCRIPTOR &&
-           t != CUDNN_BACKEND_RNG_DESCRIPTOR && t != CUDNN_BACKEND_KERNEL_CACHE_DESCRIPTOR &&
-           t != CUDNN_BACKEND_DEVICEPROP_DESCRIPTOR;
+           t != CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR &&
+           t != CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR && t != CUDNN_BACKEND_TENSOR_DESCRIPTOR &&
+           t != CUDNN_BACKEND_MATMUL_DESCRIPTOR && t != CUDNN_BACKEND_REDUCTION_DESCRIPTOR &&
+           t != CUDNN_BACKEND_RESAMPLE_DESCRIPTOR && t != CUDNN_BACKEND_RNG_DESCRIPTOR &&
+           t != CUDNN_BACKEND_KERNEL_CACHE_DESCRIPTOR && t != CUDNN_BACKEND_DEVICEPROP_DESCRIPTOR;
 }
 
 static bool graph_ok(sim_desc *d)
 {
     struct attr *ops = find_attr(d, CUDNN_ATTR_OPERATIONGRAPH_OPS);
-    if (!ops || ops->type != CUDNN_TYPE_BACKEND_DESCRIPTOR || ops->count < 1)
-        return false;
+    if (!ops || ops->type != CUDNN_TYPE_BACKEND_DESCRIPTOR || ops->count < 1) return false;
     for (int64_t i = 0; i < ops->count; i++) {
         sim_desc *op = raw_of(((void **)ops->data)[i]);
-        if (!op || !op->finalized || !is_operation(op->type))
-            return false;
+        if (!op || !op->finalized || !is_operation(op->type)) return false;
     }
     return true;
 }
@@ -343,15 +330,14 @@ static bool plan_ok(sim_desc *d)
 cudnnStatus_t cudnnBackendFinalize(cudnnBackendDescriptor_t descriptor)
 {
     sim_desc *d = desc_of(descriptor);
-    if (!descriptor)
-        return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
-    if (!d || d->finalized)
-        return CUDNN_STATUS_BAD_PARAM;
+    if (!descriptor) return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
+    if (!d || d->finalized) return CUDNN_STATUS_BAD_PARAM;
     bool ok = true;
     switch (d->type) {
     case CUDNN_BACKEND_TENSOR_DESCRIPTOR: ok = tensor_ok(d); break;
     case CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR:
-        ok = has(d, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS) && has(d, CUDNN_ATTR_CONVOLUTION_COMP_TYPE);
+        ok =
+            has(d, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS) && has(d, CUDNN_ATTR_CONVOLUTION_COMP_TYPE);
         break;
     case CUDNN_BACKEND_POINTWISE_DESCRIPTOR: ok = has(d, CUDNN_ATTR_POINTWISE_MODE); break;
     case CUDNN_BACKEND_REDUCTION_DESCRIPTOR: ok = has(d, CUDNN_ATTR_REDUCTION_OPERATOR); break;
@@ -364,15 +350,15 @@ cudnnStatus_t cudnnBackendFinalize(cudnnBackendDescriptor_t descriptor)
         ok = finalized_ref(d, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH) &&
              has(d, CUDNN_ATTR_ENGINEHEUR_MODE);
         break;
-    case CUDNN_BACKEND_ENGINECFG_DESCRIPTOR: ok = finalized_ref(d, CUDNN_ATTR_ENGINECFG_ENGINE); break;
+    case CUDNN_BACKEND_ENGINECFG_DESCRIPTOR:
+        ok = finalized_ref(d, CUDNN_ATTR_ENGINECFG_ENGINE);
+        break;
     case CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR: ok = plan_ok(d); break;
     case CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR: ok = variant_pack_ok(d); break;
     default: ok = !is_operation(d->type) || operation_ok(d); break;
     }
-    if (ok && is_operation(d->type))
-        ok = operation_ok(d);
-    if (!ok)
-        return CUDNN_STATUS_BAD_PARAM;
+    if (ok && is_operation(d->type)) ok = operation_ok(d);
+    if (!ok) return CUDNN_STATUS_BAD_PARAM;
     d->finalized = true;
     return CUDNN_STATUS_SUCCESS;
 }
@@ -392,8 +378,7 @@ static cudnnStatus_t fill_engine_config(sim_desc *heur, sim_desc *cfg)
     if (st == CUDNN_STATUS_SUCCESS)
         st = cudnnBackendSetAttribute(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1,
                                       &zero);
-    if (st == CUDNN_STATUS_SUCCESS)
-        st = cudnnBackendFinalize(engine);
+    if (st == CUDNN_STATUS_SUCCESS) st = cudnnBackendFinalize(engine);
     if (st == CUDNN_STATUS_SUCCESS)
         st = cudnnBackendSetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE,
                                       CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &engine);
@@ -408,10 +393,8 @@ cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t const descriptor
                                        void *arrayOfElements)
 {
     sim_desc *d = desc_of(descriptor);
-    if (!descriptor)
-        return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
-    if (!d || !d->finalized || requestedElementCount < 0)
-        return CUDNN_STATUS_BAD_PARAM;
+    if (!descriptor) return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
+    if (!d || !d->finalized || requestedElementCount < 0) return CUDNN_STATUS_BAD_PARAM;
     if (attributeName == CUDNN_ATTR_ENGINEHEUR_RESULTS) {
         if (attributeType != CUDNN_TYPE_BACKEND_DESCRIPTOR || !elementCount)
             return CUDNN_STATUS_BAD_PARAM;
@@ -425,19 +408,16 @@ cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t const descriptor
         if (attributeType != CUDNN_TYPE_INT64 || requestedElementCount < 1 || !arrayOfElements)
             return CUDNN_STATUS_BAD_PARAM;
         *(int64_t *)arrayOfElements = 0; /* the sim's engines need no workspace */
-        if (elementCount)
-            *elementCount = 1;
+        if (elementCount) *elementCount = 1;
         return CUDNN_STATUS_SUCCESS;
     }
     struct attr *a = find_attr(d, attributeName);
     if (!a || a->type != attributeType || a->type == CUDNN_TYPE_BACKEND_DESCRIPTOR)
         return CUDNN_STATUS_NOT_SUPPORTED; /* the sim does not copy descriptors out */
     int64_t n = a->count < requestedElementCount ? a->count : requestedElementCount;
-    if (n > 0 && !arrayOfElements)
-        return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
+    if (n > 0 && !arrayOfElements) return CUDNN_STATUS_BAD_PARAM_NULL_POINTER;
     memcpy(arrayOfElements, a->data, (size_t)n * type_size(a->type));
-    if (elementCount)
-        *elementCount = a->count;
+    if (elementCount) *elementCount = a->count;
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -454,8 +434,7 @@ static bool bound(sim_desc *pack, int64_t uid)
     struct attr *uids = find_attr(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS);
     struct attr *ptrs = find_attr(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS);
     for (int64_t i = 0; i < uids->count; i++)
-        if (((int64_t *)uids->data)[i] == uid)
-            return ((void **)ptrs->data)[i] != NULL;
+        if (((int64_t *)uids->data)[i] == uid) return ((void **)ptrs->data)[i] != NULL;
     return false;
 }
 
@@ -466,19 +445,15 @@ static bool pack_binds_graph(sim_desc *graph, sim_desc *pack)
     for (int64_t i = 0; i < ops->count; i++) {
         sim_desc *op = raw_of(((void **)ops->data)[i]);
         for (int a = 0; a < op->n_attrs; a++) {
-            if (op->attrs[a].type != CUDNN_TYPE_BACKEND_DESCRIPTOR)
-                continue;
+            if (op->attrs[a].type != CUDNN_TYPE_BACKEND_DESCRIPTOR) continue;
             for (int64_t e = 0; e < op->attrs[a].count; e++) {
                 sim_desc *t = raw_of(((void **)op->attrs[a].data)[e]);
-                if (!t || t->type != CUDNN_BACKEND_TENSOR_DESCRIPTOR)
-                    continue;
+                if (!t || t->type != CUDNN_BACKEND_TENSOR_DESCRIPTOR) continue;
                 struct attr *v = find_attr(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL);
                 struct attr *bv = find_attr(t, CUDNN_ATTR_TENSOR_IS_BY_VALUE);
                 struct attr *uid = find_attr(t, CUDNN_ATTR_TENSOR_UNIQUE_ID);
-                if ((v && *(bool *)v->data) || (bv && *(bool *)bv->data))
-                    continue;
-                if (!bound(pack, *(int64_t *)uid->data))
-                    return false;
+                if ((v && *(bool *)v->data) || (bv && *(bool *)bv->data)) continue;
+                if (!bound(pack, *(int64_t *)uid->data)) return false;
             }
         }
     }
@@ -506,14 +481,11 @@ cudnnStatus_t cudnnBackendExecute(cudnnHandle_t handle, cudnnBackendDescriptor_t
                                   cudnnBackendDescriptor_t variantPack)
 {
     cudaStream_t stream;
-    if (!sim_cudnn_handle_stream(handle, &stream))
-        return CUDNN_STATUS_BAD_PARAM;
+    if (!sim_cudnn_handle_stream(handle, &stream)) return CUDNN_STATUS_BAD_PARAM;
     sim_desc *graph = runnable(executionPlan, variantPack);
-    if (!graph)
-        return CUDNN_STATUS_BAD_PARAM;
+    if (!graph) return CUDNN_STATUS_BAD_PARAM;
     for (int64_t i = 0; i < graph_ops(graph); i++)
-        if (nnspy_sim_launch(stream, 0, 0) != cudaSuccess)
-            return CUDNN_STATUS_EXECUTION_FAILED;
+        if (nnspy_sim_launch(stream, 0, 0) != cudaSuccess) return CUDNN_STATUS_EXECUTION_FAILED;
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -522,13 +494,10 @@ cudnnStatus_t cudnnBackendPopulateCudaGraph(cudnnHandle_t handle,
                                             cudnnBackendDescriptor_t variantPack, cudaGraph_t graph)
 {
     cudaStream_t stream;
-    if (!sim_cudnn_handle_stream(handle, &stream) || !graph)
-        return CUDNN_STATUS_BAD_PARAM;
+    if (!sim_cudnn_handle_stream(handle, &stream) || !graph) return CUDNN_STATUS_BAD_PARAM;
     sim_desc *g = runnable(executionPlan, variantPack);
-    if (!g)
-        return CUDNN_STATUS_BAD_PARAM;
+    if (!g) return CUDNN_STATUS_BAD_PARAM;
     for (int64_t i = 0; i < graph_ops(g); i++)
-        if (nnspy_sim_graph_add_kernel(graph, 0, 0) != cudaSuccess)
-            return CUDNN_STATUS_BAD_PARAM;
+        if (nnspy_sim_graph_add_kernel(graph, 0, 0) != cudaSuccess) return CUDNN_STATUS_BAD_PARAM;
     return CUDNN_STATUS_SUCCESS;
 }

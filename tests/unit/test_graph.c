@@ -18,6 +18,7 @@
 
 #include "counters.h"
 #include "cudnn_graph_shadow.h"
+#include "frames.h"
 
 /* What the shadow uses of the preload's core, as test doubles: warnings printed,
  * fork protection not needed in a test. */
@@ -182,9 +183,10 @@ static void test_shadow_conv_with_real_cudnn(void **state)
     cudnnDataType_t comp = CUDNN_DATA_FLOAT;
     cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
     assert_int_equal(set(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &sp), 0);
-    assert_int_equal(set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp), 0);
-    assert_int_equal(set(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode),
+    assert_int_equal(set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp),
                      0);
+    assert_int_equal(
+        set(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode), 0);
     assert_int_equal(set(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pad), 0);
     assert_int_equal(set(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, pad), 0);
     assert_int_equal(set(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, one), 0);
@@ -192,22 +194,26 @@ static void test_shadow_conv_with_real_cudnn(void **state)
     finalize(conv);
     cudnnBackendDescriptor_t op = create(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
     float alpha = 1, beta = 0;
-    assert_int_equal(set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                         1, &x), 0);
-    assert_int_equal(set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                         1, &w), 0);
-    assert_int_equal(set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                         1, &y), 0);
+    assert_int_equal(
+        set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x),
+        0);
+    assert_int_equal(
+        set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &w),
+        0);
+    assert_int_equal(
+        set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y),
+        0);
     assert_int_equal(set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
-                         CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv), 0);
-    assert_int_equal(set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1,
-                         &alpha), 0);
-    assert_int_equal(set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1,
-                         &beta), 0);
+                         CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv),
+                     0);
+    assert_int_equal(
+        set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha), 0);
+    assert_int_equal(
+        set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta), 0);
     finalize(op);
     cudnnBackendDescriptor_t graph = create(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-    assert_int_equal(set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &op),
-                     0);
+    assert_int_equal(
+        set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &op), 0);
     finalize(graph);
     link_plan_to(graph);
     /* The program may destroy everything but the plan: the cost stays with it. */
@@ -218,7 +224,8 @@ static void test_shadow_conv_with_real_cudnn(void **state)
     int64_t uids[3] = {'x', 'w', 'y'};
     nn_graph_note_create(&fake_pack, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
     nn_graph_note_set(&fake_pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
-    nn_graph_note_set(&fake_pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs);
+    nn_graph_note_set(&fake_pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3,
+                      ptrs);
 
     nn_graph_execution ex;
     assert_true(nn_graph_lookup_execution(&fake_plan, &fake_pack, &ex));
@@ -256,7 +263,8 @@ static void test_uncounted_operation(void **state)
     nn_graph_note_set(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
                       &graph);
     nn_graph_note_create(config, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
-    nn_graph_note_get(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &config);
+    nn_graph_note_get(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+                      &config);
     nn_graph_note_set(&fake_plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG,
                       CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &config);
     nn_graph_execution ex;
@@ -268,6 +276,31 @@ static void test_uncounted_operation(void **state)
     assert_int_equal(nn_graph_live_shadows(), 0);
 }
 
+/* Key 1 runs plans 7, 7, 8, 8, 7, 7: it settles on 7, and every run up to the last
+ * run of 8 (index 3) is benchmarking. Key 2 only ever runs plan 9. Call 6 is an
+ * explicit search. */
+static void test_mark_autotuning(void **state)
+{
+    (void)state;
+    nn_frame_op ops[9] = {
+        {.tune_key = 1, .tune_variant = 7}, {.tune_key = 1, .tune_variant = 7},
+        {.tune_key = 1, .tune_variant = 8}, {.tune_key = 2, .tune_variant = 9},
+        {.tune_key = 1, .tune_variant = 8}, {.tune_key = 1, .tune_variant = 7},
+        {.autotune = true, .macs = 5},      {.tune_key = 1, .tune_variant = 7, .macs = 3},
+        {.tune_key = 2, .tune_variant = 9},
+    };
+    for (int i = 0; i < 9; i++) ops[i].macs += 1;
+    assert_int_equal(nn_frames_mark_autotuning(ops, 9), 5);
+    const bool want[9] = {true, true, true, false, true, false, true, false, false};
+    for (int i = 0; i < 9; i++) assert_int_equal(ops[i].autotune, want[i]);
+    nn_autotune_totals t = nn_frames_autotune_totals(ops, 9);
+    assert_int_equal(t.calls, 5);
+    assert_int_equal(t.macs, 4 * 1 + 6); /* four runs of 1 MAC, the search's 6 */
+    /* The steady state starts after the search (call 6): calls 7 and 8. */
+    size_t period;
+    assert_int_equal(nn_frames_auto(ops, 9, &period), 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_attention),
         cmocka_unit_test(test_shadow_conv_with_real_cudnn),
         cmocka_unit_test(test_uncounted_operation),
+        cmocka_unit_test(test_mark_autotuning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
