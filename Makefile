@@ -200,7 +200,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               $(CUDA_INC) -Icounters -Ipreload -Ireport -Iinclude
-FUZZ_TARGETS := fuzz_config fuzz_cli fuzz_descriptors fuzz_trace
+FUZZ_TARGETS := fuzz_config fuzz_cli fuzz_descriptors fuzz_trace fuzz_graph
 fuzz_config_SRC := preload/config.c
 fuzz_cli_SRC := report/cli.c
 fuzz_trace_SRC := report/trace_read.c report/frames.c report/summary.c report/report_cmd.c \
@@ -208,6 +208,8 @@ fuzz_trace_SRC := report/trace_read.c report/frames.c report/summary.c report/re
 fuzz_trace_LIBS := -ljansson -lm
 fuzz_descriptors_SRC := preload/cudnn_read.c preload/cublaslt_read.c preload/cuda_types.c \
                         $(wildcard counters/*.c)
+fuzz_graph_SRC := preload/cudnn_graph_shadow.c preload/cudnn_graph_cost.c preload/shape_text.c \
+                  preload/cudnn_read.c preload/cuda_types.c preload/addrmap.c $(wildcard counters/*.c)
 build-fuzz/%: tests/fuzz/%.c $(wildcard preload/*.c preload/*.h report/*.c report/*.h counters/*)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $($*_SRC) $($*_LIBS)

@@ -23,6 +23,16 @@ static uint64_t elements_of(const nn_graph_tensor *t, bool *overflow)
     return nn_product_u64(dims, (unsigned)t->nb, overflow);
 }
 
+/* Whether every dimension is positive (the library refuses others; nnspy does not
+ * count them either). */
+static bool dims_positive(const nn_graph_tensor *t)
+{
+    if (!t->present || t->nb <= 0) return false;
+    for (int i = 0; i < t->nb; i++)
+        if (t->dims[i] <= 0) return false;
+    return true;
+}
+
 /* Whether the tensor lives in device memory (virtual ones stay on chip, by-value
  * ones are host scalars). */
 static bool in_memory(const nn_graph_tensor *t)
@@ -183,7 +193,9 @@ static void matmul_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g)
 {
     const nn_graph_tensor *a = &n->t[NN_ROLE_MM_A], *b = &n->t[NN_ROLE_MM_B],
                           *c = &n->t[NN_ROLE_MM_C];
-    if (!a->present || !b->present || !c->present || a->nb < 2 || b->nb < 2 || c->nb < 2) return;
+    if (!dims_positive(a) || !dims_positive(b) || !dims_positive(c) || a->nb < 2 || b->nb < 2 ||
+        c->nb < 2)
+        return;
     bool overflow = false;
     nn_gemm_shape s = {
         .m = (uint64_t)a->dims[a->nb - 2],
@@ -316,7 +328,7 @@ static uint64_t norm_groups(nn_norm_kind kind, const nn_graph_tensor *x,
                             const nn_graph_tensor *scale, const nn_graph_tensor *stat,
                             bool *overflow)
 {
-    if (kind == NN_NORM_BATCH) return x->nb >= 2 ? (uint64_t)x->dims[1] : 0;
+    if (kind == NN_NORM_BATCH) return x->nb >= 2 && x->dims[1] > 0 ? (uint64_t)x->dims[1] : 0;
     if (stat->present) return elements_of(stat, overflow);
     uint64_t per_group = scale->present ? elements_of(scale, overflow) : 0;
     return per_group ? elements_of(x, overflow) / per_group : 0;
@@ -403,7 +415,9 @@ static void sdpa_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g, b
 {
     const nn_graph_tensor *t = n->t, *q = &t[NN_ROLE_SDPA_Q], *k = &t[NN_ROLE_SDPA_K],
                           *v = &t[NN_ROLE_SDPA_V];
-    if (q->nb != 4 || k->nb != 4 || v->nb != 4) return;
+    if (q->nb != 4 || k->nb != 4 || v->nb != 4 || !dims_positive(q) || !dims_positive(k) ||
+        !dims_positive(v))
+        return;
     /* Q is b x h x s_q x d, K is b x h_k x s_k x d, V is b x h_v x s_k x d_v. */
     nn_attention_shape a = {(uint64_t)q->dims[0], (uint64_t)q->dims[1], (uint64_t)q->dims[2],
                             (uint64_t)k->dims[2], (uint64_t)q->dims[3], (uint64_t)v->dims[3]};
@@ -490,6 +504,7 @@ void nn_graph_cost_of_nodes(const nn_graph_node *const *nodes, unsigned n, nn_gr
 {
     memset(g, 0, sizeof *g);
     g->known = true;
+    g->op = "graph";
     g->n_ops = n;
     node_cost first = {0}, heavy = {0};
     unsigned heavy_count = 0;

@@ -288,6 +288,14 @@ static int copy_int64s(int64_t *dst, int max, cudnnBackendAttributeType_t type, 
     return n;
 }
 
+/* A program's bool, whatever byte it holds (any non-zero byte is true). */
+static bool read_bool(const void *p)
+{
+    unsigned char b;
+    memcpy(&b, p, 1);
+    return b != 0;
+}
+
 static void set_tensor(nn_graph_tensor *t, cudnnBackendAttributeName_t a,
                        cudnnBackendAttributeType_t type, int64_t count, const void *elements)
 {
@@ -306,10 +314,10 @@ static void set_tensor(nn_graph_tensor *t, cudnnBackendAttributeName_t a,
         break;
     case CUDNN_ATTR_TENSOR_UNIQUE_ID: copy_int64s(&t->uid, 1, type, count, elements); break;
     case CUDNN_ATTR_TENSOR_IS_VIRTUAL:
-        if (type == CUDNN_TYPE_BOOLEAN && count >= 1) t->is_virtual = *(const bool *)elements;
+        if (type == CUDNN_TYPE_BOOLEAN && count >= 1) t->is_virtual = read_bool(elements);
         break;
     case CUDNN_ATTR_TENSOR_IS_BY_VALUE:
-        if (type == CUDNN_TYPE_BOOLEAN && count >= 1) t->by_value = *(const bool *)elements;
+        if (type == CUDNN_TYPE_BOOLEAN && count >= 1) t->by_value = read_bool(elements);
         break;
     default: break;
     }
