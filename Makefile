@@ -120,6 +120,12 @@ $(B)/tests/%.so: tests/e2e/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -fPIC -shared $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) $(LDFLAGS_BASE)
 
+# A program of the driver API links the toolkit's stub libcuda.so (soname libcuda.so.1,
+# not in its RUNPATH): the driver found at run time is the system's, or the sim's.
+$(B)/tests/driver_graph: tests/e2e/driver_graph.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) -L$(CUDA_LIBDIR)stubs -lcuda $(LDFLAGS_BASE)
+
 $(B)/tests/%: tests/e2e/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) -ldl -lpthread $(LDFLAGS_BASE)

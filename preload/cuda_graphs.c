@@ -7,9 +7,9 @@
  * graph instantiated from it, and records them again at each cudaGraphLaunch,
  * after a cudaGraphLaunch row that carries the launch's GPU time as one unit.
  *
- * Only the runtime API is covered (the driver API's capture and launch are not).
- * Graphs built node by node, cloned, or updated in place with cudaGraphExecUpdate
- * are not followed, except the nodes cudnnBackendPopulateCudaGraph adds.
+ * Both the runtime API (PyTorch) and the driver API (XLA) are followed. Graphs
+ * built node by node, cloned, or updated in place with cudaGraphExecUpdate are not,
+ * except for the nodes cudnnBackendPopulateCudaGraph adds.
  */
 #define _GNU_SOURCE
 #include "cuda_graphs.h"
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 
 #include "addrmap.h"
@@ -231,38 +232,26 @@ static nn_op launch_row(bool succeeded, uint32_t n_ops)
     return op;
 }
 
-/* ------------------------------------------------------------ the runtime API */
+/* ------------------------------------------------------------ shared by both APIs */
 
-NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamBeginCapture,
-        (cudaStream_t stream, enum cudaStreamCaptureMode mode), (stream, mode))
+static void note_capture_begun(bool succeeded, void *stream)
 {
-    NN_REAL_OR_RETURN(cudaStreamBeginCapture, cudaErrorInitializationError);
-    bool outer = nn_enter();
-    cudaError_t st = real(stream, mode);
     int saved = errno;
-    if (outer && st == cudaSuccess) capture_begin(stream);
+    if (succeeded) capture_begin(stream);
     errno = saved;
-    nn_leave();
-    return st;
 }
 
-NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamEndCapture,
-        (cudaStream_t stream, cudaGraph_t *graph), (stream, graph))
+/* A failed capture (invalidated) ends it too. */
+static void note_capture_ended(bool succeeded, void *stream, void *const *graph)
 {
-    NN_REAL_OR_RETURN(cudaStreamEndCapture, cudaErrorInitializationError);
-    bool outer = nn_enter();
-    cudaError_t st = real(stream, graph);
     int saved = errno;
-    /* A failed capture (invalidated) ends it too. */
-    if (outer) capture_end(stream, st == cudaSuccess && graph ? (void *)*graph : NULL);
+    capture_end(stream, succeeded && graph ? *graph : NULL);
     errno = saved;
-    nn_leave();
-    return st;
 }
 
-static void note_instantiated(cudaError_t st, const cudaGraphExec_t *exec, cudaGraph_t graph)
+static void note_instantiated(bool succeeded, void *const *exec, const void *graph)
 {
-    if (st != cudaSuccess || !exec || !nn_active()) return;
+    if (!succeeded || !exec || !nn_active()) return;
     int saved = errno;
     pthread_mutex_lock(&graphs_lock);
     op_list *l = map_get(&graphs, graph);
@@ -274,13 +263,77 @@ static void note_instantiated(cudaError_t st, const cudaGraphExec_t *exec, cudaG
     errno = saved;
 }
 
+/* Forgotten before the real destroy: once it returns, the address may be reused. */
+static void forget(nn_addrmap *m, const void *key)
+{
+    if (!nn_active()) return;
+    int saved = errno;
+    pthread_mutex_lock(&graphs_lock);
+    map_drop(m, key);
+    pthread_mutex_unlock(&graphs_lock);
+    errno = saved;
+}
+
+/* A launch of an executable graph that holds calls of ours: timed as one unit. */
+typedef struct launch {
+    nn_op *ops; /* NULL: nothing of ours in it, or not the outermost call */
+    uint32_t n;
+    nn_timing_mark tm;
+} launch;
+
+static void launch_begin(launch *l, bool outer, const void *exec, void *stream)
+{
+    *l = (launch){.tm = {.ctx = -1}};
+    l->ops = outer ? launch_ops(exec, &l->n) : NULL;
+    if (l->ops) nn_timing_start(&l->tm, stream);
+}
+
+/* The launch's row, then each call it replays, untimed (the row has the time). */
+static void launch_end(launch *l, void *stream, bool succeeded)
+{
+    if (!l->ops) return;
+    int saved = errno;
+    nn_op row = launch_row(succeeded, l->n);
+    nn_timing_finish(&l->tm, stream, row.succeeded, nn_record_on_stream(&row, stream));
+    for (uint32_t i = 0; row.succeeded && i < l->n; i++) {
+        l->ops[i].in_graph_launch = true;
+        nn_record_on_stream(&l->ops[i], stream);
+    }
+    free(l->ops);
+    errno = saved;
+}
+
+/* ------------------------------------------------------------ the runtime API */
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamBeginCapture,
+        (cudaStream_t stream, enum cudaStreamCaptureMode mode), (stream, mode))
+{
+    NN_REAL_OR_RETURN(cudaStreamBeginCapture, cudaErrorInitializationError);
+    bool outer = nn_enter();
+    cudaError_t st = real(stream, mode);
+    if (outer) note_capture_begun(st == cudaSuccess, stream);
+    nn_leave();
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamEndCapture,
+        (cudaStream_t stream, cudaGraph_t *graph), (stream, graph))
+{
+    NN_REAL_OR_RETURN(cudaStreamEndCapture, cudaErrorInitializationError);
+    bool outer = nn_enter();
+    cudaError_t st = real(stream, graph);
+    if (outer) note_capture_ended(st == cudaSuccess, stream, (void *const *)graph);
+    nn_leave();
+    return st;
+}
+
 NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphInstantiate,
         (cudaGraphExec_t * pGraphExec, cudaGraph_t graph, unsigned long long flags),
         (pGraphExec, graph, flags))
 {
     NN_REAL_OR_RETURN(cudaGraphInstantiate, cudaErrorInitializationError);
     cudaError_t st = real(pGraphExec, graph, flags);
-    note_instantiated(st, pGraphExec, graph);
+    note_instantiated(st == cudaSuccess, (void *const *)pGraphExec, graph);
     return st;
 }
 
@@ -290,33 +343,21 @@ NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphInstantiateWithFlags,
 {
     NN_REAL_OR_RETURN(cudaGraphInstantiateWithFlags, cudaErrorInitializationError);
     cudaError_t st = real(pGraphExec, graph, flags);
-    note_instantiated(st, pGraphExec, graph);
+    note_instantiated(st == cudaSuccess, (void *const *)pGraphExec, graph);
     return st;
 }
 
 NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphDestroy, (cudaGraph_t graph), (graph))
 {
     NN_REAL_OR_RETURN(cudaGraphDestroy, cudaErrorInitializationError);
-    if (nn_active()) {
-        int saved = errno;
-        pthread_mutex_lock(&graphs_lock);
-        map_drop(&graphs, graph);
-        pthread_mutex_unlock(&graphs_lock);
-        errno = saved;
-    }
+    forget(&graphs, graph);
     return real(graph);
 }
 
 NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphExecDestroy, (cudaGraphExec_t exec), (exec))
 {
     NN_REAL_OR_RETURN(cudaGraphExecDestroy, cudaErrorInitializationError);
-    if (nn_active()) {
-        int saved = errno;
-        pthread_mutex_lock(&graphs_lock);
-        map_drop(&execs, exec);
-        pthread_mutex_unlock(&graphs_lock);
-        errno = saved;
-    }
+    forget(&execs, exec);
     return real(exec);
 }
 
@@ -324,23 +365,70 @@ NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphLaunch, (cudaGraphExec_t exec, c
         (exec, stream))
 {
     NN_REAL_OR_RETURN(cudaGraphLaunch, cudaErrorInitializationError);
-    bool outer = nn_enter();
-    uint32_t n = 0;
-    nn_op *ops = outer ? launch_ops(exec, &n) : NULL;
-    nn_timing_mark tm = {.ctx = -1};
-    if (ops) nn_timing_start(&tm, stream);
+    launch l;
+    launch_begin(&l, nn_enter(), exec, stream);
     cudaError_t st = real(exec, stream);
-    if (ops) {
-        int saved = errno;
-        nn_op row = launch_row(st == cudaSuccess, n);
-        nn_timing_finish(&tm, stream, row.succeeded, nn_record_on_stream(&row, stream));
-        for (uint32_t i = 0; row.succeeded && i < n; i++) {
-            ops[i].in_graph_launch = true;
-            nn_record_on_stream(&ops[i], stream);
-        }
-        free(ops);
-        errno = saved;
-    }
+    launch_end(&l, stream, st == cudaSuccess);
+    nn_leave();
+    return st;
+}
+
+/* ------------------------------------------------------------ the driver API */
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuStreamBeginCapture_v2,
+        (CUstream hStream, CUstreamCaptureMode mode), (hStream, mode))
+{
+    NN_REAL_OR_RETURN(cuStreamBeginCapture_v2, CUDA_ERROR_NOT_INITIALIZED);
+    bool outer = nn_enter();
+    CUresult st = real(hStream, mode);
+    if (outer) note_capture_begun(st == CUDA_SUCCESS, hStream);
+    nn_leave();
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuStreamEndCapture, (CUstream hStream, CUgraph *phGraph),
+        (hStream, phGraph))
+{
+    NN_REAL_OR_RETURN(cuStreamEndCapture, CUDA_ERROR_NOT_INITIALIZED);
+    bool outer = nn_enter();
+    CUresult st = real(hStream, phGraph);
+    if (outer) note_capture_ended(st == CUDA_SUCCESS, hStream, (void *const *)phGraph);
+    nn_leave();
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuGraphInstantiateWithFlags,
+        (CUgraphExec * phGraphExec, CUgraph hGraph, unsigned long long flags),
+        (phGraphExec, hGraph, flags))
+{
+    NN_REAL_OR_RETURN(cuGraphInstantiateWithFlags, CUDA_ERROR_NOT_INITIALIZED);
+    CUresult st = real(phGraphExec, hGraph, flags);
+    note_instantiated(st == CUDA_SUCCESS, (void *const *)phGraphExec, hGraph);
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuGraphDestroy, (CUgraph hGraph), (hGraph))
+{
+    NN_REAL_OR_RETURN(cuGraphDestroy, CUDA_ERROR_NOT_INITIALIZED);
+    forget(&graphs, hGraph);
+    return real(hGraph);
+}
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuGraphExecDestroy, (CUgraphExec hGraphExec), (hGraphExec))
+{
+    NN_REAL_OR_RETURN(cuGraphExecDestroy, CUDA_ERROR_NOT_INITIALIZED);
+    forget(&execs, hGraphExec);
+    return real(hGraphExec);
+}
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuGraphLaunch, (CUgraphExec hGraphExec, CUstream hStream),
+        (hGraphExec, hStream))
+{
+    NN_REAL_OR_RETURN(cuGraphLaunch, CUDA_ERROR_NOT_INITIALIZED);
+    launch l;
+    launch_begin(&l, nn_enter(), hGraphExec, hStream);
+    CUresult st = real(hGraphExec, hStream);
+    launch_end(&l, hStream, st == CUDA_SUCCESS);
     nn_leave();
     return st;
 }

@@ -165,9 +165,30 @@ def test_alexnet_cuda_graph():
     check(len(launches) == 10, "10 launch rows")
 
 
+def test_driver_api_graph():
+    print("A CUDA graph through the driver API (cuStreamBeginCapture, cuGraphLaunch x 4)")
+    rc, out, err, r = run([f"{B}/tests/driver_graph"], json_out=True)
+    check(rc == 0, f"exit status 0 (got {rc})", err)
+    if not r:
+        check(False, "JSON summary written", err)
+        return
+    # Convolution 1x4x8x8 * 6x4x3x3 -> 1x6x6x6: 6 x 36 x 4 x 9 = 7,776 MACs; GEMM
+    # 32 x 16 x 8 = 4,096 MACs; each launch replays both.
+    conv, gemm = 6 * 36 * 4 * 9, 32 * 16 * 8
+    launches = [o for o in r["ops"] if o["op"] == "graph_launch"]
+    check(len(launches) == 4 and len(r["ops"]) == 12, "4 launch rows, each with its 2 calls")
+    check(r["totals"]["macs"] == 4 * (conv + gemm), f"4 x ({conv:,} + {gemm:,}) MACs")
+    # The filter (6x4x3x3 = 216) and the GEMM's A (32 x 8 = 256), counted once.
+    check(r["totals"]["params"] == 216 + 256, "parameters counted once: 216 + 256")
+    f = r["frames"]
+    check(f["count"] == 4 and f["macs_per_frame"] == conv + gemm,
+          f"4 frames of {conv + gemm:,} MACs (got {f['count']})")
+
+
 def main():
     test_graph_api()
     test_alexnet_cuda_graph()
+    test_driver_api_graph()
     if failures:
         print(f"run_graph: {len(failures)} check(s) failed")
         sys.exit(1)

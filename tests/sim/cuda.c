@@ -338,6 +338,8 @@ static CUresult from_runtime(cudaError_t e)
     case cudaErrorMemoryAllocation: return CUDA_ERROR_OUT_OF_MEMORY;
     case cudaErrorInvalidResourceHandle: return CUDA_ERROR_INVALID_HANDLE;
     case cudaErrorNotReady: return CUDA_ERROR_NOT_READY;
+    case cudaErrorIllegalState: return CUDA_ERROR_ILLEGAL_STATE;
+    case cudaErrorStreamCaptureUnsupported: return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
     default: return CUDA_ERROR_UNKNOWN;
     }
 }
@@ -535,4 +537,47 @@ CUresult cuEventDestroy(CUevent hEvent)
 CUresult cuEventDestroy_v2(CUevent hEvent)
 {
     return event_destroy(hEvent);
+}
+
+/* ----------------------------------------------------------------- CUDA graphs */
+
+/* The runtime's capture and graphs (a CUgraph is a cudaGraph_t, a CUgraphExec a
+ * cudaGraphExec_t), as XLA reaches them through the driver. */
+CUresult cuStreamBeginCapture_v2(CUstream hStream, CUstreamCaptureMode mode)
+{
+    NEED_INIT();
+    return from_runtime(nnspy_sim_begin_capture((cudaStream_t)hStream, (int)mode));
+}
+
+CUresult cuStreamEndCapture(CUstream hStream, CUgraph *phGraph)
+{
+    NEED_INIT();
+    return from_runtime(nnspy_sim_end_capture((cudaStream_t)hStream, (cudaGraph_t *)phGraph));
+}
+
+CUresult cuGraphInstantiateWithFlags(CUgraphExec *phGraphExec, CUgraph hGraph,
+                                     unsigned long long flags)
+{
+    NEED_INIT();
+    (void)flags;
+    return from_runtime(
+        nnspy_sim_graph_instantiate((cudaGraphExec_t *)phGraphExec, (cudaGraph_t)hGraph));
+}
+
+CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream)
+{
+    NEED_INIT();
+    return from_runtime(nnspy_sim_graph_launch((cudaGraphExec_t)hGraphExec, (cudaStream_t)hStream));
+}
+
+CUresult cuGraphDestroy(CUgraph hGraph)
+{
+    NEED_INIT();
+    return from_runtime(nnspy_sim_graph_destroy((cudaGraph_t)hGraph));
+}
+
+CUresult cuGraphExecDestroy(CUgraphExec hGraphExec)
+{
+    NEED_INIT();
+    return from_runtime(nnspy_sim_graph_exec_destroy((cudaGraphExec_t)hGraphExec));
 }

@@ -1076,17 +1076,17 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureSta
 
 /* Capture on a stream other than the legacy default one; the sim's capture has one
  * mode (what the mode would forbid meanwhile is not checked). */
-cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode)
+cudaError_t nnspy_sim_begin_capture(cudaStream_t stream, int mode)
 {
     runtime_context();
     if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
         mode != cudaStreamCaptureModeRelaxed)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     if (stream == NULL || stream == cudaStreamLegacy)
-        return record_error(cudaErrorStreamCaptureUnsupported);
+        return cudaErrorStreamCaptureUnsupported;
     struct CUgraph_st *g = calloc(1, sizeof *g);
     if (!g)
-        return record_error(cudaErrorMemoryAllocation);
+        return cudaErrorMemoryAllocation;
     g->magic = GRAPH_MAGIC;
     cudaError_t e = cudaSuccess;
     pthread_mutex_lock(&g_lock);
@@ -1099,14 +1099,19 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMo
         s->capture = g, g = NULL;
     pthread_mutex_unlock(&g_lock);
     free(g);
-    return record_error(e);
+    return e;
 }
 
-cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *pGraph)
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode)
+{
+    return record_error(nnspy_sim_begin_capture(stream, (int)mode));
+}
+
+cudaError_t nnspy_sim_end_capture(cudaStream_t stream, cudaGraph_t *pGraph)
 {
     runtime_context();
     if (!pGraph)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     cudaError_t e = cudaSuccess;
     pthread_mutex_lock(&g_lock);
     struct CUstream_st *s = find_stream(stream);
@@ -1117,17 +1122,22 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *pGraph)
     else
         *pGraph = s->capture, s->capture = NULL;
     pthread_mutex_unlock(&g_lock);
-    return record_error(e);
+    return e;
 }
 
-static cudaError_t instantiate(cudaGraphExec_t *pExec, cudaGraph_t graph)
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *pGraph)
+{
+    return record_error(nnspy_sim_end_capture(stream, pGraph));
+}
+
+cudaError_t nnspy_sim_graph_instantiate(cudaGraphExec_t *pExec, cudaGraph_t graph)
 {
     runtime_context();
     if (!pExec || !graph || graph->magic != GRAPH_MAGIC)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     struct CUgraphExec_st *x = calloc(1, sizeof *x);
     if (!x)
-        return record_error(cudaErrorMemoryAllocation);
+        return cudaErrorMemoryAllocation;
     pthread_mutex_lock(&g_lock);
     x->kernels = graph->n ? malloc(graph->n * sizeof *x->kernels) : NULL;
     if (x->kernels) {
@@ -1137,7 +1147,7 @@ static cudaError_t instantiate(cudaGraphExec_t *pExec, cudaGraph_t graph)
     pthread_mutex_unlock(&g_lock);
     if (graph->n && !x->kernels) {
         free(x);
-        return record_error(cudaErrorMemoryAllocation);
+        return cudaErrorMemoryAllocation;
     }
     x->magic = EXEC_MAGIC;
     *pExec = x;
@@ -1148,51 +1158,68 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t *pGraphExec, cudaGraph_t graph,
                                  unsigned long long flags)
 {
     (void)flags;
-    return instantiate(pGraphExec, graph);
+    return record_error(nnspy_sim_graph_instantiate(pGraphExec, graph));
 }
 
 cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t *pGraphExec, cudaGraph_t graph,
                                           unsigned long long flags)
 {
     (void)flags;
-    return instantiate(pGraphExec, graph);
+    return record_error(nnspy_sim_graph_instantiate(pGraphExec, graph));
 }
 
 /* Runs the graph's kernels one after another on the stream. */
-cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream)
+cudaError_t nnspy_sim_graph_launch(cudaGraphExec_t graphExec, cudaStream_t stream)
 {
     runtime_context();
     if (!graphExec || graphExec->magic != EXEC_MAGIC)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
+    if (nnspy_sim_stream_check(stream) != cudaSuccess)
+        return cudaErrorInvalidResourceHandle;
     for (size_t i = 0; i < graphExec->n; i++) {
         cudaError_t e = nnspy_sim_launch(stream, graphExec->kernels[i].flops,
                                          graphExec->kernels[i].bytes);
         if (e != cudaSuccess)
-            return record_error(e);
+            return e;
     }
-    return with_stream(stream, do_nothing, NULL);
+    return cudaSuccess;
 }
 
-cudaError_t cudaGraphDestroy(cudaGraph_t graph)
+cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream)
+{
+    return record_error(nnspy_sim_graph_launch(graphExec, stream));
+}
+
+cudaError_t nnspy_sim_graph_destroy(cudaGraph_t graph)
 {
     runtime_context();
     if (!graph || graph->magic != GRAPH_MAGIC)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     graph->magic = 0;
     free(graph->kernels);
     free(graph);
     return cudaSuccess;
 }
 
-cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec)
+cudaError_t cudaGraphDestroy(cudaGraph_t graph)
+{
+    return record_error(nnspy_sim_graph_destroy(graph));
+}
+
+cudaError_t nnspy_sim_graph_exec_destroy(cudaGraphExec_t graphExec)
 {
     runtime_context();
     if (!graphExec || graphExec->magic != EXEC_MAGIC)
-        return record_error(cudaErrorInvalidValue);
+        return cudaErrorInvalidValue;
     graphExec->magic = 0;
     free(graphExec->kernels);
     free(graphExec);
     return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec)
+{
+    return record_error(nnspy_sim_graph_exec_destroy(graphExec));
 }
 
 /* The host function runs at once, on the calling thread: its stream work is done. */

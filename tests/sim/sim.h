@@ -33,6 +33,14 @@ cudaError_t nnspy_sim_launch(cudaStream_t stream, uint64_t flops, uint64_t bytes
  * cudnnBackendPopulateCudaGraph). */
 int nnspy_sim_stream_capturing(cudaStream_t stream);
 cudaError_t nnspy_sim_graph_add_kernel(cudaGraph_t graph, uint64_t flops, uint64_t bytes);
+/* The runtime's capture and graph calls as the sim driver reaches them: the same,
+ * but they leave the runtime's last error alone. */
+cudaError_t nnspy_sim_begin_capture(cudaStream_t stream, int mode);
+cudaError_t nnspy_sim_end_capture(cudaStream_t stream, cudaGraph_t *graph);
+cudaError_t nnspy_sim_graph_instantiate(cudaGraphExec_t *exec, cudaGraph_t graph);
+cudaError_t nnspy_sim_graph_launch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t nnspy_sim_graph_destroy(cudaGraph_t graph);
+cudaError_t nnspy_sim_graph_exec_destroy(cudaGraphExec_t exec);
 
 /* The time model: 2000 + max(flops / 100000, bytes / 2000) ns, integer division. */
 uint64_t nnspy_sim_kernel_ns(uint64_t flops, uint64_t bytes);
