@@ -18,7 +18,7 @@
 #define CHECK(ok, what)                                                                            \
     do {                                                                                           \
         if (!(ok)) {                                                                               \
-            fprintf(stderr, "driver_graph: %s failed (line %d)\n", what, __LINE__);              \
+            fprintf(stderr, "driver_graph: %s failed (line %d)\n", what, __LINE__);                \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -39,15 +39,21 @@ static void conv(cudnnHandle_t h, void *x, void *w, void *y)
     CHECK(cudnnCreateTensorDescriptor(&xt) == 0 && cudnnCreateTensorDescriptor(&yt) == 0 &&
               cudnnCreateFilterDescriptor(&wt) == 0 && cudnnCreateConvolutionDescriptor(&cd) == 0,
           "descriptors");
-    CHECK(cudnnSetTensor4dDescriptor(xt, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 4, 8, 8) == 0 &&
-              cudnnSetTensor4dDescriptor(yt, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 6, 6, 6) == 0 &&
-              cudnnSetFilter4dDescriptor(wt, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, 6, 4, 3, 3) == 0 &&
-              cudnnSetConvolution2dDescriptor(cd, 0, 0, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
-                                              CUDNN_DATA_FLOAT) == 0,
-          "shapes");
-    CHECK(cudnnConvolutionForward(h, &one, xt, x, wt, w, cd, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
-                                  NULL, 0, &zero, yt, y) == CUDNN_STATUS_SUCCESS,
+    CHECK(
+        cudnnSetTensor4dDescriptor(xt, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 4, 8, 8) == 0 &&
+            cudnnSetTensor4dDescriptor(yt, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, 6, 6, 6) == 0 &&
+            cudnnSetFilter4dDescriptor(wt, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, 6, 4, 3, 3) == 0 &&
+            cudnnSetConvolution2dDescriptor(cd, 0, 0, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                            CUDNN_DATA_FLOAT) == 0,
+        "shapes");
+    CHECK(cudnnConvolutionForward(h, &one, xt, x, wt, w, cd,
+                                  CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0, &zero, yt,
+                                  y) == CUDNN_STATUS_SUCCESS,
           "cudnnConvolutionForward");
+    cudnnDestroyTensorDescriptor(xt);
+    cudnnDestroyTensorDescriptor(yt);
+    cudnnDestroyFilterDescriptor(wt);
+    cudnnDestroyConvolutionDescriptor(cd);
 }
 
 int main(void)
@@ -77,6 +83,10 @@ int main(void)
     CHECK(cuStreamSynchronize((CUstream)stream) == CUDA_SUCCESS, "cuStreamSynchronize");
     CHECK(cuGraphExecDestroy(exec) == CUDA_SUCCESS && cuGraphDestroy(graph) == CUDA_SUCCESS,
           "destroy");
+    void *buffers[] = {x, w, y, a, b, c};
+    for (int i = 0; i < 6; i++) CHECK(cudaFree(buffers[i]) == cudaSuccess, "cudaFree");
+    CHECK(cublasDestroy(blas) == 0 && cudnnDestroy(dnn) == 0, "handles");
+    CHECK(cudaStreamDestroy(stream) == cudaSuccess, "cudaStreamDestroy");
     printf("driver_graph: done\n");
     return 0;
 }

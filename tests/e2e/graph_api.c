@@ -39,11 +39,36 @@
 
 typedef cudnnBackendDescriptor_t desc_t;
 
+/* Everything made, released at the end (a leak checker watches the tests). */
+#define MAX_HELD 1024
+static desc_t held_descs[MAX_HELD];
+static void *held_memory[MAX_HELD];
+static int n_descs, n_memory;
+
 static desc_t create(cudnnBackendDescriptorType_t type)
 {
     desc_t d;
     CHECK(cudnnBackendCreateDescriptor(type, &d));
+    if (n_descs == MAX_HELD) {
+        fprintf(stderr, "graph_api: too many descriptors\n");
+        exit(1);
+    }
+    held_descs[n_descs++] = d;
     return d;
+}
+
+/* Destroyed now (the plan keeps what it needs), not at the end. */
+static void destroy(desc_t d)
+{
+    for (int i = 0; i < n_descs; i++)
+        if (held_descs[i] == d) held_descs[i] = held_descs[--n_descs];
+    CHECK(cudnnBackendDestroyDescriptor(d));
+}
+
+static void release_all(void)
+{
+    while (n_descs) CHECK(cudnnBackendDestroyDescriptor(held_descs[--n_descs]));
+    while (n_memory) CHECK_CUDA(cudaFree(held_memory[--n_memory]));
 }
 
 static void set(desc_t d, cudnnBackendAttributeName_t a, cudnnBackendAttributeType_t t, int64_t n,
@@ -107,8 +132,8 @@ static desc_t plan_for(cudnnHandle_t handle, desc_t *ops, int n_ops)
     done(plan);
     /* As the frontend does once a plan is built: the graph and heuristics go away,
      * the plan stays cached. */
-    CHECK(cudnnBackendDestroyDescriptor(heur));
-    CHECK(cudnnBackendDestroyDescriptor(graph));
+    destroy(heur);
+    destroy(graph);
     return plan;
 }
 
@@ -127,6 +152,11 @@ static void *device(size_t floats)
     void *p;
     CHECK_CUDA(cudaMalloc(&p, floats * sizeof(float)));
     CHECK_CUDA(cudaMemset(p, 0, floats * sizeof(float)));
+    if (n_memory == MAX_HELD) {
+        fprintf(stderr, "graph_api: too many buffers\n");
+        exit(1);
+    }
+    held_memory[n_memory++] = p;
     return p;
 }
 
@@ -209,11 +239,11 @@ static desc_t conv_plan(cudnnHandle_t h, const struct conv_case *c)
     done(op);
     desc_t plan = plan_for(h, &op, 1);
     /* The operation's tensors may go once the graph is built: the plan keeps all. */
-    CHECK(cudnnBackendDestroyDescriptor(op));
-    CHECK(cudnnBackendDestroyDescriptor(x));
-    CHECK(cudnnBackendDestroyDescriptor(w));
-    CHECK(cudnnBackendDestroyDescriptor(y));
-    CHECK(cudnnBackendDestroyDescriptor(conv));
+    destroy(op);
+    destroy(x);
+    destroy(w);
+    destroy(y);
+    destroy(conv);
     return plan;
 }
 
@@ -293,8 +323,8 @@ static void convolutions(cudnnHandle_t h)
         desc_t pack = variant_pack(uids, ptrs, 3);
         CHECK(cudnnBackendExecute(h, plan, pack));
         CHECK(cudnnBackendExecute(h, plan, pack)); /* the cached plan, again */
-        CHECK(cudnnBackendDestroyDescriptor(pack));
-        CHECK(cudnnBackendDestroyDescriptor(plan));
+        destroy(pack);
+        destroy(plan);
     }
 }
 
@@ -494,9 +524,10 @@ static void autotuning(cudnnHandle_t h)
     }
 
     desc_t plan = conv_plan(h, c), plans[3];
-    CHECK(cudnnBackendDestroyDescriptor(plan));
+    destroy(plan);
     /* conv_plan's operation is gone: build the graph's operation again. */
-    desc_t tx = tensor('x', 4, c->x, NULL, false, false), tw = tensor('w', 4, c->w, NULL, false, false),
+    desc_t tx = tensor('x', 4, c->x, NULL, false, false),
+           tw = tensor('w', 4, c->w, NULL, false, false),
            ty = tensor('y', 4, c->y, NULL, false, false);
     int64_t sp = 2;
     cudnnDataType_t comp = CUDNN_DATA_FLOAT;
@@ -519,6 +550,10 @@ static void autotuning(cudnnHandle_t h)
     for (int p = 0; p < 3; p++)
         for (int run = 0; run < 3; run++) CHECK(cudnnBackendExecute(h, plans[p], pack));
     for (int run = 0; run < 5; run++) CHECK(cudnnBackendExecute(h, plans[1], pack));
+    cudnnDestroyTensorDescriptor(xt);
+    cudnnDestroyTensorDescriptor(yt);
+    cudnnDestroyFilterDescriptor(wt);
+    cudnnDestroyConvolutionDescriptor(cd);
 }
 
 int main(void)
@@ -533,7 +568,9 @@ int main(void)
     populated_graph(h, stream);
     autotuning(h);
     CHECK_CUDA(cudaStreamSynchronize(stream));
+    release_all();
     CHECK(cudnnDestroy(h));
+    CHECK_CUDA(cudaStreamDestroy(stream));
     printf("graph_api: done\n");
     return 0;
 }
