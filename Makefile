@@ -55,7 +55,7 @@ $(B)/obj/counters/%.o: counters/%.c counters/counters.h
 	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden -Icounters -c $< -o $@
 
 $(B)/libnnspy.so: $(PRELOAD_OBJ) preload/libnnspy.map
-	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,--version-script=preload/libnnspy.map -o $@ $(PRELOAD_OBJ) -ldl -lpthread
+	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,--version-script=preload/libnnspy.map -o $@ $(PRELOAD_OBJ) -lunwind -ldl -lpthread
 
 # The CLI: `nnspy run`, and `nnspy report` from the .nns traces (jansson reads their
 # JSON). HTML output is built in once report/html.c is there (NNSPY_HTML_SRC= leaves

@@ -13,7 +13,7 @@
 #include "frames.h"
 
 #define NN_TRACE_MAGIC   "NNSPYTRC"
-#define NN_TRACE_VERSION 1
+#define NN_TRACE_VERSION 2 /* 2: MODULE and SITE records; version 1 is still read */
 
 enum nn_trace_record_type {
     NN_TREC_STRING = 1,
@@ -21,6 +21,8 @@ enum nn_trace_record_type {
     NN_TREC_GPU_TIME = 3,
     NN_TREC_FRAME = 4,
     NN_TREC_END = 5,
+    NN_TREC_MODULE = 6,
+    NN_TREC_SITE = 7,
 };
 
 #define NN_TOP_SUCCEEDED        1u
