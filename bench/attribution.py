@@ -1,24 +1,30 @@
 #!/usr/bin/env python3
 """Cost of call-site attribution per intercepted call, as a ratio to counting alone.
 
-Two programs on the simulated device, each run without nnspy, with nnspy counting
-only and attribution off (NNSPY_SITES=off), and counting with attribution (the
-default), REPEAT times, the three modes alternating (so that a slow moment of the
-machine hits them alike); the best time of each is kept:
+Two programs on the simulated device, each run in four modes, REPEAT times, the
+modes alternating (so that a slow moment of the machine hits them alike); the best
+time of each is kept:
+
+- without nnspy;
+- counting alone (no GPU timing, no trace, NNSPY_MAX_OPS=0: sites are taken only for
+  a trace, so none here);
+- counting + the trace file, attribution off (NNSPY_SITES=off);
+- counting + the trace file with attribution (the default).
+
+Attribution's cost per call is the difference of the last two; it is given as a
+ratio to counting alone's cost per call. The programs:
 
 - native: `threads 1 N` (N iterations of one cublasSgemm + one
   cudnnConvolutionForward, from C): the site is found by the return address;
 - python: a loop of N cublasSgemm_v2 calls through ctypes.PyDLL (the GIL held):
   each call also reads the innermost Python frame and its line.
 
-All modes count without GPU timing, trace file or listed calls (NNSPY_TIMING=off,
-NNSPY_OUTPUT=off, NNSPY_MAX_OPS=0), so the difference is attribution alone.
-
     python3 bench/attribution.py [N] [REPEAT]
 """
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 B = os.environ.get("B", "build")
@@ -55,24 +61,29 @@ def run(argv, extra):
 
 
 def main():
+    scratch = tempfile.mkdtemp(prefix="nnspy-bench-")
     counting = {"LD_PRELOAD": os.path.abspath(f"{B}/libnnspy.so"), "NNSPY_MAX_OPS": "0",
                 "NNSPY_TIMING": "off", "NNSPY_OUTPUT": "off"}
-    modes = {"without nnspy": {}, "counting, sites off": dict(counting, NNSPY_SITES="off"),
-             "counting + sites": counting}
+    traced = dict(counting, NNSPY_OUTPUT=os.path.join(scratch, "%p.nns"))
+    modes = {"without nnspy": {}, "counting alone": counting,
+             "trace, sites off": dict(traced, NNSPY_SITES="off"), "trace + sites": traced}
     for name, (argv, calls) in PROGRAMS.items():
         best = {m: float("inf") for m in modes}
         for _ in range(REPEAT):
             for m, extra in modes.items():
                 best[m] = min(best[m], run(argv, extra))
+                for f in os.listdir(scratch):
+                    os.unlink(os.path.join(scratch, f))
         base = best["without nnspy"]
         print(f"{name}: {calls:,} calls, best of {REPEAT} runs each")
         for m, t in best.items():
-            print(f"  {m:22s} {t:7.3f} s   {(t - base) / calls * 1e9:+7.0f} ns per call")
-        count_ns = (best["counting, sites off"] - base) / calls * 1e9
-        sites_ns = (best["counting + sites"] - best["counting, sites off"]) / calls * 1e9
+            print(f"  {m:18s} {t:7.3f} s   {(t - base) / calls * 1e9:+7.0f} ns per call")
+        count_ns = (best["counting alone"] - base) / calls * 1e9
+        sites_ns = (best["trace + sites"] - best["trace, sites off"]) / calls * 1e9
         if count_ns > 0:
             print(f"  attribution: {sites_ns:+.0f} ns per call, x{sites_ns / count_ns:.2f} "
                   f"the cost of counting alone")
+    os.rmdir(scratch)
 
 
 if __name__ == "__main__":

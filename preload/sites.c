@@ -323,6 +323,8 @@ const nn_module *nn_module_get(uint32_t id)
 __attribute__((constructor(125))) static void sites_init(void)
 {
     parse_config();
+    /* Sites are for the trace's reader: without a trace they would cost for nothing. */
+    if (!nn_config_get()->output_template[0]) cfg.off = true;
     nn_module self;
     if (object_at((uintptr_t)&nn_site_current, &self)) {
         self_bias = self.bias;
