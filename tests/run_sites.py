@@ -57,7 +57,8 @@ def c_call_sites(path, names):
             if re.search(r"\b%s\(" % name, text):
                 found.setdefault(name, []).append((function, number))
     for name in names:
-        check(len(found.get(name, [])) == 1, f"alexnet.c calls {name} in one place",
+        check(len(found.get(name, [])) == 1,
+              f"{os.path.basename(path)} calls {name} in one place",
               found.get(name))
     return {name: found[name][0] for name in names if name in found}
 
@@ -229,6 +230,49 @@ def test_moved(tmp):
                          by_dwarf)
 
 
+def test_skip_and_unreadable(tmp):
+    print("NNSPY_SKIP, and stacks that cannot be read down to a frame of interest")
+    sites = c_call_sites(ALEXNET_SRC, [n for n, _ in ALEXNET_CALLS])
+    # alexnet's own frames skipped: the site is the first frame outside it (libc's
+    # start-up code), never a line of alexnet.c
+    p, traces = run_traced([ALEXNET], os.path.join(tmp, "skip"), {"NNSPY_SKIP": "alex*"})
+    report, err = report_json(traces[0]) if traces else (None, "no trace")
+    layers = report and report.get("layers")
+    check(bool(layers) and all("alexnet" not in l["site"] for l in layers),
+          "NNSPY_SKIP=alex*: no layer is named in alexnet", layers)
+    # every module skipped: no frame of interest; the site says so and keeps the
+    # intercepted function's caller, which is certain
+    p, traces = run_traced([ALEXNET], os.path.join(tmp, "skip-all"), {"NNSPY_SKIP": "*"})
+    report, err = report_json(traces[0]) if traces else (None, "no trace")
+
+    def unreadable(layer, function, line):
+        return layer["site"] == f"[stack unreadable past] {function} at alexnet.c:{line}"
+    alexnet_layers_named(tmp, sites, "NNSPY_SKIP=*", report, unreadable)
+    # a call from generated code (a JIT's): in no loaded object, said so, with its
+    # address in the page the program generated
+    jit = os.path.join(B, "tests", "jit_caller")
+    p, traces = run_traced([jit], os.path.join(tmp, "jit"))
+    out = p.stdout.decode().split()
+    if not check(p.returncode == 0 and len(traces) == 1 and out[:1] == ["jit"],
+                 "jit_caller runs", p.stderr.decode()):
+        return
+    if out[1] == "none":
+        print("  skip the generated call (not x86-64)")
+        return
+    report, err = report_json(traces[0])
+    layers = report["layers"] if report else []
+    direct = c_call_sites(os.path.join(ROOT, "tests", "e2e", "jit_caller.c"),
+                          ["cudnnAddTensor"])["cudnnAddTensor"]
+    check(len(layers) == 2 and layers[0]["site"] == f"{direct[0]} at jit_caller.c:{direct[1]}",
+          "the direct call is named from DWARF", layers)
+    m = re.fullmatch(r"code in no loaded object \(JIT\?\) at 0x([0-9a-f]+)",
+                     layers[1]["site"]) if len(layers) == 2 else None
+    page = int(out[1], 16)
+    check(m is not None and page <= int(m.group(1), 16) < page + 4096,
+          "the generated call: in no loaded object, at an address in the generated page",
+          layers)
+
+
 def python_layers(tmp, name, mode, env_extra):
     out = os.path.join(tmp, name)
     env = dict(env_extra)
@@ -281,7 +325,8 @@ def main():
         sys.exit(1)
     tmp = tempfile.mkdtemp(prefix="nnspy-sites-")
     try:
-        for test in (test_alexnet, test_stripped, test_moved, test_python):
+        for test in (test_alexnet, test_stripped, test_moved, test_skip_and_unreadable,
+                     test_python):
             test(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
