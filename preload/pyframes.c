@@ -4,7 +4,7 @@
  *
  * nnspy does not link libpython: the few functions of CPython's C API it needs are
  * looked up in the process once, and Python frames are read only when all of them
- * are there and only while the calling thread holds the GIL (PyGILState_Check).
+ * are there and only while the calling thread holds the GIL (may_read_frames).
  * A call made with the GIL released (ctypes.CDLL, PyTorch's dispatch) gets a
  * native site only: reading another thread's frames without the GIL would race
  * with the interpreter.
@@ -33,7 +33,11 @@
 typedef struct PyObj PyObj; /* PyObject, PyFrameObject and PyCodeObject alike */
 
 static struct {
+    int (*initialized)(void);
     int (*gil_check)(void);
+    PyObj *(*current_tstate)(void); /* the thread state holding the GIL, or NULL */
+    PyObj *(*this_tstate)(void);    /* this thread's, whether it holds the GIL or not */
+    PyObj *(*err_occurred)(void);
     PyObj *(*current_frame)(void); /* borrowed */
     PyObj *(*frame_code)(PyObj *); /* new reference */
     PyObj *(*frame_back)(PyObj *); /* new reference */
@@ -68,7 +72,13 @@ static __thread const struct code_info *thread_cache[THREAD_CACHE];
 static bool find_cpython(void)
 {
     /* PyEval_GetFrame first: most processes are not Python, and stop there. */
-    return FIND(current_frame, "PyEval_GetFrame") && FIND(gil_check, "PyGILState_Check") &&
+    if (!FIND(current_frame, "PyEval_GetFrame")) return false;
+    if (!FIND(current_tstate, "PyThreadState_GetUnchecked")) /* its name before 3.13 */
+        FIND(current_tstate, "_PyThreadState_UncheckedGet");
+    return py.current_tstate && FIND(initialized, "Py_IsInitialized") &&
+           FIND(gil_check, "PyGILState_Check") &&
+           FIND(this_tstate, "PyGILState_GetThisThreadState") &&
+           FIND(err_occurred, "PyErr_Occurred") &&
            FIND(frame_code, "PyFrame_GetCode") && FIND(frame_back, "PyFrame_GetBack") &&
            FIND(frame_line, "PyFrame_GetLineNumber") && FIND(get_attr, "PyObject_GetAttrString") &&
            FIND(utf8, "PyUnicode_AsUTF8") && FIND(incref, "Py_IncRef") &&
@@ -94,14 +104,28 @@ static bool python_ready(void)
     if (NN_UNLIKELY(s == 0)) {
         pthread_mutex_lock(&lock);
         if (py_state == 0) {
-            if (find_cpython()) parse_prefixes(getenv("NNSPY_PYTHON_SKIP"));
-            __atomic_store_n(&py_state, py.current_frame && py.err_clear ? 1 : -1,
-                             __ATOMIC_RELEASE);
+            bool found = find_cpython();
+            if (found) parse_prefixes(getenv("NNSPY_PYTHON_SKIP"));
+            __atomic_store_n(&py_state, found ? 1 : -1, __ATOMIC_RELEASE);
         }
         s = py_state;
         pthread_mutex_unlock(&lock);
     }
     return s > 0;
+}
+
+/*
+ * Whether this thread may read Python frames now: the interpreter runs, this thread
+ * holds the GIL, and no exception is pending (nnspy's own calls could disturb it).
+ * PyGILState_Check alone answers 1 before the interpreter starts and when its check
+ * is disabled (subinterpreters), so the thread state holding the GIL is compared
+ * with this thread's too.
+ */
+static bool may_read_frames(void)
+{
+    if (!python_ready() || !py.initialized() || !py.gil_check()) return false;
+    PyObj *holder = py.current_tstate();
+    return holder && holder == py.this_tstate() && !py.err_occurred();
 }
 
 /* ------------------------------------------------------------ code objects */
@@ -173,6 +197,8 @@ static void walk_user_frames(bool (*found)(void *, const struct code_info *, PyO
         if (!more) break;
     }
     if (owned) py.decref(owned);
+    /* Reading frames may allocate (and fail): no exception of nnspy's is left behind. */
+    if (py.err_occurred()) py.err_clear();
 }
 
 static bool take_innermost(void *ctx, const struct code_info *info, PyObj *frame)
@@ -187,7 +213,7 @@ static bool take_innermost(void *ctx, const struct code_info *info, PyObj *frame
 nn_py_key nn_py_innermost(void)
 {
     nn_py_key k = {0, 0};
-    if (python_ready() && py.gil_check()) walk_user_frames(take_innermost, &k);
+    if (may_read_frames()) walk_user_frames(take_innermost, &k);
     return k;
 }
 
@@ -207,7 +233,7 @@ static bool collect_frame(void *ctx, const struct code_info *info, PyObj *frame)
 uint32_t nn_py_frames(nn_site_python *out, uint32_t max)
 {
     struct collect c = {out, 0, max};
-    if (max && python_ready() && py.gil_check()) walk_user_frames(collect_frame, &c);
+    if (max && may_read_frames()) walk_user_frames(collect_frame, &c);
     return c.n;
 }
 
