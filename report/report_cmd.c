@@ -28,7 +28,7 @@
 
 #define USAGE                                                                                      \
     "usage: nnspy report [--format table|json|csv|chrome|html] [--frames MODE] [-o FILE]\n"        \
-    "                    TRACE|DIR...\n"
+    "                    [--debug-dir DIRS] TRACE|DIR...\n"
 
 const char nn_report_usage[] = USAGE;
 
