@@ -885,6 +885,12 @@ static void report_option_parsing(void **state)
     char *a6[] = {"report", "--", "--format", NULL};
     assert_int_equal(parse_report_options(3, a6, &o), RUN_PARSE_OK);
     assert_string_equal(o.inputs[0], "--format");
+    char *a7[] = {"report", "t.nns", "--debug-dir", "/x:/y", NULL};
+    assert_int_equal(parse_report_options(4, a7, &o), RUN_PARSE_OK);
+    assert_string_equal(o.debug_dir, "/x:/y");
+    assert_string_equal(o.inputs[0], "t.nns");
+    assert_int_equal(parse_report_options(2, a5, &o), RUN_PARSE_HELP);
+    assert_null(o.debug_dir); /* each parse starts afresh */
 }
 
 /* ------------------------------------------------------------ call sites */
