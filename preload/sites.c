@@ -211,13 +211,32 @@ struct unwound {
  * further is guessed. No frame of interest at all: the site is unreadable, and
  * keeps the wrapper's caller as the one thing known for sure.
  */
+/*
+ * The return addresses on this thread's stack, its callers first: libunwind's cursor,
+ * not unw_backtrace, whose per-thread cache is freed by a thread-exit destructor
+ * that takes a lock when the thread is already gone for sanitizers (TSan crashes).
+ */
+static int return_addresses(uintptr_t *ips, int max)
+{
+    unw_context_t context;
+    unw_cursor_t cursor;
+    int n = 0;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return 0;
+    while (n < max && unw_step(&cursor) > 0) {
+        unw_word_t ip;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+        ips[n++] = (uintptr_t)ip;
+    }
+    return n;
+}
+
 static void unwind(struct unwound *u)
 {
-    void *ips[UNWIND_FRAMES];
-    int n = unw_backtrace(ips, UNWIND_FRAMES);
+    uintptr_t ips[UNWIND_FRAMES];
+    int n = return_addresses(ips, UNWIND_FRAMES);
     u->n = u->flags = 0;
-    for (int i = 1; i < n && u->n < (uint32_t)cfg.depth; i++) {
-        uintptr_t pc = (uintptr_t)ips[i] - 1;
+    for (int i = 0; i < n && u->n < (uint32_t)cfg.depth; i++) {
+        uintptr_t pc = ips[i] - 1;
         nn_module m;
         bool known = object_at(pc, &m);
         if (known && u->n == 0 && skipped(&m)) continue;
@@ -331,4 +350,8 @@ __attribute__((constructor(125))) static void sites_init(void)
         memcpy(self_path, self.path, sizeof self_path);
     }
     nn_fork_protect(&lock, NULL);
+    /* libunwind sets itself up on first use, without a lock that a race detector can
+     * see: done here, before the program's threads exist. */
+    uintptr_t warm_up[1];
+    if (!cfg.off) return_addresses(warm_up, 1);
 }
