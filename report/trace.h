@@ -21,8 +21,9 @@ enum nn_trace_record_type {
     NN_TREC_GPU_TIME = 3,
     NN_TREC_FRAME = 4,
     NN_TREC_END = 5,
-    NN_TREC_MODULE = 6,
-    NN_TREC_SITE = 7,
+    /* 6 is TUNE (autotuning, another branch) */
+    NN_TREC_MODULE = 7,
+    NN_TREC_SITE = 8,
 };
 
 #define NN_TOP_SUCCEEDED        1u
