@@ -55,18 +55,19 @@ $(B)/obj/counters/%.o: counters/%.c counters/counters.h
 	$(CC) $(CFLAGS_BASE) -fPIC -fvisibility=hidden -Icounters -c $< -o $@
 
 $(B)/libnnspy.so: $(PRELOAD_OBJ) preload/libnnspy.map
-	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,--version-script=preload/libnnspy.map -o $@ $(PRELOAD_OBJ) -ldl -lpthread
+	$(CC) -shared $(LDFLAGS_BASE) -Wl,-soname,libnnspy.so -Wl,-z,nodelete -Wl,--version-script=preload/libnnspy.map -o $@ $(PRELOAD_OBJ) -lunwind -ldl -lpthread
 
 # The CLI: `nnspy run`, and `nnspy report` from the .nns traces (jansson reads their
 # JSON). HTML output is built in once report/html.c is there (NNSPY_HTML_SRC= leaves
 # it out).
 NNSPY_SRC := report/nnspy.c report/cli.c report/report_cmd.c report/summary.c \
-             report/trace_read.c report/frames.c report/diff.c report/numfmt.c
+             report/trace_read.c report/frames.c report/diff.c report/numfmt.c \
+             report/symbolize.c report/layers.c
 NNSPY_HTML_SRC ?= $(wildcard report/html.c)
 $(B)/nnspy: $(NNSPY_SRC) $(NNSPY_HTML_SRC) $(wildcard report/*.h) include/nnspy.h
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS_BASE) $(if $(NNSPY_HTML_SRC),-DNNSPY_HTML) -Ireport -Iinclude -o $@ \
-	  $(filter %.c,$^) $(LDFLAGS_BASE) -ljansson -lm
+	  $(filter %.c,$^) $(LDFLAGS_BASE) -ljansson -ldw -lelf -lm
 
 # ---------------------------------------------------------- simulated device
 $(B)/sim/libcudart.so.13: tests/sim/cudart.c tests/sim/sim.h tests/sim/libcudart.map
@@ -148,11 +149,12 @@ $(B)/tests/test_graph: tests/unit/test_graph.c $(GRAPH_TEST_OBJ)
 	  $(CUDA_APP_LIBS) -lcmocka -ldl -lpthread $(LDFLAGS_BASE)
 
 # The trace reader's tests link the reader and `nnspy report`'s pure parts.
-TRACE_READ_OBJ := $(addprefix $(B)/obj/report/,trace_read.o summary.o report_cmd.o cli.o numfmt.o)
+TRACE_READ_OBJ := $(addprefix $(B)/obj/report/,trace_read.o summary.o report_cmd.o cli.o numfmt.o \
+                  symbolize.o layers.o)
 $(B)/tests/test_trace_read: tests/unit/test_trace_read.c $(B)/obj/report/frames.o $(TRACE_READ_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -Ireport -Iinclude -o $@ $< $(B)/obj/report/frames.o $(TRACE_READ_OBJ) \
-	  -lcmocka -ljansson -lm $(LDFLAGS_BASE)
+	  -lcmocka -ljansson -ldw -lelf -lm $(LDFLAGS_BASE)
 
 # ------------------------------------------------------------------- running
 unit: $(UNIT_TESTS)
@@ -163,6 +165,7 @@ e2e: all $(B)/tests/html_demo
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_report.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_diff.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_graph.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_sites.py
 	@$(B)/tests/html_demo $(B)/tests/html_demo.html && python3 tests/check_html.py $(B)/tests/html_demo.html
 
 # The HTML report's demo: traces built in memory, rendered, checked for structure.
@@ -210,8 +213,8 @@ FUZZ_TARGETS := fuzz_config fuzz_cli fuzz_descriptors fuzz_trace fuzz_graph
 fuzz_config_SRC := preload/config.c
 fuzz_cli_SRC := report/cli.c
 fuzz_trace_SRC := report/trace_read.c report/frames.c report/summary.c report/report_cmd.c \
-                  report/cli.c report/numfmt.c
-fuzz_trace_LIBS := -ljansson -lm
+                  report/cli.c report/numfmt.c report/symbolize.c report/layers.c
+fuzz_trace_LIBS := -ljansson -ldw -lelf -lm
 fuzz_descriptors_SRC := preload/cudnn_read.c preload/cublaslt_read.c preload/cuda_types.c \
                         $(wildcard counters/*.c)
 fuzz_graph_SRC := preload/cudnn_graph_shadow.c preload/cudnn_graph_cost.c preload/shape_text.c \

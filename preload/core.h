@@ -155,6 +155,19 @@ typedef struct nn_wrapper_entry {
 
 #define NN_STRIP(...) __VA_ARGS__
 
+/* The return address of the wrapper's caller, in nn_caller_pc (sites.h) for the length
+ * of the call, and `caller_` for CALL: the site of the outermost call. The previous
+ * value comes back afterwards, because NVIDIA's libraries call wrapped functions
+ * inside the program's call, which is recorded after they return. */
+extern __thread const void *nn_caller_pc;
+#define NN_CALLER_SCOPE(RET, CALL)                                                                 \
+    const void *caller_ = __builtin_return_address(0);                                             \
+    const void *outer_caller_ = nn_caller_pc;                                                      \
+    nn_caller_pc = caller_;                                                                        \
+    RET ret_ = CALL;                                                                               \
+    nn_caller_pc = outer_caller_;                                                                  \
+    return ret_
+
 /*
  * Defines the wrapper of NAME: the exported function (the copy its caller would
  * reach), one static entry point per copy reached through dlsym, and their
@@ -168,20 +181,20 @@ typedef struct nn_wrapper_entry {
     static RET NAME##_impl(const nn_copy *copy, NN_STRIP PARAMS);                                  \
     NN_EXPORT RET NAME PARAMS                                                                      \
     {                                                                                              \
-        return NAME##_impl(nn_copy_for_caller(FAMILY, __builtin_return_address(0), #NAME),         \
-                           NN_STRIP ARGS);                                                         \
+        NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_for_caller(FAMILY, caller_, #NAME),               \
+                                         NN_STRIP ARGS));                                          \
     }                                                                                              \
     static RET NAME##_copy1 PARAMS                                                                 \
     {                                                                                              \
-        return NAME##_impl(nn_copy_at(FAMILY, 1), NN_STRIP ARGS);                                  \
+        NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_at(FAMILY, 1), NN_STRIP ARGS));                   \
     }                                                                                              \
     static RET NAME##_copy2 PARAMS                                                                 \
     {                                                                                              \
-        return NAME##_impl(nn_copy_at(FAMILY, 2), NN_STRIP ARGS);                                  \
+        NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_at(FAMILY, 2), NN_STRIP ARGS));                   \
     }                                                                                              \
     static RET NAME##_copy3 PARAMS                                                                 \
     {                                                                                              \
-        return NAME##_impl(nn_copy_at(FAMILY, 3), NN_STRIP ARGS);                                  \
+        NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_at(FAMILY, 3), NN_STRIP ARGS));                   \
     }                                                                                              \
     static const nn_wrapper_entry NAME##_entry                                                     \
         __attribute__((used, section("nnspy_wrappers"), aligned(sizeof(void *)))) = {              \
@@ -195,11 +208,11 @@ typedef struct nn_wrapper_entry {
     static RET NAME##_impl(const nn_copy *copy);                                                   \
     NN_EXPORT RET NAME(void)                                                                       \
     {                                                                                              \
-        return NAME##_impl(nn_copy_for_caller(FAMILY, __builtin_return_address(0), #NAME));        \
+        NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_for_caller(FAMILY, caller_, #NAME)));             \
     }                                                                                              \
-    static RET NAME##_copy1(void) { return NAME##_impl(nn_copy_at(FAMILY, 1)); }                   \
-    static RET NAME##_copy2(void) { return NAME##_impl(nn_copy_at(FAMILY, 2)); }                   \
-    static RET NAME##_copy3(void) { return NAME##_impl(nn_copy_at(FAMILY, 3)); }                   \
+    static RET NAME##_copy1(void) { NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_at(FAMILY, 1))); }    \
+    static RET NAME##_copy2(void) { NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_at(FAMILY, 2))); }    \
+    static RET NAME##_copy3(void) { NN_CALLER_SCOPE(RET, NAME##_impl(nn_copy_at(FAMILY, 3))); }    \
     static const nn_wrapper_entry NAME##_entry                                                     \
         __attribute__((used, section("nnspy_wrappers"), aligned(sizeof(void *)))) = {              \
             #NAME,                                                                                 \
@@ -279,6 +292,7 @@ typedef struct nn_op {
      * (tune_key, 0: none) before the program settles on one. */
     bool autotune;
     uint32_t tune_key, tune_variant;
+    uint32_t site; /* 0: the current call's site (sites.h); else the site it was captured at */
 } nn_op;
 
 /* Records one call (thread-safe) and returns its number (calls are numbered from

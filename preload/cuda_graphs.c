@@ -24,6 +24,7 @@
 #include <cuda_runtime_api.h>
 
 #include "addrmap.h"
+#include "sites.h"
 #include "timing.h"
 
 #define MAX_CAPTURES      64
@@ -166,9 +167,11 @@ static void capture_end(void *stream, void *graph)
 uint64_t nn_record_on_stream(const nn_op *op, void *stream)
 {
     if (__atomic_load_n(&active_captures, __ATOMIC_ACQUIRE) == 0) return nn_record(op);
+    nn_op kept = *op;
+    if (!kept.site) kept.site = nn_site_current(); /* outside the lock: it may read the stack */
     pthread_mutex_lock(&graphs_lock);
     struct capture *c = capture_of(stream);
-    if (c) list_append(c->ops, op);
+    if (c) list_append(c->ops, &kept);
     pthread_mutex_unlock(&graphs_lock);
     /* A stream that joined a capture through an event is not known here: its calls
      * are recorded as they are made. */
@@ -177,6 +180,9 @@ uint64_t nn_record_on_stream(const nn_op *op, void *stream)
 
 void nn_cuda_graph_add_op(void *graph, const nn_op *op)
 {
+    nn_op kept = *op;
+    if (!kept.site) kept.site = nn_site_current();
+    op = &kept;
     pthread_mutex_lock(&graphs_lock);
     op_list *l = map_get(&graphs, graph);
     if (!l && (l = list_new())) {

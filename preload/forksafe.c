@@ -6,6 +6,7 @@
  * must follow the order in which nnspy nests them (outer first):
  *   timing.c, cupti.c, frame_marks.c  (constructor priority 110)
  *   record.c                          (120)
+ *   sites.c                           (125, a leaf: never held with another)
  *   trace.c                           (130)
  *   the leaf locks, never held while another is taken (default priority).
  */
@@ -13,7 +14,7 @@
 
 #include "core.h"
 
-#define MAX_LOCKS 8
+#define MAX_LOCKS 16 /* nnspy registers 12 */
 static pthread_mutex_t *locks[MAX_LOCKS];
 static int n_locks;
 static void (*child_hooks[MAX_LOCKS])(void);

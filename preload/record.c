@@ -12,6 +12,7 @@
 
 #include "addrmap.h"
 #include "ranges.h"
+#include "sites.h"
 #include "trace_writer.h"
 
 #include <pthread.h>
@@ -247,6 +248,9 @@ uint64_t nn_record(const nn_op *op)
     nn_device_note();
     nn_process_note_first_call();
     int64_t host_ns = nn_monotonic_ns();
+    /* Outside the lock: a new site reads the stack. A call replayed by a CUDA graph
+     * launch keeps the site it was captured at. */
+    uint32_t site = op->site ? op->site : nn_site_current();
     pthread_mutex_lock(&lock);
     uint64_t call = totals.calls++;
     uint64_t params_read = 0, signature = mix(0xcbf29ce484222325ULL, (uintptr_t)op->op);
@@ -260,7 +264,8 @@ uint64_t nn_record(const nn_op *op)
     if (op->succeeded) note_written(op);
     list_op(op, params_read);
     remember(call, op, signature, host_ns);
-    nn_trace_write_op(call, op, params_read, signature, host_ns, nn_current_given_frame());
+    nn_trace_write_op(call, op, params_read, signature, host_ns, nn_current_given_frame(),
+                      site);
     pthread_mutex_unlock(&lock);
     return call;
 }

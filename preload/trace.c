@@ -24,6 +24,7 @@
 #include "device.h"
 #include "output.h"
 #include "nnspy.h"
+#include "sites.h"
 #include "trace.h"
 #include "trace_writer.h"
 
@@ -353,6 +354,55 @@ static bool started(void)
     return true;
 }
 
+/* ------------------------------------------------------------ call sites */
+
+/* which sites and modules have their record in this process's trace */
+static bool site_written[NN_MAX_SITES + 1], module_written[NN_MAX_MODULES + 1];
+
+/* Under lock: the MODULE record of module id, once; false when it is not in. */
+static bool module_defined(uint32_t id)
+{
+    const nn_module *m = nn_module_get(id);
+    if (!m || module_written[id]) return m != NULL;
+    size_t path_len = strnlen(m->path, sizeof m->path);
+    unsigned char rec[8 + NN_BUILD_ID_MAX + sizeof m->path], *p = rec;
+    PUT(p, uint32_t, id);
+    PUT(p, uint32_t, m->build_id_len);
+    put(&p, m->build_id, m->build_id_len);
+    put(&p, m->path, path_len);
+    return module_written[id] = append(NN_TREC_MODULE, rec, (uint32_t)(p - rec));
+}
+
+/* Under lock: the SITE record of site id (and what it names), once; returns the id
+ * to write in OP records, 0 when the site could not be put in the trace. */
+static uint32_t site_defined(uint32_t id)
+{
+    const nn_site *s = nn_site_get(id);
+    if (!s || site_written[id]) return s ? id : 0;
+    unsigned char rec[16 + NN_SITE_MAX_NATIVE * 16 + NN_SITE_MAX_PYTHON * 16], *p = rec;
+    PUT(p, uint32_t, id);
+    PUT(p, uint32_t, s->flags);
+    PUT(p, uint32_t, s->n_native);
+    PUT(p, uint32_t, s->n_python);
+    for (uint32_t i = 0; i < s->n_native; i++) {
+        uint32_t module = s->native[i].module;
+        if (module && !module_defined(module)) return 0;
+        PUT(p, uint32_t, module);
+        PUT(p, uint32_t, 0);
+        PUT(p, uint64_t, s->native[i].address);
+    }
+    for (uint32_t i = 0; i < s->n_python; i++) {
+        uint32_t file = string_id(s->python[i].file), function = string_id(s->python[i].function);
+        if (!file || !function) return 0;
+        PUT(p, uint32_t, file);
+        PUT(p, uint32_t, function);
+        PUT(p, uint32_t, s->python[i].line);
+        PUT(p, uint32_t, 0);
+    }
+    site_written[id] = append(NN_TREC_SITE, rec, (uint32_t)(p - rec));
+    return site_written[id] ? id : 0;
+}
+
 /* ------------------------------------------------------------ records */
 
 /* What autotuning needs of a call (report/frames.c); under the lock. */
@@ -367,10 +417,11 @@ static void write_tune(uint64_t call, const nn_op *op)
 }
 
 void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uint64_t signature,
-                 int64_t host_ns, uint32_t given_frame)
+                 int64_t host_ns, uint32_t given_frame, uint32_t site)
 {
     pthread_mutex_lock(&lock);
     if (started()) {
+        site = site_defined(site);
         unsigned char rec[NN_TOP_PAYLOAD], *p = rec;
         uint32_t flags = (op->succeeded ? NN_TOP_SUCCEEDED : 0) |
                          (op->cost_known ? NN_TOP_COST_KNOWN : 0) |
@@ -388,7 +439,7 @@ void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uin
         PUT(p, uint32_t, dtype);
         PUT(p, uint32_t, flags);
         PUT(p, uint32_t, given_frame);
-        PUT(p, uint32_t, 0);
+        PUT(p, uint32_t, site);
         PUT(p, uint64_t, counted ? op->cost.macs : 0);
         PUT(p, uint64_t, counted ? op->cost.flops : 0);
         PUT(p, uint64_t, counted ? op->cost.bytes_read : 0);
@@ -480,6 +531,8 @@ static void forget_after_fork(void)
     pthread_cond_init(&wake, &attr);
     for (size_t i = 0; i < MAX_STRINGS * 2; i++) free(strings[i].text), strings[i].text = NULL;
     n_strings = 0;
+    memset(site_written, 0, sizeof site_written);
+    memset(module_written, 0, sizeof module_written);
 }
 
 __attribute__((constructor(130))) static void trace_init(void)

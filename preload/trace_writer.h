@@ -8,9 +8,10 @@
 
 #include "core.h"
 
-/* One intercepted call (the first one creates the file). */
+/* One intercepted call (the first one creates the file), from call site `site`
+ * (sites.h; 0: none), whose SITE record is written first the first time. */
 void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uint64_t signature,
-                 int64_t host_ns, uint32_t given_frame);
+                 int64_t host_ns, uint32_t given_frame, uint32_t site);
 /* A call's GPU interval, when read back. */
 void nn_trace_write_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns);
 /* A frame the program marked, when it ends (or at exit, still open). */

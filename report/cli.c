@@ -69,6 +69,7 @@ run_parse_result parse_report_options(int argc, char **argv, report_options *o)
         {"frames", required_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
+        {"debug-dir", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     static const char *const formats[] = {
@@ -101,6 +102,7 @@ run_parse_result parse_report_options(int argc, char **argv, report_options *o)
         }
         case 'f': o->frames = optarg; break;
         case 'o': o->output = optarg; break;
+        case 'D': o->debug_dir = optarg; break;
         case 'h': return RUN_PARSE_HELP;
         case ':':
         case '?':

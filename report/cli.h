@@ -36,6 +36,7 @@ typedef struct report_options {
     int n_inputs;
     const char *error;   /* why parsing failed, for the message */
     const char *culprit; /* the argument at fault, or NULL */
+    const char *debug_dir; /* --debug-dir: where moved modules and debug files are */
 } report_options;
 
 /* Parses `report`'s argv (argv[0] is "report"); options may follow the traces

@@ -232,6 +232,7 @@ struct layer {
     double macs, flops, bytes; /* means over the frames */
     double gpu_ns;         /* mean GPU time over the frames where it was timed; -1: never */
     size_t frames, timed;  /* frames it was counted in, and timed in */
+    const char *site;      /* its call site's name, NULL when unknown */
 };
 
 struct view {
@@ -298,9 +299,11 @@ static int collect_layers(struct view *v)
                   : v->t->n_ops < MAX_POINTS ? v->t->n_ops : MAX_POINTS;
     v->layers = calloc(v->n_layers ? v->n_layers : 1, sizeof *v->layers);
     if (!v->layers) return -1;
-    for (size_t i = 0; i < v->n_layers; i++)
+    for (size_t i = 0; i < v->n_layers; i++) {
         v->layers[i] = v->per_frame ? layer_at_position(v->t, &v->f, i)
                                     : layer_of_call(&v->t->ops[i]);
+        v->layers[i].site = nn_trace_site_name(v->t, v->layers[i].op);
+    }
     return 0;
 }
 
@@ -317,11 +320,12 @@ static void choose_roofs(struct view *v)
     v->bw_tbps = v->gpu ? v->gpu->tbps : stand_in->tbps;
 }
 
-/* "#3 conv_fwd 1x3x224x224 * ..." as one raw string, for esc_max to cut. */
+/* "#3 conv_fwd conv_forward at alexnet.c:445" (the shape when the site is unknown),
+ * as one raw string, for esc_max to cut. */
 static void layer_label(const struct layer *l, char *buf, size_t size)
 {
     snprintf(buf, size, "#%zu %s %s", l->index, l->op->op ? l->op->op : "?",
-             l->op->shape ? l->op->shape : "");
+             l->site ? l->site : l->op->shape ? l->op->shape : "");
 }
 
 /* The full label, for a tooltip: nothing cut. */
@@ -336,6 +340,10 @@ static void layer_title(FILE *o, const struct layer *l)
     fputs(", ", o);
     esc(o, l->op->function);
     fputc(')', o);
+    if (l->site) {
+        fputs(" from ", o);
+        esc(o, l->site);
+    }
 }
 
 /* ------------------------------------------------------------------ page head */

@@ -26,7 +26,7 @@
     "usage: nnspy run [--sim] [--json FILE] [--frames MODE] [--timing MODE] [--]\n"                \
     "                 PROGRAM [ARGS...]\n"                                                          \
     "       nnspy report [--format table|json|csv|chrome|html] [--frames MODE] [-o FILE]\n"        \
-    "                    TRACE|DIR...\n"                                                           \
+    "                    [--debug-dir DIRS] TRACE|DIR...\n"                                        \
     "       nnspy diff [--fail-macs PCT] [--fail-params PCT] [--fail-latency PCT]\n"              \
     "                  [--format table|json] A B\n"                                              \
     "       nnspy --help | --version\n"

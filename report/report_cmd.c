@@ -9,6 +9,8 @@
  */
 #define _GNU_SOURCE
 #include "report_cmd.h"
+#include "layers.h"
+#include "symbolize.h"
 
 #include "numfmt.h"
 
@@ -26,7 +28,7 @@
 
 #define USAGE                                                                                      \
     "usage: nnspy report [--format table|json|csv|chrome|html] [--frames MODE] [-o FILE]\n"        \
-    "                    TRACE|DIR...\n"
+    "                    [--debug-dir DIRS] TRACE|DIR...\n"
 
 const char nn_report_usage[] = USAGE;
 
@@ -49,6 +51,9 @@ const char nn_report_help[] =
           "                   marker, sync, nvtx[:NAME] (from a trace recorded in that mode);\n"
           "                   default: the mode the trace was recorded with\n"
           "  -o, --output FILE  write to FILE instead of standard output\n"
+          "  --debug-dir DIRS   where to look for moved programs and libraries, and for\n"
+          "                   debug files, by build-id (colon-separated; then\n"
+          "                   NNSPY_DEBUG_PATH, then /usr/lib/debug)\n"
           "  -h, --help       this text\n"
           "\n"
           "Units: 1 MAC = 1 multiply + 1 add = 2 FLOPs; K, M, G, T are 10^3, 10^6, 10^9,\n"
@@ -320,6 +325,7 @@ static void table_one(FILE *f, const nn_trace_summary *s)
     print_header(f, t, &t->totals);
     print_calls(f, t);
     print_totals(f, &t->totals, t->complete);
+    nn_layers_table(f, t);
     print_frames(f, s);
 }
 
@@ -458,7 +464,7 @@ static void json_totals(FILE *f, const char *in, const nn_trace_totals *t)
             yes(t->bytes_incomplete));
 }
 
-static void json_op(FILE *f, const char *in, const nn_trace_op *op, bool last)
+static void json_op(FILE *f, const char *in, const nn_trace *tr, const nn_trace_op *op, bool last)
 {
     fprintf(f, "%s  {\"index\": %llu, \"api\": ", in, (unsigned long long)op->call);
     json_string(f, api_names[op->api]);
@@ -482,9 +488,12 @@ static void json_op(FILE *f, const char *in, const nn_trace_op *op, bool last)
     json_ns_as_ms(f, op_timed(op) ? op->gpu_end_ns - op->gpu_start_ns : NN_UNTIMED);
     char tf[32];
     const char *t = op_tflops(op, tf);
-    fprintf(f, ", \"achieved_tflops\": %s, \"workspace_bytes\": %llu, \"frame\": %u}%s\n",
-            t[0] == '-' ? "null" : t, (unsigned long long)op->workspace_bytes, op->given_frame,
-            last ? "" : ",");
+    fprintf(f, ", \"achieved_tflops\": %s, \"workspace_bytes\": %llu, \"frame\": %u, \"site\": ",
+            t[0] == '-' ? "null" : t, (unsigned long long)op->workspace_bytes, op->given_frame);
+    const char *site = nn_trace_site_name(tr, op);
+    if (site) json_string(f, site);
+    else fputs("null", f);
+    fprintf(f, "}%s\n", last ? "" : ",");
 }
 
 static void json_timing_frames(FILE *f, const char *in, const nn_trace_summary *s)
@@ -559,9 +568,10 @@ static void json_one(FILE *f, const char *in, const nn_trace_summary *s)
     snprintf(in2, sizeof in2, "%s  ", in);
     json_totals(f, in2, &t->totals);
     json_timing_frames(f, in2, s);
+    nn_layers_json(f, in2, t);
     fprintf(f, "%s\"ops_not_listed\": %llu,\n%s\"ops\": [\n", in2,
             (unsigned long long)not_listed(t), in2);
-    for (size_t i = 0; i < t->n_ops; i++) json_op(f, in2, &t->ops[i], i + 1 == t->n_ops);
+    for (size_t i = 0; i < t->n_ops; i++) json_op(f, in2, t, &t->ops[i], i + 1 == t->n_ops);
     fprintf(f, "%s]\n%s}", in2, in);
 }
 
@@ -633,7 +643,7 @@ static void csv(FILE *f, const nn_trace_summary *s, size_t n)
 {
     fputs("trace,pid,rank,call,api,function,op,shape,dtype,succeeded,cost_known,params,macs,"
           "flops,bytes_read,bytes_written,workspace_bytes,overflow,bytes_incomplete,frame,"
-          "host_ns,gpu_start_ns,gpu_end_ns,gpu_time_us,achieved_tflops\r\n",
+          "host_ns,gpu_start_ns,gpu_end_ns,gpu_time_us,achieved_tflops,site\r\n",
           f);
     for (size_t k = 0; k < n; k++) {
         const nn_trace *t = s[k].t;
@@ -665,6 +675,9 @@ static void csv(FILE *f, const nn_trace_summary *s, size_t n)
             } else {
                 fputs(",,,", f);
             }
+            fputc(',', f);
+            const char *site = nn_trace_site_name(t, o);
+            if (site) csv_field(f, site);
             fputs("\r\n", f);
         }
     }
@@ -1020,6 +1033,12 @@ int nn_report_main(int argc, char **argv)
         fprintf(stderr, "nnspy report: %s\n", err);
         return 1;
     }
+    /* --debug-dir first, then NNSPY_DEBUG_PATH: where moved modules and debug files are */
+    const char *env_dirs = getenv("NNSPY_DEBUG_PATH");
+    char debug_dirs[4096];
+    snprintf(debug_dirs, sizeof debug_dirs, "%s%s%s", o.debug_dir ? o.debug_dir : "",
+             o.debug_dir && env_dirs ? ":" : "", env_dirs ? env_dirs : "");
+    nn_symbolize(traces, n, debug_dirs);
     int status = 0;
     nn_trace_summary *s = calloc(n, sizeof *s);
     size_t summarized = 0;

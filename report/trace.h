@@ -13,7 +13,7 @@
 #include "frames.h"
 
 #define NN_TRACE_MAGIC   "NNSPYTRC"
-#define NN_TRACE_VERSION 1
+#define NN_TRACE_VERSION 2 /* 2: MODULE and SITE records; version 1 is still read */
 
 enum nn_trace_record_type {
     NN_TREC_STRING = 1,
@@ -22,6 +22,8 @@ enum nn_trace_record_type {
     NN_TREC_FRAME = 4,
     NN_TREC_END = 5,
     NN_TREC_TUNE = 6,
+    NN_TREC_MODULE = 7,
+    NN_TREC_SITE = 8,
 };
 
 #define NN_TOP_SUCCEEDED        1u
@@ -49,7 +51,43 @@ typedef struct nn_trace_op {
     int64_t gpu_start_ns, gpu_end_ns; /* NN_UNTIMED when no GPU_TIME record */
     uint32_t tune_key, tune_variant;  /* from a TUNE record; 0 when none */
     bool tune_search;                 /* an explicit autotuning search (cudnnFind*) */
+    uint32_t site;                    /* its call site's id (0: none; version 1: none) */
 } nn_trace_op;
+
+/* A loaded object a site's frames lie in (MODULE record). */
+typedef struct nn_trace_module {
+    uint32_t id;
+    char *path;
+    unsigned char build_id[64];
+    uint32_t build_id_len; /* 0: none */
+} nn_trace_module;
+
+/* A native frame: the ELF address of the call in its module (module 0: the raw
+ * address of code in no loaded object). */
+typedef struct nn_trace_native {
+    uint32_t module;
+    uint64_t address;
+} nn_trace_native;
+
+typedef struct nn_trace_python {
+    const char *file, *function;
+    uint32_t line;
+} nn_trace_python;
+
+#define NN_TSITE_UNREADABLE 1u /* the stack could not be read down to a frame of interest */
+#define NN_TSITE_NO_MODULE  2u /* the first frame of interest lies in no loaded object */
+
+/* A call site (SITE record), innermost frame first. */
+typedef struct nn_trace_site {
+    uint32_t id, flags;
+    uint32_t n_native, n_python;
+    nn_trace_native *native;
+    nn_trace_python *python;
+    /* Set by nn_symbolize (symbolize.h); NULL until then. */
+    char *name;              /* "conv_forward at alexnet.c:445", "sym+0x1c (libfoo.so)", ... */
+    char *function, *file;   /* of the first frame, when known (else NULL) */
+    uint32_t line;           /* 0: unknown */
+} nn_trace_site;
 
 typedef struct nn_trace_frame {
     uint32_t id;
@@ -98,7 +136,35 @@ typedef struct nn_trace {
     size_t bytes_after_end;       /* >0: bytes after the END record, ignored */
     size_t size;                  /* bytes read */
     char *strings;                /* the texts the ops point into */
+    /* Call sites (version 2), sorted by id: */
+    nn_trace_module *modules;
+    size_t n_modules;
+    nn_trace_site *sites;
+    size_t n_sites;
 } nn_trace;
+
+/* The site of id in t (NULL for 0 or an id it does not define): binary search of
+ * the sites sorted by id. Inline, so that the HTML writer needs no reader. */
+static inline const nn_trace_site *nn_trace_site_of(const nn_trace *t, uint32_t id)
+{
+    size_t lo = 0, hi = id ? t->n_sites : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->sites[mid].id == id) return &t->sites[mid];
+        if (t->sites[mid].id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+/* The name of op's site: NULL when it has none or it is not symbolized. */
+static inline const char *nn_trace_site_name(const nn_trace *t, const nn_trace_op *op)
+{
+    const nn_trace_site *s = nn_trace_site_of(t, op->site);
+    return s ? s->name : NULL;
+}
+
+const nn_trace_module *nn_trace_module_of(const nn_trace *t, uint32_t id);
 
 /* Times (host and GPU) beyond +-2^62 ns are rejected, so that no difference or
  * sum of two of them overflows. */

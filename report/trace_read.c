@@ -476,6 +476,7 @@ static int parse_op(parser *p, size_t offset, const unsigned char *b, size_t *of
     if (!time_ok(o->host_ns))
         return fail(p, at + 88, "OP host time %lld ns is out of range", (long long)o->host_ns);
     o->workspace_bytes = rd64(b + 96);
+    o->site = rd32(b + 36); /* reserved 0 in version 1: no site */
     o->gpu_start_ns = o->gpu_end_ns = NN_UNTIMED;
     offsets_out[t->n_ops] = offset;
     t->n_ops++;
@@ -498,6 +499,118 @@ static int parse_frame(parser *p, size_t offset, const unsigned char *b, size_t 
         return fail(p, at + 8, "FRAME %u ends (%lld ns) before it begins (%lld ns)", f->id,
                     (long long)f->host_end_ns, (long long)f->host_begin_ns);
     offsets_out[t->n_frames++] = offset;
+    return 0;
+}
+
+/* ------------------------------------------------------------ call sites */
+
+#define SITE_HEAD  16u
+#define FRAME_SIZE 16u
+
+static int module_framing(parser *p, size_t pos, const unsigned char *b, uint32_t len)
+{
+    if (len < 8) return fail(p, pos + 4, "MODULE payload of %u bytes (at least 8)", len);
+    uint32_t id_len = rd32(b + 4);
+    if (id_len > 64 || id_len > len - 8)
+        return fail(p, pos + RECORD_HEAD + 4, "MODULE build-id of %u bytes (at most 64, in %u)",
+                    id_len, len - 8);
+    return 0;
+}
+
+static int site_framing(parser *p, size_t pos, const unsigned char *b, uint32_t len)
+{
+    if (len < SITE_HEAD) return fail(p, pos + 4, "SITE payload of %u bytes (at least 16)", len);
+    uint64_t frames = (uint64_t)rd32(b + 8) + rd32(b + 12);
+    if ((uint64_t)len != SITE_HEAD + frames * FRAME_SIZE)
+        return fail(p, pos + 4, "SITE payload of %u bytes does not hold its %llu frames", len,
+                    (unsigned long long)frames);
+    return 0;
+}
+
+static int parse_module(parser *p, size_t pos, const unsigned char *b, uint32_t len)
+{
+    nn_trace_module *m = &p->t->modules[p->t->n_modules];
+    size_t at = pos + RECORD_HEAD;
+    m->id = rd32(b);
+    m->build_id_len = rd32(b + 4);
+    memcpy(m->build_id, b + 8, m->build_id_len);
+    const unsigned char *path = b + 8 + m->build_id_len;
+    size_t path_len = len - 8 - m->build_id_len;
+    if (m->id == 0) return fail(p, at, "MODULE with id 0 (0 means none)");
+    if (memchr(path, 0, path_len) || utf8_bad_at(path, path_len) != path_len)
+        return fail(p, at + 8 + m->build_id_len, "MODULE %u: the path is not UTF-8 text", m->id);
+    if (!(m->path = strndup((const char *)path, path_len))) return fail(p, at, "out of memory");
+    p->t->n_modules++;
+    return 0;
+}
+
+static int parse_site(parser *p, size_t pos, const unsigned char *b)
+{
+    nn_trace_site *s = &p->t->sites[p->t->n_sites];
+    size_t at = pos + RECORD_HEAD;
+    s->id = rd32(b);
+    s->flags = rd32(b + 4);
+    s->n_native = rd32(b + 8);
+    s->n_python = rd32(b + 12);
+    if (s->id == 0) return fail(p, at, "SITE with id 0 (0 means none)");
+    s->native = calloc(s->n_native ? s->n_native : 1, sizeof *s->native);
+    s->python = calloc(s->n_python ? s->n_python : 1, sizeof *s->python);
+    p->t->n_sites++; /* freed with the trace from here on */
+    if (!s->native || !s->python) return fail(p, at, "out of memory");
+    const unsigned char *f = b + SITE_HEAD;
+    for (uint32_t i = 0; i < s->n_native; i++, f += FRAME_SIZE)
+        s->native[i] = (nn_trace_native){rd32(f), rd64(f + 8)};
+    for (uint32_t i = 0; i < s->n_python; i++, f += FRAME_SIZE) {
+        size_t f_at = at + (size_t)(f - b);
+        nn_trace_python *py = &s->python[i];
+        if (!(py->file = string_use(p, f_at, rd32(f), "SITE Python file")) ||
+            !(py->function = string_use(p, f_at + 4, rd32(f + 4), "SITE Python function")))
+            return -1;
+        py->line = rd32(f + 8);
+    }
+    return 0;
+}
+
+static int compare_module_id(const void *a, const void *b)
+{
+    uint32_t x = ((const nn_trace_module *)a)->id, y = ((const nn_trace_module *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static int compare_site_id(const void *a, const void *b)
+{
+    uint32_t x = ((const nn_trace_site *)a)->id, y = ((const nn_trace_site *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+const nn_trace_module *nn_trace_module_of(const nn_trace *t, uint32_t id)
+{
+    nn_trace_module key = {.id = id};
+    return id && t->n_modules ? bsearch(&key, t->modules, t->n_modules, sizeof key, compare_module_id)
+                              : NULL;
+}
+
+/* Every id defined once, and every module and site that is named, defined. */
+static int link_sites(parser *p)
+{
+    nn_trace *t = p->t;
+    qsort(t->modules, t->n_modules, sizeof *t->modules, compare_module_id);
+    qsort(t->sites, t->n_sites, sizeof *t->sites, compare_site_id);
+    for (size_t i = 1; i < t->n_modules; i++)
+        if (t->modules[i].id == t->modules[i - 1].id)
+            return fail(p, 0, "MODULE id %u defined twice", t->modules[i].id);
+    for (size_t i = 0; i < t->n_sites; i++) {
+        const nn_trace_site *s = &t->sites[i];
+        if (i && s->id == t->sites[i - 1].id) return fail(p, 0, "SITE id %u defined twice", s->id);
+        for (uint32_t k = 0; k < s->n_native; k++)
+            if (s->native[k].module && !nn_trace_module_of(t, s->native[k].module))
+                return fail(p, 0, "SITE %u names module %u, which no MODULE record defines",
+                            s->id, s->native[k].module);
+    }
+    for (size_t i = 0; i < t->n_ops; i++)
+        if (t->ops[i].site && !nn_trace_site_of(t, t->ops[i].site))
+            return fail(p, 0, "call %llu names site %u, which no SITE record defines",
+                        (unsigned long long)t->ops[i].call, t->ops[i].site);
     return 0;
 }
 
@@ -668,8 +781,8 @@ static int parse(parser *p)
     if (size < HEADER_FIXED)
         return fail(p, size, "the file ends inside its 16-byte header (truncated?)");
     uint32_t version = rd32(d + 8), hlen = rd32(d + 12);
-    if (version != NN_TRACE_VERSION)
-        return fail(p, 8, "trace format version %u; this nnspy reads version %u", version,
+    if (version < 1 || version > NN_TRACE_VERSION)
+        return fail(p, 8, "trace format version %u; this nnspy reads versions 1 to %u", version,
                     NN_TRACE_VERSION);
     if (hlen > NN_TREC_MAX_PAYLOAD)
         return fail(p, 12, "header JSON of %u bytes is over the 1 MiB limit", hlen);
@@ -680,6 +793,7 @@ static int parse(parser *p)
 
     /* Pass 1: the framing of every record; counts. */
     size_t first = HEADER_FIXED + hlen, n_op = 0, n_frame = 0, n_string = 0, string_bytes = 0;
+    size_t n_module = 0, n_site = 0;
     size_t end_at = 0;
     bool have_end = false;
     /* The records read: up to the END record, or to the last complete record of a
@@ -716,6 +830,14 @@ static int parse(parser *p)
         case NN_TREC_FRAME: want = FRAME_PAYLOAD, n_frame++; break;
         case NN_TREC_TUNE: want = NN_TTUNE_PAYLOAD; break;
         case NN_TREC_END: have_end = true, end_at = pos; break;
+        case NN_TREC_MODULE:
+            if (module_framing(p, pos, d + pos + RECORD_HEAD, len) != 0) return -1;
+            n_module++;
+            break;
+        case NN_TREC_SITE:
+            if (site_framing(p, pos, d + pos + RECORD_HEAD, len) != 0) return -1;
+            n_site++;
+            break;
         default: t->unknown_records++; break;
         }
         if (want && len != want)
@@ -734,7 +856,10 @@ static int parse(parser *p)
     p->ids = calloc(p->cap, sizeof *p->ids);
     p->texts = calloc(p->cap, sizeof *p->texts);
     p->arena = malloc(string_bytes ? string_bytes : 1);
-    if (!t->ops || !t->frames || !offsets || !frame_offsets || !p->ids || !p->texts || !p->arena) {
+    t->modules = calloc(n_module ? n_module : 1, sizeof *t->modules);
+    t->sites = calloc(n_site ? n_site : 1, sizeof *t->sites);
+    if (!t->ops || !t->frames || !offsets || !frame_offsets || !p->ids || !p->texts || !p->arena ||
+        !t->modules || !t->sites) {
         free(offsets);
         free(frame_offsets);
         return fail(p, 0, "out of memory (%zu bytes of trace)", size);
@@ -749,10 +874,13 @@ static int parse(parser *p)
         case NN_TREC_OP: rc = parse_op(p, pos, b, offsets); break;
         case NN_TREC_FRAME: rc = parse_frame(p, pos, b, frame_offsets); break;
         case NN_TREC_END: rc = parse_end_json(p, pos + RECORD_HEAD, len); break;
+        case NN_TREC_MODULE: rc = parse_module(p, pos, b, len); break;
+        case NN_TREC_SITE: rc = parse_site(p, pos, b); break;
         default: break;
         }
         pos += RECORD_HEAD + len;
     }
+    if (rc == 0) rc = link_sites(p);
     if (rc == 0) rc = sort_ops(p, offsets);
     if (rc == 0) rc = sort_frames(p, frame_offsets);
     free(offsets);
@@ -861,6 +989,13 @@ void nn_trace_free(nn_trace *t)
     free(t->timing_reason);
     free(t->timing_used);
     free(t->strings);
+    for (size_t i = 0; i < t->n_modules; i++) free(t->modules[i].path);
+    free(t->modules);
+    for (size_t i = 0; i < t->n_sites; i++) {
+        nn_trace_site *s = &t->sites[i];
+        free(s->native), free(s->python), free(s->name), free(s->function), free(s->file);
+    }
+    free(t->sites);
     *t = (nn_trace){.rank = -1};
 }
 

@@ -8,6 +8,11 @@ need=""
 have_header() { [ -f "/usr/include/$1" ]; }
 have_header cmocka.h || need="$need libcmocka-dev"
 have_header jansson.h || need="$need libjansson-dev"
+# call sites: libunwind reads stacks in the preload, elfutils' libdw names them
+[ -n "$(ls /usr/include/libunwind.h /usr/include/*/libunwind.h 2>/dev/null)" ] ||
+    need="$need libunwind-dev"
+have_header elfutils/libdwfl.h || need="$need libdw-dev"
+command -v addr2line >/dev/null 2>&1 || need="$need binutils"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"

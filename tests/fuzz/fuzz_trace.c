@@ -2,7 +2,8 @@
  * fuzz_trace: libFuzzer target for the `.nns` trace reader (report/trace_read.c).
  * Any bytes: an error naming an offset, or a trace whose invariants hold, which
  * is then summarized (frames) and written in every format of `nnspy report`.
- * Seeds: tests/fuzz/seeds-fuzz_trace (python3 tests/make_trace.py --fuzz-seeds DIR).
+ * Seeds: tests/fuzz/seeds-fuzz_trace (python3 tests/make_trace.py --fuzz-seeds DIR;
+ * sites.trace: a version 2 trace with call sites, written by libnnspy.so).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 1; i < t.n_frames; i++)
         if (t.frames[i - 1].id >= t.frames[i].id) abort();
     if (!t.complete && t.totals.calls != t.n_ops) abort();
+    for (size_t i = 0; i < t.n_ops; i++) /* every site named is defined */
+        if (t.ops[i].site && !nn_trace_site_of(&t, t.ops[i].site)) abort();
+    for (size_t i = 1; i < t.n_sites; i++)
+        if (t.sites[i - 1].id >= t.sites[i].id) abort();
     if (t.complete && t.totals.calls < t.n_ops) abort();
     static const char *const modes[] = {NULL, "auto"};
     for (int m = 0; m < 2; m++) {

@@ -84,6 +84,7 @@ typedef struct op_spec {
     uint64_t macs, flops, bytes_read, bytes_written, params, signature;
     int64_t host_ns;
     uint64_t workspace;
+    uint32_t site; /* version 2: the call site's id (0: none) */
 } op_spec;
 
 static void op_rec(buf *b, op_spec o)
@@ -97,7 +98,7 @@ static void op_rec(buf *b, op_spec o)
     put32(b, o.dtype);
     put32(b, o.flags);
     put32(b, o.frame);
-    put32(b, 0);
+    put32(b, o.site);
     put64(b, o.macs);
     put64(b, o.flops);
     put64(b, o.bytes_read);
@@ -433,8 +434,8 @@ static void bad_magic_and_version(void **state)
     b.d[3] = 'x';
     expect_error(&b, 0, "not an nnspy trace");
     b.d[3] = 'P';
-    b.d[8] = 2;
-    expect_error(&b, 8, "trace format version 2");
+    b.d[8] = 3;
+    expect_error(&b, 8, "trace format version 3");
     free(b.d);
     buf e = {0};
     put(&e, "NNSP", 4);
@@ -884,6 +885,107 @@ static void report_option_parsing(void **state)
     char *a6[] = {"report", "--", "--format", NULL};
     assert_int_equal(parse_report_options(3, a6, &o), RUN_PARSE_OK);
     assert_string_equal(o.inputs[0], "--format");
+    char *a7[] = {"report", "t.nns", "--debug-dir", "/x:/y", NULL};
+    assert_int_equal(parse_report_options(4, a7, &o), RUN_PARSE_OK);
+    assert_string_equal(o.debug_dir, "/x:/y");
+    assert_string_equal(o.inputs[0], "t.nns");
+    assert_int_equal(parse_report_options(2, a5, &o), RUN_PARSE_HELP);
+    assert_null(o.debug_dir); /* each parse starts afresh */
+}
+
+/* ------------------------------------------------------------ call sites */
+
+static void module_rec(buf *b, uint32_t id, uint32_t id_len, const char *build_id, const char *path)
+{
+    record_head(b, NN_TREC_MODULE, 8 + id_len + (uint32_t)strlen(path));
+    put32(b, id);
+    put32(b, id_len);
+    put(b, build_id, id_len);
+    put(b, path, strlen(path));
+}
+
+/* SITE: 2 native frames (module 1 at 0x1234, then code in no module at 0xdead)
+ * and one Python frame (strings 5 and 6, line 42), unless n_native says fewer. */
+static void site_rec(buf *b, uint32_t id, uint32_t module, uint32_t payload_extra)
+{
+    record_head(b, NN_TREC_SITE, 16 + 3 * 16 + payload_extra);
+    put32(b, id);
+    put32(b, 0);
+    put32(b, 2);
+    put32(b, 1);
+    put32(b, module), put32(b, 0), put64(b, 0x1234);
+    put32(b, 0), put32(b, 0), put64(b, 0xdead);
+    put32(b, 5), put32(b, 6), put32(b, 42), put32(b, 0);
+    for (uint32_t i = 0; i < payload_extra; i++) put(b, "", 1);
+}
+
+static buf site_trace(uint32_t op_site, uint32_t module_in_site, uint32_t site_extra)
+{
+    buf b = {0};
+    header(&b, HEADER_JSON("auto"));
+    b.d[8] = 2; /* version 2 */
+    string_rec(&b, 1, "cublasSgemm_v2");
+    string_rec(&b, 2, "gemm");
+    string_rec(&b, 3, "f32");
+    string_rec(&b, 5, "model.py");
+    string_rec(&b, 6, "forward");
+    module_rec(&b, 1, 4, "\x01\x02\x03\x04", "/bin/app");
+    site_rec(&b, 3, module_in_site, site_extra);
+    op_rec(&b, (op_spec){.function = 1, .op = 2, .dtype = 3, .flags = OK_FLAGS, .site = op_site});
+    op_rec(&b, (op_spec){.call = 1, .function = 1, .op = 2, .dtype = 3, .flags = OK_FLAGS});
+    return b;
+}
+
+static void sites_read_and_checked(void **state)
+{
+    (void)state;
+    buf b = site_trace(3, 1, 0);
+    nn_trace t;
+    char err[512];
+    assert_int_equal(parse(&b, b.n, &t, err, sizeof err), 0);
+    assert_int_equal(t.n_modules, 1);
+    assert_string_equal(t.modules[0].path, "/bin/app");
+    assert_int_equal(t.modules[0].build_id_len, 4);
+    assert_memory_equal(t.modules[0].build_id, "\x01\x02\x03\x04", 4);
+    assert_int_equal(t.n_sites, 1);
+    const nn_trace_site *s = nn_trace_site_of(&t, 3);
+    assert_non_null(s);
+    assert_null(nn_trace_site_of(&t, 0));
+    assert_null(nn_trace_site_of(&t, 4));
+    assert_int_equal(s->n_native, 2);
+    assert_int_equal(s->native[0].module, 1);
+    assert_true(s->native[0].address == 0x1234);
+    assert_int_equal(s->native[1].module, 0);
+    assert_true(s->native[1].address == 0xdead);
+    assert_int_equal(s->n_python, 1);
+    assert_string_equal(s->python[0].file, "model.py");
+    assert_string_equal(s->python[0].function, "forward");
+    assert_int_equal(s->python[0].line, 42);
+    assert_int_equal(t.ops[0].site, 3);
+    assert_int_equal(t.ops[1].site, 0);
+    assert_ptr_equal(nn_trace_module_of(&t, 1), &t.modules[0]);
+    nn_trace_free(&t);
+    free(b.d);
+
+    buf undefined_site = site_trace(9, 1, 0);
+    assert_int_equal(parse(&undefined_site, undefined_site.n, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "names site 9"));
+    free(undefined_site.d);
+    buf undefined_module = site_trace(3, 7, 0);
+    assert_int_equal(parse(&undefined_module, undefined_module.n, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "names module 7"));
+    free(undefined_module.d);
+    buf long_site = site_trace(3, 1, 1); /* one byte more than its frames */
+    assert_int_equal(parse(&long_site, long_site.n, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "does not hold its 3 frames"));
+    free(long_site.d);
+    buf big_id = {0};
+    header(&big_id, HEADER_JSON("auto"));
+    static const char zeros[65];
+    module_rec(&big_id, 1, 65, zeros, "");
+    assert_int_equal(parse(&big_id, big_id.n, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "MODULE build-id of 65 bytes"));
+    free(big_id.d);
 }
 
 int main(void)
@@ -904,6 +1006,7 @@ int main(void)
         cmocka_unit_test(sync_drops_a_trailing_empty_frame),
         cmocka_unit_test(every_format_is_well_formed),
         cmocka_unit_test(report_option_parsing),
+        cmocka_unit_test(sites_read_and_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
