@@ -219,3 +219,14 @@ fuzz: fuzz-deps
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
+
+# ------------------------------------------------------------------- bench
+# What nnspy costs per call, in memory and in trace size, and nnspy report's
+# throughput, on the simulated device (bench/run.py; under two minutes).
+$(B)/bench/driver: bench/driver.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) -lpthread $(LDFLAGS_BASE)
+
+.PHONY: bench
+bench: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(B)/bench/driver
+	@B=$(B) python3 bench/run.py

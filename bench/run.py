@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""nnspy's cost, measured on the simulated device: `make bench`.
+
+1. Time added per intercepted call, per configuration (CONFIGS), against the same
+   driver without nnspy: each repetition runs every configuration once, in turn
+   (interleaved), and the figures are medians over repetitions of the difference to
+   that repetition's own baseline. The driver times only its call loop.
+2. Memory and trace: the driver with nnspy's defaults (events, trace, listing) for
+   1 M and 10 M calls: peak RSS of each, and trace bytes per call in steady state
+   ((size at 10 M - size at 1 M) / 9 M: the header and interned strings cancel out).
+3. `nnspy report` on the 10 M-call trace: records per second and peak RSS.
+
+Every figure is a CPU timing on the simulated device, whose kernels do no math and
+never sleep: what is timed is the call path itself. Targets are printed alongside.
+
+    python3 bench/run.py [--quick]     (B=build by default)
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+B = os.environ.get("B", "build")
+LIB = os.path.abspath(f"{B}/libnnspy.so")
+DRIVER = os.path.abspath(f"{B}/bench/driver")
+NNSPY = os.path.abspath(f"{B}/nnspy")
+QUICK = "--quick" in sys.argv
+MIX = "conv,gemm,lt"  # cudnnBackendExecute joins the mix once it is intercepted
+CALLS = 20_000 if QUICK else 200_000  # per thread, per run of part 1
+REPEAT = 3 if QUICK else 7
+LONG_RUNS = (100_000, 1_000_000) if QUICK else (1_000_000, 10_000_000)
+
+COUNTING = {"LD_PRELOAD": LIB, "NNSPY_TIMING": "off", "NNSPY_OUTPUT": "off", "NNSPY_MAX_OPS": "0"}
+
+
+def lib_knows(name):
+    """Whether libnnspy.so reads the environment variable `name` (a later feature)."""
+    with open(LIB, "rb") as f:
+        return name.encode() in f.read()
+
+
+# name, extra environment, target in ns added per call (None: no target), shown when.
+# A configuration whose feature is not built yet (attribution: issue 6) is skipped.
+CONFIGS = [
+    ("counting only", COUNTING, 50, True),
+    ("counting + event timing", dict(COUNTING, NNSPY_TIMING="events"), 1000, True),
+    ("counting + trace", dict(COUNTING, NNSPY_OUTPUT="TRACE"), None, True),
+    ("timing + trace (defaults)", dict(COUNTING, NNSPY_TIMING="events", NNSPY_OUTPUT="TRACE"),
+     None, True),
+    ("counting + attribution", dict(COUNTING, NNSPY_SITES="1"), None, lib_knows("NNSPY_SITES")),
+]
+
+
+def run(argv, extra, scratch):
+    """Runs argv in scratch with the simulated device; returns its stdout."""
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.abspath(f"{B}/sim"), NNSPY_REPORT="none")
+    for k in ("NNSPY_JSON", "NNSPY_OUTPUT", "LD_PRELOAD", "NNSPY_SITES"):
+        env.pop(k, None)
+    env.update({k: (os.path.join(scratch, "run.nns") if v == "TRACE" else v)
+                for k, v in extra.items()})
+    p = subprocess.run(argv, env=env, capture_output=True, cwd=scratch)
+    if p.returncode != 0:
+        sys.exit(f"bench: {' '.join(argv)} failed ({p.returncode}): {p.stderr.decode()[-500:]}")
+    return p.stdout.decode()
+
+
+def driver(threads, calls, extra, scratch):
+    out = run([DRIVER, MIX, str(threads), str(calls)], extra, scratch)
+    clear(scratch)
+    return float(out.split()[1])
+
+
+def clear(scratch):
+    for f in os.listdir(scratch):
+        os.unlink(os.path.join(scratch, f))
+
+
+def peak_rss_kib(argv, extra, scratch):
+    """Runs argv and returns its peak RSS (KiB) from the kernel's rusage of the child."""
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.abspath(f"{B}/sim"), NNSPY_REPORT="none")
+    env.pop("NNSPY_OUTPUT", None)
+    env.update(extra)
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)])
+    _, status, usage = os.wait4(pid, 0)
+    if status != 0:
+        sys.exit(f"bench: {' '.join(argv)} failed (status {status})")
+    return usage.ru_maxrss, time.perf_counter() - t0
+
+
+def per_call_costs(threads, scratch):
+    """{config: (median ns added per call, median ratio)} over interleaved repetitions."""
+    shown = [c for c in CONFIGS if c[3]]
+    added = {c[0]: [] for c in shown}
+    ratio = {c[0]: [] for c in shown}
+    base_all = []
+    for _ in range(REPEAT):
+        base = driver(threads, CALLS, {}, scratch)
+        base_all.append(base)
+        for name, extra, _, _ in shown:
+            t = driver(threads, CALLS, extra, scratch)
+            added[name].append(t - base)
+            ratio[name].append(t / base)
+    return statistics.median(base_all), {
+        n: (statistics.median(added[n]), statistics.median(ratio[n])) for n in added}
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0]
+    return (f"{model}, {os.cpu_count()} CPUs, Linux {platform.release()}, "
+            f"load {load:.2f} at start; simulated device (CPU timings)")
+
+
+def verdict(value, target, lower_is_better=True):
+    if target is None:
+        return ""
+    ok = value <= target if lower_is_better else value >= target
+    return f"target {'<=' if lower_is_better else '>='} {target:,}: {'met' if ok else 'NOT met'}"
+
+
+def main():
+    for path in (LIB, DRIVER, NNSPY):
+        if not os.path.exists(path):
+            sys.exit(f"bench: {path} is missing: run `make bench`")
+    scratch = tempfile.mkdtemp(prefix="nnspy-bench-")
+    t_start = time.perf_counter()
+    print(f"nnspy bench: {machine()}")
+    print(f"mix {MIX}; part 1: {CALLS:,} calls per thread per run, median of {REPEAT} "
+          f"interleaved repetitions\n")
+    print(f"| figure | value | target |\n|---|---|---|")
+    for threads in (1, 2):
+        base, costs = per_call_costs(threads, scratch)
+        print(f"| {threads} thread(s): a call without nnspy | {base:.0f} ns | |")
+        for name, _, target, _ in (c for c in CONFIGS if c[3]):
+            ns, r = costs[name]
+            print(f"| {threads} thread(s): {name} | {ns:+.0f} ns/call (x{r:.2f}) | "
+                  f"{verdict(round(ns), target)} |")
+
+    defaults = {"LD_PRELOAD": LIB, "NNSPY_OUTPUT": os.path.join(scratch, "long.nns")}
+    sizes, rss = {}, {}
+    for calls in LONG_RUNS:
+        rss[calls], _ = peak_rss_kib([DRIVER, MIX, "1", str(calls)], defaults, scratch)
+        sizes[calls] = os.path.getsize(os.path.join(scratch, "long.nns"))
+        if calls != LONG_RUNS[-1]:
+            clear(scratch)
+    small, large = LONG_RUNS
+    base_rss, _ = peak_rss_kib([DRIVER, MIX, "1", str(large)], {}, scratch)
+    for calls in LONG_RUNS:
+        print(f"| peak RSS, {calls:,} calls, defaults (timing, trace, listing) | "
+              f"{rss[calls] / 1024:.1f} MiB | flat |")
+    print(f"| peak RSS, {large:,} calls, without nnspy | {base_rss / 1024:.1f} MiB | |")
+    growth = (rss[large] - rss[small]) / 1024
+    print(f"| RSS growth from {small:,} to {large:,} calls | {growth:+.1f} MiB | "
+          f"{'flat' if abs(growth) < 8 else 'NOT flat'} |")
+    per_call = (sizes[large] - sizes[small]) / (large - small)
+    print(f"| trace bytes per call, steady state (timed) | {per_call:.1f} B | "
+          f"{verdict(round(per_call, 1), 32)} |")
+
+    summary = os.path.join(scratch, "report.json")
+    report_rss, wall = peak_rss_kib([NNSPY, "report", "--format", "json", "-o", summary,
+                                     os.path.join(scratch, "long.nns")], {}, scratch)
+    with open(summary) as f:
+        trace = json.load(f)["traces"][0]
+    print(f"| records dropped while tracing {large:,} calls | {trace['dropped_records']:,} | 0 |")
+    rate = trace["calls"] / wall
+    print(f"| nnspy report, {trace['calls']:,} calls read ({sizes[large] / 1e6:.0f} MB trace) | "
+          f"{rate / 1e6:.2f} M records/s ({wall:.1f} s) | {verdict(round(rate / 1e6, 2), 5, False)} M/s |")
+    print(f"| nnspy report, peak RSS | {report_rss / 1024:.0f} MiB | |")
+    clear(scratch)
+    os.rmdir(scratch)
+    print(f"\nbench took {time.perf_counter() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
