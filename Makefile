@@ -230,3 +230,6 @@ $(B)/bench/driver: bench/driver.c
 .PHONY: bench
 bench: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(B)/bench/driver
 	@B=$(B) python3 bench/run.py
+# The memo of cublasLtMatmul's descriptor reads, tested against the real libcublasLt.
+UNIT_OBJ += $(B)/obj/preload/lt_memo.o
+$(UNIT_TESTS): $(B)/obj/preload/lt_memo.o

@@ -12,6 +12,7 @@
 
 #include "core.h"
 #include "cublaslt_read.h"
+#include "lt_memo.h"
 #include "timing.h"
 #include "cuda_types.h"
 
@@ -83,7 +84,7 @@ static void record_matmul(const nn_copy *copy, nn_timing_mark *tm, void *stream,
                 .op = "gemm",
                 .succeeded = st == CUBLAS_STATUS_SUCCESS};
     nn_lt_matmul mm;
-    if (op.succeeded && nn_read_lt_matmul(getters(copy), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
+    if (op.succeeded && nn_read_lt_matmul_memo(getters(copy), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
         /* A beta in device memory is never read: taken as non-zero. */
         bool accumulate =
             !mm.beta_zero &&
