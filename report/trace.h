@@ -13,7 +13,7 @@
 #include "frames.h"
 
 #define NN_TRACE_MAGIC   "NNSPYTRC"
-#define NN_TRACE_VERSION 1
+#define NN_TRACE_VERSION 2 /* written; version 1 is still read */
 
 enum nn_trace_record_type {
     NN_TREC_STRING = 1,
@@ -21,7 +21,15 @@ enum nn_trace_record_type {
     NN_TREC_GPU_TIME = 3,
     NN_TREC_FRAME = 4,
     NN_TREC_END = 5,
+    NN_TREC_KIND = 6,   /* version 2: what calls of one kind share, once */
+    NN_TREC_PACKED = 7, /* version 2: calls and GPU times, a few bytes each */
 };
+
+/* PACKED entries: the low 2 bits of an entry's first varint. */
+#define NN_TPACK_CALL     0u
+#define NN_TPACK_GPU_TIME 1u
+#define NN_TPACK_MAX      (64u << 10) /* payload bytes of one PACKED record, at most */
+#define NN_TKIND_PAYLOAD  (4u + 104u) /* u32 id, then an OP payload */
 
 #define NN_TOP_SUCCEEDED        1u
 #define NN_TOP_COST_KNOWN       2u

@@ -240,8 +240,8 @@ def test_incomplete_and_corrupt(tmp):
     good = demo(1).to_bytes()
     hlen = struct.unpack_from("<I", good, 12)[0]
     bad("magic.nns", b"NOTATRACE" + good[9:], "offset 0: not an nnspy trace")
-    bad("version.nns", good[:8] + struct.pack("<I", 2) + good[12:], "offset 8: trace format "
-        "version 2")
+    bad("version.nns", good[:8] + struct.pack("<I", 3) + good[12:], "offset 8: trace format "
+        "version 3")
     bad("huge.nns", good[:16 + hlen] + record(STRING, b"", length=2**20 + 1),
         f"offset {16 + hlen + 4}: record payload of 1048577 bytes is over the 1 MiB limit")
     op = Trace()
