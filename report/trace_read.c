@@ -529,6 +529,10 @@ static packed_cursor packed_open(parser *p, size_t offset, uint32_t len)
 
 static bool read_varint(packed_cursor *c, uint64_t *v)
 {
+    if (c->pos < c->len && c->b[c->pos] < 0x80) { /* most are one byte */
+        *v = c->b[c->pos++];
+        return true;
+    }
     *v = 0;
     for (unsigned shift = 0; c->pos < c->len && shift < 64; shift += 7) {
         unsigned char byte = c->b[c->pos++];
@@ -698,6 +702,8 @@ static int sort_frames(parser *p, const size_t *offsets)
 
 static nn_trace_op *find_call(const nn_trace *t, uint64_t call)
 {
+    /* Calls are numbered from 0 and sorted: with none dropped, call n is at n. */
+    if (call < t->n_ops && t->ops[call].call == call) return &t->ops[call];
     size_t lo = 0, hi = t->n_ops;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "numfmt.h"
 #include "report_cmd.h"
 #include "summary.h"
 #include "trace.h"
@@ -1110,6 +1111,18 @@ static void packed_checked(void **state)
     free(e.d);
 }
 
+/* Grouped integers as every table prints them: digits written by hand now. */
+static void grouped_numbers(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(nn_fmt_grouped(0, b), "0");
+    assert_string_equal(nn_fmt_grouped(999, b), "999");
+    assert_string_equal(nn_fmt_grouped(1000, b), "1,000");
+    assert_string_equal(nn_fmt_grouped(1234567, b), "1,234,567");
+    assert_string_equal(nn_fmt_grouped(UINT64_MAX, b), "18,446,744,073,709,551,615");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1131,6 +1144,7 @@ int main(void)
         cmocka_unit_test(packed_calls_and_gpu_times),
         cmocka_unit_test(packed_truncated_at_every_offset),
         cmocka_unit_test(packed_checked),
+        cmocka_unit_test(grouped_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
