@@ -52,7 +52,7 @@ CONFIGS = [
     ("counting only", COUNTING, 50, True),
     ("counting + event timing", dict(COUNTING, NNSPY_TIMING="events"), 1000, True),
     ("counting + trace", dict(COUNTING, NNSPY_OUTPUT="TRACE"), None, True),
-    ("timing + trace (defaults)", dict(COUNTING, NNSPY_TIMING="events", NNSPY_OUTPUT="TRACE"),
+    ("timing + trace", dict(COUNTING, NNSPY_TIMING="events", NNSPY_OUTPUT="TRACE"),
      None, True),
     ("counting + attribution", dict(COUNTING, NNSPY_SITES="1"), None, lib_knows("NNSPY_SITES")),
 ]
