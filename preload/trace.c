@@ -230,10 +230,18 @@ static bool append_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
     return true;
 }
 
-static uint64_t text_hash(const char *s)
+/* FNV-1a over 8 bytes at a time, then the tail: a traced call's shape text is
+ * hashed at every call. */
+static uint64_t text_hash(const char *s, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    uint64_t h = 0xcbf29ce484222325ULL, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 32;
+    }
+    for (; i < len; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
     return h;
 }
 
@@ -241,13 +249,13 @@ static uint64_t text_hash(const char *s)
 static uint32_t string_id(const char *text)
 {
     if (!text || !*text) return 0;
-    uint64_t h = text_hash(text);
+    size_t len = strlen(text);
+    uint64_t h = text_hash(text, len);
     size_t slots = MAX_STRINGS * 2, j = h % slots;
     while (strings[j].text) {
         if (strings[j].hash == h && strcmp(strings[j].text, text) == 0) return strings[j].id;
         j = (j + 1) % slots;
     }
-    size_t len = strlen(text);
     if (n_strings >= MAX_STRINGS || len > 4096) return 0;
     char *copy = strdup(text);
     unsigned char *payload = malloc(4 + len);
@@ -272,6 +280,27 @@ static uint32_t string_id(const char *text)
     strings[j].hash = h;
     strings[j].id = id;
     strings[j].text = copy;
+    return id;
+}
+
+/*
+ * Under lock: string_id of a string that lives as long as nnspy, remembered by its
+ * address: the function, operation and data type names of a call are string
+ * literals of nnspy's own (nn_op in core.h), and hashing them at every call cost
+ * more than the rest of the record.
+ */
+#define LITERAL_SLOTS 64
+static struct {
+    const char *text;
+    uint32_t id;
+} literals[LITERAL_SLOTS];
+
+static uint32_t literal_id(const char *text)
+{
+    size_t j = ((uintptr_t)text >> 3) % LITERAL_SLOTS;
+    if (text && literals[j].text == text) return literals[j].id;
+    uint32_t id = string_id(text);
+    if (id) literals[j].text = text, literals[j].id = id;
     return id;
 }
 
@@ -512,8 +541,8 @@ static void op_payload(unsigned char *rec, uint64_t call, const nn_op *op, uint6
                      (op->cost_known ? NN_TOP_COST_KNOWN : 0) |
                      (op->cost.overflow ? NN_TOP_OVERFLOW : 0) |
                      (op->cost.unknown_dtype ? NN_TOP_BYTES_INCOMPLETE : 0);
-    uint32_t function = string_id(op->call), kind = string_id(op->op);
-    uint32_t shape = string_id(op->shape), dtype = string_id(nn_dtype_name(op->dtype));
+    uint32_t function = literal_id(op->call), kind = literal_id(op->op);
+    uint32_t shape = string_id(op->shape), dtype = literal_id(nn_dtype_name(op->dtype));
     bool counted = op->succeeded && op->cost_known;
     PUT(p, uint64_t, call);
     PUT(p, uint32_t, op->api);
@@ -638,6 +667,7 @@ static void forget_after_fork(void)
     for (size_t i = 0; i < MAX_STRINGS * 2; i++) free(strings[i].text), strings[i].text = NULL;
     n_strings = 0;
     memset(kinds, 0, sizeof kinds);
+    memset(literals, 0, sizeof literals);
     n_kinds = 0;
     run_at = NO_RUN;
 }

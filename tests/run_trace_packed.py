@@ -6,10 +6,14 @@ docs/trace-format.md):
   independent writer, from the format document) report identically;
 - a trace the preload writes on the simulated device reads back with the exact
   counts derived by hand, every call and every GPU time in it, at no more than
-  32 bytes per timed call past the first ones.
+  32 bytes per timed call past the first ones;
+- every call of a trace has its shape text, also past the calls listed for the
+  exit table (NNSPY_MAX_OPS).
 
 Run by `make e2e` (B= the build directory, default build).
 """
+import csv
+import io
 import json
 import os
 import subprocess
@@ -54,13 +58,13 @@ def test_versions_agree(tmp):
     check(n2 < n1, f"version 2 is smaller ({n2} bytes against {n1})")
 
 
-def preload_trace(tmp, iters):
+def preload_trace(tmp, iters, **env_extra):
     """tests/threads with 1 thread, `iters` iterations (a GEMM and a convolution each),
     timed with events, its trace written; returns the trace's path."""
-    path = os.path.join(tmp, f"threads-{iters}.nns")
+    path = os.path.join(tmp, f"threads-{iters}-{len(env_extra)}.nns")
     env = dict(os.environ, LD_LIBRARY_PATH=SIM, NNSPY_REPORT="none", NNSPY_OUTPUT=path,
                NNSPY_TIMING="events",
-               LD_PRELOAD=" ".join(x for x in (SAN_PRELOAD, LIB) if x))
+               LD_PRELOAD=" ".join(x for x in (SAN_PRELOAD, LIB) if x), **env_extra)
     env.pop("NNSPY_JSON", None)
     subprocess.run([f"{B}/tests/threads", "1", str(iters)], env=env, check=True,
                    stdout=subprocess.DEVNULL, timeout=300)
@@ -95,10 +99,25 @@ def test_preload_trace(tmp):
     check(per_call <= 32, f"{per_call:.1f} bytes per timed call past the first ones (<= 32)")
 
 
+def test_shapes_past_listing(tmp):
+    print("shapes in the trace past the calls listed for the table")
+    path = preload_trace(tmp, 20, NNSPY_MAX_OPS="3")
+    p = subprocess.run([NNSPY, "report", "--format", "csv", path], capture_output=True,
+                       timeout=120)
+    rows = list(csv.DictReader(io.StringIO(p.stdout.decode())))
+    # tests/threads: Sgemm C(8x4) = A(8x16) * B(16x4), no transposes; a 1x1x4x4 input
+    # convolved with a 1x1x3x3 filter to 1x1x2x2 (README's shape column).
+    want = {"gemm": "NN 8x16 * 16x4 -> 8x4", "conv_fwd": "1x1x4x4 * 1x1x3x3 -> 1x1x2x2"}
+    check(len(rows) == 40 and all(r["shape"] == want.get(r["op"]) for r in rows),
+          "all 40 calls have their shape, not only the 3 listed",
+          [(r["call"], r["op"], r["shape"]) for r in rows[-4:]])
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="nnspy-packed-") as tmp:
         test_versions_agree(tmp)
         test_preload_trace(tmp)
+        test_shapes_past_listing(tmp)
     if failures:
         print(f"run_trace_packed: {len(failures)} check(s) failed")
         return 1
