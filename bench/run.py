@@ -6,7 +6,9 @@
    (interleaved), and the figures are medians over repetitions of the difference to
    that repetition's own baseline. The driver times only its call loop, in CPU time
    of the whole process (all threads, nnspy's trace writer included): on a shared
-   machine, other programs' load disturbs it least.
+   machine, other programs' load disturbs it least. The same configurations also
+   run under callgrind (1 thread): instructions added per call, an exact count that
+   no other load disturbs (when valgrind is installed).
 2. Memory and trace: the driver with nnspy's defaults (events, trace, listing) for
    1 M and 10 M calls: peak RSS of each, and trace bytes per call in steady state
    ((size at 10 M - size at 1 M) / 9 M: the header and interned strings cancel out).
@@ -21,6 +23,7 @@ never sleep: what is timed is the call path itself. Targets are printed alongsid
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -126,6 +129,36 @@ def per_call_costs(threads, scratch):
         n: (statistics.median(added[n]), statistics.median(ratio[n])) for n in added}
 
 
+def instructions(calls, extra, scratch):
+    """Instructions the driver executes for `calls` calls on 1 thread (callgrind: exact,
+    all threads, whatever else the machine runs)."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            DRIVER, MIX, "1", str(calls)]
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.abspath(f"{B}/sim"), NNSPY_REPORT="none")
+    for k in ("NNSPY_JSON", "NNSPY_OUTPUT", "LD_PRELOAD", "NNSPY_SITES"):
+        env.pop(k, None)
+    env.update({k: (os.path.join(scratch, "run.nns") if v == "TRACE" else v)
+                for k, v in extra.items()})
+    p = subprocess.run(argv, env=env, capture_output=True, cwd=scratch)
+    clear(scratch)
+    found = re.findall(r"Collected : (\d+)", p.stderr.decode())
+    if p.returncode != 0 or not found:
+        sys.exit(f"bench: callgrind failed: {p.stderr.decode()[-500:]}")
+    return int(found[-1])
+
+
+def instructions_added(scratch):
+    """{config: instructions nnspy adds per call}: the difference between 20,000 and
+    40,000 calls, so that start-up and exit cancel out, less the same without nnspy."""
+    lo, hi = (2_000, 4_000) if QUICK else (20_000, 40_000)
+
+    def per_call(extra):
+        return (instructions(hi, extra, scratch) - instructions(lo, extra, scratch)) / (hi - lo)
+
+    base = per_call({})
+    return base, {name: per_call(extra) - base for name, extra, _, shown in CONFIGS if shown}
+
+
 def machine():
     model = "unknown CPU"
     try:
@@ -162,6 +195,14 @@ def main():
             ns, r = costs[name]
             print(f"| {threads} thread(s): {name} | {ns:+.0f} ns/call (x{r:.2f}) | "
                   f"{verdict(round(ns), target)} |")
+
+    if shutil.which("valgrind"):
+        base, added = instructions_added(scratch)
+        print(f"| 1 thread: instructions of a call without nnspy (callgrind) | {base:.0f} | |")
+        for name, n in added.items():
+            print(f"| 1 thread: {name}, instructions added per call | {n:+.0f} | |")
+    else:
+        print("| instructions per call | (valgrind not installed) | |")
 
     defaults = {"LD_PRELOAD": LIB, "NNSPY_OUTPUT": os.path.join(scratch, "long.nns")}
     sizes, rss = {}, {}
