@@ -122,12 +122,13 @@ void nn_note_free(const void *ptr)
 
 /* ------------------------------------------------------------ activations */
 
-/* FNV-1a step: the structural signature of a call hashes its kind and the
- * parameter buffers it read, never activation shapes. */
+/* One step of the structural signature, which hashes a call's kind and the
+ * parameter buffers it read, never activation shapes: FNV-1a on a whole 64-bit
+ * word, its high half folded back (a byte at a time cost ~140 instructions a call). */
 static uint64_t mix(uint64_t h, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
-    return h;
+    h = (h ^ v) * 0x100000001b3ULL;
+    return h ^ (h >> 32);
 }
 
 /* Applies each candidate's rule, counts the parameters, and returns how many
