@@ -166,6 +166,7 @@ e2e: all $(B)/tests/html_demo
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_diff.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_graph.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_sites.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_trace_packed.py
 	@$(B)/tests/html_demo $(B)/tests/html_demo.html && python3 tests/check_html.py $(B)/tests/html_demo.html
 
 # The HTML report's demo: traces built in memory, rendered, checked for structure.
@@ -240,3 +241,17 @@ fuzz: fuzz-deps
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
+
+# ------------------------------------------------------------------- bench
+# What nnspy costs per call, in memory and in trace size, and nnspy report's
+# throughput, on the simulated device (bench/run.py; under two minutes).
+$(B)/bench/driver: bench/driver.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CUDA_INC) -o $@ $< $(CUDA_APP_LIBS) -lpthread $(LDFLAGS_BASE)
+
+.PHONY: bench
+bench: $(B)/libnnspy.so $(B)/nnspy $(SIM_LIBS) $(B)/bench/driver
+	@B=$(B) python3 bench/run.py
+# The memo of cublasLtMatmul's descriptor reads, tested against the real libcublasLt.
+UNIT_OBJ += $(B)/obj/preload/lt_memo.o
+$(UNIT_TESTS): $(B)/obj/preload/lt_memo.o

@@ -326,13 +326,21 @@ void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dt
 void nn_op_add_gemm_operand(nn_op *op, const void *p, uint64_t rows, uint64_t cols, nn_dtype dtype,
                             uint64_t batch, int64_t batch_stride);
 
-/* Whether calls are still being listed for the table (NNSPY_MAX_OPS): the shape
- * text of a call past the limit is not worth formatting. */
+/* Whether a call's shape text is wanted: calls are still being listed for the table
+ * (NNSPY_MAX_OPS), or a trace is written (every call of a trace has its shape).
+ * Otherwise it is not worth formatting. */
 bool nn_listing_open(void);
 
-/* Appends "AxBxC" (dims joined by 'x') to buf at *pos, bounded by len. */
+/* Appends "AxBxC" (dims joined by 'x') to buf at *pos, bounded by len (the text is
+ * cut there, always terminated). Written by hand, without snprintf: a traced call's
+ * shape is formatted at every call. */
 void nn_shape_append(char *buf, size_t len, size_t *pos, const uint64_t *dims, int n);
 void nn_shape_append_text(char *buf, size_t len, size_t *pos, const char *text);
+void nn_shape_append_u64(char *buf, size_t len, size_t *pos, uint64_t v);
+/* A GEMM's shape: "[batch] TN mxk * kxn -> mxn" (the batch only above 1; T or N for
+ * the transposes of A and B); returns the length written. */
+size_t nn_shape_gemm(char *buf, size_t len, uint64_t batch, bool trans_a, bool trans_b, uint64_t m,
+                     uint64_t n, uint64_t k);
 
 /* ------------------------------------------------------------ the device */
 

@@ -90,11 +90,9 @@ static void gemm_params(nn_op *op, const struct gemm_call *g)
 static void describe_gemm(nn_op *op, const struct gemm_call *g)
 {
     if (!nn_listing_open()) return;
-    char batch[32] = "";
-    if (g->batch > 1) snprintf(batch, sizeof batch, "[%lld] ", (long long)g->batch);
-    snprintf(op->shape, sizeof op->shape, "%s%c%c %lldx%lld * %lldx%lld -> %lldx%lld", batch,
-             g->ta == CUBLAS_OP_N ? 'N' : 'T', g->tb == CUBLAS_OP_N ? 'N' : 'T', (long long)g->m,
-             (long long)g->k, (long long)g->k, (long long)g->n, (long long)g->m, (long long)g->n);
+    /* record_gemm checked that m, n, k and batch are not negative */
+    nn_shape_gemm(op->shape, sizeof op->shape, (uint64_t)g->batch, g->ta != CUBLAS_OP_N,
+                  g->tb != CUBLAS_OP_N, (uint64_t)g->m, (uint64_t)g->n, (uint64_t)g->k);
 }
 
 /* C's extent in bytes, so that a later GEMM sees it as an activation. */

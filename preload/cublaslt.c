@@ -13,6 +13,7 @@
 #include "core.h"
 #include "cuda_graphs.h"
 #include "cublaslt_read.h"
+#include "lt_memo.h"
 #include "timing.h"
 #include "cuda_types.h"
 
@@ -61,16 +62,14 @@ static void describe_lt(nn_op *op, const nn_lt_matmul *mm)
 {
     if (!nn_listing_open()) return;
     const nn_gemm_shape *s = &mm->gemm;
-    char batch[32] = "";
-    if (s->batch > 1) snprintf(batch, sizeof batch, "[%llu] ", (unsigned long long)s->batch);
-    snprintf(op->shape, sizeof op->shape, "%s%c%c %llux%llu * %llux%llu -> %llux%llu%s%s%s", batch,
-             mm->trans_a ? 'T' : 'N', mm->trans_b ? 'T' : 'N', (unsigned long long)s->m,
-             (unsigned long long)s->k, (unsigned long long)s->k, (unsigned long long)s->n,
-             (unsigned long long)s->m, (unsigned long long)s->n, mm->epilogue.bias ? " +bias" : "",
-             mm->epilogue.activation != NN_ACT_IDENTITY ? " " : "",
-             mm->epilogue.activation != NN_ACT_IDENTITY
-                 ? nn_activation_name(mm->epilogue.activation)
-                 : "");
+    size_t pos = nn_shape_gemm(op->shape, sizeof op->shape, s->batch, mm->trans_a, mm->trans_b,
+                               s->m, s->n, s->k);
+    if (mm->epilogue.bias) nn_shape_append_text(op->shape, sizeof op->shape, &pos, " +bias");
+    if (mm->epilogue.activation != NN_ACT_IDENTITY) {
+        nn_shape_append_text(op->shape, sizeof op->shape, &pos, " ");
+        nn_shape_append_text(op->shape, sizeof op->shape, &pos,
+                             nn_activation_name(mm->epilogue.activation));
+    }
 }
 
 static void record_matmul(const nn_copy *copy, nn_timing_mark *tm, void *stream, size_t workspace, cublasStatus_t st, cublasLtMatmulDesc_t desc,
@@ -84,7 +83,7 @@ static void record_matmul(const nn_copy *copy, nn_timing_mark *tm, void *stream,
                 .op = "gemm",
                 .succeeded = st == CUBLAS_STATUS_SUCCESS};
     nn_lt_matmul mm;
-    if (op.succeeded && nn_read_lt_matmul(getters(copy), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
+    if (op.succeeded && nn_read_lt_matmul_memo(getters(copy), desc, Adesc, Bdesc, Cdesc, Ddesc, &mm)) {
         /* A beta in device memory is never read: taken as non-zero. */
         bool accumulate =
             !mm.beta_zero &&

@@ -87,9 +87,8 @@ static void describe_conv(nn_op *op, const nn_tensor_info *x, const nn_filter_in
     nn_shape_append(op->shape, sizeof op->shape, &pos, y->dims, y->nb);
     if (x->channels_last) nn_shape_append_text(op->shape, sizeof op->shape, &pos, " NHWC");
     if (groups > 1) {
-        char g[32];
-        snprintf(g, sizeof g, " groups=%llu", (unsigned long long)groups);
-        nn_shape_append_text(op->shape, sizeof op->shape, &pos, g);
+        nn_shape_append_text(op->shape, sizeof op->shape, &pos, " groups=");
+        nn_shape_append_u64(op->shape, sizeof op->shape, &pos, groups);
     }
 }
 
@@ -273,10 +272,8 @@ static void add_epilogue(const struct cudnn_getters *g, nn_op *op, const nn_tens
     nn_epilogue_add_cost(&op->cost, &e, y->elements);
     if (!nn_listing_open()) return;
     size_t pos = strlen(op->shape);
-    char text[48];
-    snprintf(text, sizeof text, " +bias%s %s", e.residual ? " +z" : "",
-             nn_activation_name(e.activation));
-    nn_shape_append_text(op->shape, sizeof op->shape, &pos, text);
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, e.residual ? " +bias +z " : " +bias ");
+    nn_shape_append_text(op->shape, sizeof op->shape, &pos, nn_activation_name(e.activation));
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnConvolutionBiasActivationForward,

@@ -31,6 +31,8 @@
 #define RING_BYTES     (4u << 20)
 #define FLUSH_EVERY_NS 200000000L
 #define MAX_STRINGS    (1u << 16) /* distinct shape texts interned; more are left out */
+#define MAX_KINDS      (1u << 14) /* distinct call kinds; the calls of more get OP records */
+#define NO_RUN         SIZE_MAX
 
 /* `lock` guards the buffer and is all the calling threads take; `io` serialises
  * the writes, which happen outside `lock` (a slow disk never stalls a caller: the
@@ -53,6 +55,28 @@ static struct {
     char *text;
 } strings[MAX_STRINGS * 2];
 static uint32_t n_strings;
+
+/*
+ * Call kinds (format version 2): an OP payload with the call number, frame and host
+ * time left 0, i.e. everything calls of one kind share. Each distinct kind is
+ * written once as a KIND record; a call is then a PACKED entry of a few bytes: its
+ * kind and the deltas of call number, host time and frame.
+ */
+static struct {
+    uint64_t hash;
+    uint32_t id; /* 0: empty slot */
+} kinds[MAX_KINDS * 2];
+static unsigned char (*kind_bodies)[NN_TOP_PAYLOAD]; /* id - 1 -> payload */
+static uint32_t n_kinds;
+
+/* The PACKED record being filled at the end of the buffer, and the values its
+ * entries are deltas from (reset at each new record, so each is self-contained). */
+static size_t run_at = NO_RUN;
+static struct {
+    uint64_t call, gpu_call;
+    int64_t host_ns, gpu_start_ns;
+    uint32_t frame;
+} last;
 
 /* ------------------------------------------------------------ encoding */
 
@@ -80,14 +104,145 @@ static bool append(uint16_t type, const void *payload, uint32_t len)
     PUT(p, uint32_t, len);
     put(&p, payload, len);
     ring_used += 8 + len;
+    run_at = NO_RUN; /* the next entry starts a PACKED record after this one */
     if (ring_used > RING_BYTES / 2) pthread_cond_signal(&wake);
     return true;
 }
 
-static uint64_t text_hash(const char *s)
+/* ------------------------------------------------------------ packed entries */
+
+static void put_varint(unsigned char **p, uint64_t v)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    while (v >= 0x80) {
+        *(*p)++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *(*p)++ = (unsigned char)v;
+}
+
+/* a - b as a zigzag varint value: small differences of either sign, few bytes.
+ * Computed modulo 2^64, as the reader undoes it. */
+static uint64_t zigzag_delta(uint64_t a, uint64_t b)
+{
+    uint64_t d = a - b;
+    return (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
+}
+
+#define MAX_ENTRY 48 /* 4 varints of at most 10 bytes, and spare */
+
+/* Under lock: where the next entry goes, in a PACKED record that has room for
+ * MAX_ENTRY more bytes (a new one if needed); NULL (counted dropped) when the
+ * buffer is full. */
+static unsigned char *entry_start(void)
+{
+    bool open = run_at != NO_RUN && ring_used - run_at - 8 + MAX_ENTRY <= NN_TPACK_MAX;
+    size_t need = MAX_ENTRY + (open ? 0 : 8);
+    if (state != 1 || ring_used + need > RING_BYTES) {
+        __atomic_add_fetch(&dropped, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    if (!open) {
+        unsigned char *h = ring + ring_used;
+        PUT(h, uint16_t, NN_TREC_PACKED);
+        PUT(h, uint16_t, 0);
+        PUT(h, uint32_t, 0);
+        run_at = ring_used;
+        ring_used += 8;
+        last.call = UINT64_MAX; /* so that call 0 is a delta of 0 from last.call + 1 */
+        last.gpu_call = 0;
+        last.host_ns = last.gpu_start_ns = 0;
+        last.frame = 0;
+    }
+    return ring + ring_used;
+}
+
+/* Under lock: the entry written from entry_start() up to end is in. */
+static void entry_end(unsigned char *end)
+{
+    ring_used = (size_t)(end - ring);
+    uint32_t len = (uint32_t)(ring_used - run_at - 8);
+    memcpy(ring + run_at + 4, &len, sizeof len);
+    if (ring_used > RING_BYTES / 2) pthread_cond_signal(&wake);
+}
+
+static uint64_t body_hash(const unsigned char *b)
+{
+    uint64_t h = 0xcbf29ce484222325ULL, w;
+    for (size_t i = 0; i < NN_TOP_PAYLOAD; i += 8) {
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* Under lock: the id of the kind whose OP payload is body, writing its KIND record
+ * the first time; 0 when it cannot have one (table full, buffer full). */
+static uint32_t kind_id(const unsigned char *body)
+{
+    if (!kind_bodies && !(kind_bodies = malloc(MAX_KINDS * sizeof *kind_bodies))) return 0;
+    uint64_t h = body_hash(body);
+    size_t slots = MAX_KINDS * 2, j = h % slots;
+    for (; kinds[j].id; j = (j + 1) % slots)
+        if (kinds[j].hash == h && !memcmp(kind_bodies[kinds[j].id - 1], body, NN_TOP_PAYLOAD))
+            return kinds[j].id;
+    if (n_kinds >= MAX_KINDS) return 0;
+    uint32_t id = n_kinds + 1;
+    unsigned char rec[NN_TKIND_PAYLOAD], *p = rec;
+    PUT(p, uint32_t, id);
+    put(&p, body, NN_TOP_PAYLOAD);
+    /* Known only once its KIND record is in, as strings are. */
+    if (!append(NN_TREC_KIND, rec, sizeof rec)) return 0;
+    memcpy(kind_bodies[id - 1], body, NN_TOP_PAYLOAD);
+    kinds[j].hash = h;
+    kinds[j].id = id;
+    n_kinds = id;
+    return id;
+}
+
+/* Under lock: one call as a PACKED entry. */
+static void append_call(uint32_t kind, uint64_t call, int64_t host_ns, uint32_t frame)
+{
+    unsigned char *p = entry_start();
+    if (!p) return;
+    put_varint(&p, (uint64_t)kind << 2 | NN_TPACK_CALL);
+    put_varint(&p, zigzag_delta(call, last.call + 1));
+    put_varint(&p, zigzag_delta((uint64_t)host_ns, (uint64_t)last.host_ns));
+    put_varint(&p, zigzag_delta(frame, last.frame));
+    last.call = call;
+    last.host_ns = host_ns;
+    last.frame = frame;
+    entry_end(p);
+}
+
+/* Under lock: one GPU interval as a PACKED entry; false when its call delta does
+ * not fit (the caller writes a GPU_TIME record instead). */
+static bool append_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
+{
+    if (zigzag_delta(call, last.gpu_call) >> 62) return false;
+    unsigned char *p = entry_start();
+    if (!p) return true;
+    put_varint(&p, zigzag_delta(call, last.gpu_call) << 2 | NN_TPACK_GPU_TIME);
+    put_varint(&p, zigzag_delta((uint64_t)start_ns, (uint64_t)last.gpu_start_ns));
+    put_varint(&p, zigzag_delta((uint64_t)end_ns, (uint64_t)start_ns));
+    last.gpu_call = call;
+    last.gpu_start_ns = start_ns;
+    entry_end(p);
+    return true;
+}
+
+/* FNV-1a over 8 bytes at a time, then the tail: a traced call's shape text is
+ * hashed at every call. */
+static uint64_t text_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL, w;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 32;
+    }
+    for (; i < len; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
     return h;
 }
 
@@ -95,13 +250,13 @@ static uint64_t text_hash(const char *s)
 static uint32_t string_id(const char *text)
 {
     if (!text || !*text) return 0;
-    uint64_t h = text_hash(text);
+    size_t len = strlen(text);
+    uint64_t h = text_hash(text, len);
     size_t slots = MAX_STRINGS * 2, j = h % slots;
     while (strings[j].text) {
         if (strings[j].hash == h && strcmp(strings[j].text, text) == 0) return strings[j].id;
         j = (j + 1) % slots;
     }
-    size_t len = strlen(text);
     if (n_strings >= MAX_STRINGS || len > 4096) return 0;
     char *copy = strdup(text);
     unsigned char *payload = malloc(4 + len);
@@ -126,6 +281,27 @@ static uint32_t string_id(const char *text)
     strings[j].hash = h;
     strings[j].id = id;
     strings[j].text = copy;
+    return id;
+}
+
+/*
+ * Under lock: string_id of a string that lives as long as nnspy, remembered by its
+ * address: the function, operation and data type names of a call are string
+ * literals of nnspy's own (nn_op in core.h), and hashing them at every call cost
+ * more than the rest of the record.
+ */
+#define LITERAL_SLOTS 64
+static struct {
+    const char *text;
+    uint32_t id;
+} literals[LITERAL_SLOTS];
+
+static uint32_t literal_id(const char *text)
+{
+    size_t j = ((uintptr_t)text >> 3) % LITERAL_SLOTS;
+    if (text && literals[j].text == text) return literals[j].id;
+    uint32_t id = string_id(text);
+    if (id) literals[j].text = text, literals[j].id = id;
     return id;
 }
 
@@ -290,6 +466,7 @@ static void drain(bool wait)
     ring = staging;
     staging = full;
     ring_used = 0;
+    run_at = NO_RUN;
     pthread_mutex_unlock(&lock);
     if (n && !write_out(n)) {
         pthread_mutex_lock(&lock);
@@ -405,51 +582,66 @@ static uint32_t site_defined(uint32_t id)
 
 /* ------------------------------------------------------------ records */
 
-/* What autotuning needs of a call (report/frames.c); under the lock. */
-static void write_tune(uint64_t call, const nn_op *op)
+/* The OP payload of a call (docs/trace-format.md); `rec` has NN_TOP_PAYLOAD bytes. */
+static void op_payload(unsigned char *rec, uint64_t call, const nn_op *op, uint64_t params_read,
+                       uint64_t signature, int64_t host_ns, uint32_t given_frame, uint32_t site)
 {
-    unsigned char rec[NN_TTUNE_PAYLOAD], *p = rec;
+    unsigned char *p = rec;
+    uint32_t flags = (op->succeeded ? NN_TOP_SUCCEEDED : 0) |
+                     (op->cost_known ? NN_TOP_COST_KNOWN : 0) |
+                     (op->cost.overflow ? NN_TOP_OVERFLOW : 0) |
+                     (op->cost.unknown_dtype ? NN_TOP_BYTES_INCOMPLETE : 0) |
+                     (op->in_graph_launch ? NN_TOP_IN_GRAPH_LAUNCH : 0);
+    uint32_t function = literal_id(op->call), kind = literal_id(op->op);
+    uint32_t shape = string_id(op->shape), dtype = literal_id(nn_dtype_name(op->dtype));
+    bool counted = op->succeeded && op->cost_known;
     PUT(p, uint64_t, call);
+    PUT(p, uint32_t, op->api);
+    PUT(p, uint32_t, function);
+    PUT(p, uint32_t, kind);
+    PUT(p, uint32_t, shape);
+    PUT(p, uint32_t, dtype);
+    PUT(p, uint32_t, flags);
+    PUT(p, uint32_t, given_frame);
+    PUT(p, uint32_t, site);
+    PUT(p, uint64_t, counted ? op->cost.macs : 0);
+    PUT(p, uint64_t, counted ? op->cost.flops : 0);
+    PUT(p, uint64_t, counted ? op->cost.bytes_read : 0);
+    PUT(p, uint64_t, counted ? op->cost.bytes_written : 0);
+    PUT(p, uint64_t, params_read);
+    PUT(p, uint64_t, signature);
+    PUT(p, int64_t, host_ns);
+    PUT(p, uint64_t, op->workspace_bytes);
+    /* Autotuning (report/frames.c): the graph and plan a cudnnBackendExecute ran,
+     * the same for all its calls, so part of their kind. */
     PUT(p, uint32_t, op->tune_key);
     PUT(p, uint32_t, op->tune_variant);
-    PUT(p, uint32_t, op->autotune ? NN_TTUNE_SEARCH : 0);
-    append(NN_TREC_TUNE, rec, NN_TTUNE_PAYLOAD);
+    PUT(p, uint32_t, op->autotune ? NN_TOP_TUNE_SEARCH : 0);
+    PUT(p, uint32_t, 0);
 }
 
+/* The byte offsets, in an OP payload, of the fields that differ from call to call. */
+#define OP_CALL_AT  0
+#define OP_FRAME_AT 32
+#define OP_HOST_AT  88
+
 void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uint64_t signature,
-                 int64_t host_ns, uint32_t given_frame, uint32_t site)
+                       int64_t host_ns, uint32_t given_frame, uint32_t site)
 {
     pthread_mutex_lock(&lock);
     if (started()) {
-        site = site_defined(site);
-        unsigned char rec[NN_TOP_PAYLOAD], *p = rec;
-        uint32_t flags = (op->succeeded ? NN_TOP_SUCCEEDED : 0) |
-                         (op->cost_known ? NN_TOP_COST_KNOWN : 0) |
-                         (op->cost.overflow ? NN_TOP_OVERFLOW : 0) |
-                         (op->cost.unknown_dtype ? NN_TOP_BYTES_INCOMPLETE : 0) |
-                         (op->in_graph_launch ? NN_TOP_IN_GRAPH_LAUNCH : 0);
-        uint32_t function = string_id(op->call), kind = string_id(op->op);
-        uint32_t shape = string_id(op->shape), dtype = string_id(nn_dtype_name(op->dtype));
-        bool counted = op->succeeded && op->cost_known;
-        PUT(p, uint64_t, call);
-        PUT(p, uint32_t, op->api);
-        PUT(p, uint32_t, function);
-        PUT(p, uint32_t, kind);
-        PUT(p, uint32_t, shape);
-        PUT(p, uint32_t, dtype);
-        PUT(p, uint32_t, flags);
-        PUT(p, uint32_t, given_frame);
-        PUT(p, uint32_t, site);
-        PUT(p, uint64_t, counted ? op->cost.macs : 0);
-        PUT(p, uint64_t, counted ? op->cost.flops : 0);
-        PUT(p, uint64_t, counted ? op->cost.bytes_read : 0);
-        PUT(p, uint64_t, counted ? op->cost.bytes_written : 0);
-        PUT(p, uint64_t, params_read);
-        PUT(p, uint64_t, signature);
-        PUT(p, int64_t, host_ns);
-        PUT(p, uint64_t, op->workspace_bytes);
-        append(NN_TREC_OP, rec, NN_TOP_PAYLOAD);
-        if (op->autotune || op->tune_key) write_tune(call, op);
+        unsigned char body[NN_TOP_PAYLOAD];
+        op_payload(body, 0, op, params_read, signature, 0, 0, site_defined(site));
+        uint32_t kind = kind_id(body);
+        if (kind) {
+            append_call(kind, call, host_ns, given_frame);
+        } else {
+            /* No kind to refer to: the whole call in an OP record. */
+            memcpy(body + OP_CALL_AT, &call, 8);
+            memcpy(body + OP_FRAME_AT, &given_frame, 4);
+            memcpy(body + OP_HOST_AT, &host_ns, 8);
+            append(NN_TREC_OP, body, NN_TOP_PAYLOAD);
+        }
     }
     pthread_mutex_unlock(&lock);
 }
@@ -457,7 +649,7 @@ void nn_trace_write_op(uint64_t call, const nn_op *op, uint64_t params_read, uin
 void nn_trace_write_gpu_time(uint64_t call, int64_t start_ns, int64_t end_ns)
 {
     pthread_mutex_lock(&lock);
-    if (state > 0) {
+    if (state > 0 && !append_gpu_time(call, start_ns, end_ns)) {
         unsigned char rec[24], *p = rec;
         PUT(p, uint64_t, call);
         PUT(p, int64_t, start_ns);
@@ -533,6 +725,10 @@ static void forget_after_fork(void)
     n_strings = 0;
     memset(site_written, 0, sizeof site_written);
     memset(module_written, 0, sizeof module_written);
+    memset(kinds, 0, sizeof kinds);
+    memset(literals, 0, sizeof literals);
+    n_kinds = 0;
+    run_at = NO_RUN;
 }
 
 __attribute__((constructor(130))) static void trace_init(void)

@@ -8,8 +8,17 @@
 /* 1234567 -> "1,234,567" */
 const char *nn_fmt_grouped(uint64_t v, char buf[32])
 {
+    /* Digits by hand, not snprintf: nnspy report writes a few per call, millions of
+     * calls. */
     char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    int n = 0;
+    do digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (int i = 0; i < n / 2; i++) {
+        char c = digits[i];
+        digits[i] = digits[n - 1 - i];
+        digits[n - 1 - i] = c;
+    }
     int out = 0;
     for (int i = 0; i < n; i++) {
         if (i && (n - i) % 3 == 0) buf[out++] = ',';

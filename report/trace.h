@@ -13,7 +13,9 @@
 #include "frames.h"
 
 #define NN_TRACE_MAGIC   "NNSPYTRC"
-#define NN_TRACE_VERSION 2 /* 2: MODULE and SITE records; version 1 is still read */
+/* Version 2: calls packed (KIND, PACKED), call sites (MODULE, SITE), autotuning in
+ * the OP payload. Version 1 is still read. */
+#define NN_TRACE_VERSION 2
 
 enum nn_trace_record_type {
     NN_TREC_STRING = 1,
@@ -21,10 +23,17 @@ enum nn_trace_record_type {
     NN_TREC_GPU_TIME = 3,
     NN_TREC_FRAME = 4,
     NN_TREC_END = 5,
-    NN_TREC_TUNE = 6,
-    NN_TREC_MODULE = 7,
-    NN_TREC_SITE = 8,
+    NN_TREC_KIND = 6,   /* version 2: what calls of one kind share, once */
+    NN_TREC_PACKED = 7, /* version 2: calls and GPU times, a few bytes each */
+    NN_TREC_MODULE = 8, /* version 2: a loaded object that call sites lie in */
+    NN_TREC_SITE = 9,   /* version 2: a call site */
 };
+
+/* PACKED entries: the low 2 bits of an entry's first varint. */
+#define NN_TPACK_CALL     0u
+#define NN_TPACK_GPU_TIME 1u
+#define NN_TPACK_MAX      (64u << 10) /* payload bytes of one PACKED record, at most */
+#define NN_TKIND_PAYLOAD  (4u + NN_TOP_PAYLOAD) /* u32 id, then an OP payload */
 
 #define NN_TOP_SUCCEEDED        1u
 #define NN_TOP_COST_KNOWN       2u
@@ -32,9 +41,9 @@ enum nn_trace_record_type {
 #define NN_TOP_BYTES_INCOMPLETE 8u
 #define NN_TOP_IN_GRAPH_LAUNCH  16u /* replayed by a CUDA graph launch, timed as one unit */
 #define NN_TREC_MAX_PAYLOAD     (1u << 20)
-#define NN_TOP_PAYLOAD          104u
-#define NN_TTUNE_PAYLOAD        20u
-#define NN_TTUNE_SEARCH         1u /* TUNE flag: an explicit search (cudnnFind*) */
+#define NN_TOP_PAYLOAD          120u /* version 2; version 1's OP payload has the first 104 */
+#define NN_TOP_PAYLOAD_V1       104u
+#define NN_TOP_TUNE_SEARCH      1u /* OP tune flag: an explicit search (cudnnFind*) */
 
 typedef struct nn_trace_op {
     uint64_t call;
@@ -49,7 +58,7 @@ typedef struct nn_trace_op {
     int64_t host_ns;
     uint64_t workspace_bytes;
     int64_t gpu_start_ns, gpu_end_ns; /* NN_UNTIMED when no GPU_TIME record */
-    uint32_t tune_key, tune_variant;  /* from a TUNE record; 0 when none */
+    uint32_t tune_key, tune_variant;  /* 0 when none (and in version 1) */
     bool tune_search;                 /* an explicit autotuning search (cudnnFind*) */
     uint32_t site;                    /* its call site's id (0: none; version 1: none) */
 } nn_trace_op;

@@ -42,6 +42,10 @@ typedef struct parser {
     size_t cap;
     char *arena;
     size_t arena_used;
+    /* call kinds (version 2): id - 1 -> what the calls of that kind share */
+    nn_trace_op *kinds;
+    uint32_t n_kinds;
+    uint32_t op_payload; /* bytes of an OP payload: 104 in version 1, 120 in version 2 */
 } parser;
 
 __attribute__((format(printf, 3, 4))) static int fail(parser *p, size_t offset, const char *fmt,
@@ -451,11 +455,9 @@ static const char *string_use(parser *p, size_t offset, uint32_t id, const char 
 
 static const char *const api_limit_names = "0 (cudnn), 1 (cublas), 2 (cublasLt) or 3 (cuda)";
 
-static int parse_op(parser *p, size_t offset, const unsigned char *b, size_t *offsets_out)
+/* An OP payload at file offset `at` into *o. */
+static int parse_op_body(parser *p, size_t at, const unsigned char *b, nn_trace_op *o)
 {
-    nn_trace *t = p->t;
-    nn_trace_op *o = &t->ops[t->n_ops];
-    size_t at = offset + RECORD_HEAD;
     o->call = rd64(b);
     o->api = rd32(b + 8);
     if (o->api > 3) return fail(p, at + 8, "OP api %u is not %s", o->api, api_limit_names);
@@ -477,10 +479,143 @@ static int parse_op(parser *p, size_t offset, const unsigned char *b, size_t *of
         return fail(p, at + 88, "OP host time %lld ns is out of range", (long long)o->host_ns);
     o->workspace_bytes = rd64(b + 96);
     o->site = rd32(b + 36); /* reserved 0 in version 1: no site */
+    if (p->op_payload >= NN_TOP_PAYLOAD) { /* version 2: autotuning */
+        o->tune_key = rd32(b + 104);
+        o->tune_variant = rd32(b + 108);
+        o->tune_search = (rd32(b + 112) & NN_TOP_TUNE_SEARCH) != 0;
+    }
     o->gpu_start_ns = o->gpu_end_ns = NN_UNTIMED;
+    return 0;
+}
+
+static int parse_op(parser *p, size_t offset, const unsigned char *b, size_t *offsets_out)
+{
+    nn_trace *t = p->t;
+    if (parse_op_body(p, offset + RECORD_HEAD, b, &t->ops[t->n_ops]) != 0) return -1;
     offsets_out[t->n_ops] = offset;
     t->n_ops++;
     return 0;
+}
+
+/* KIND: ids run from 1 in the order defined; the OP payload's call number, frame and
+ * host time are not the kind's (its calls give them). */
+static int parse_kind(parser *p, size_t offset, const unsigned char *b)
+{
+    size_t at = offset + RECORD_HEAD;
+    uint32_t id = rd32(b);
+    if (id != p->n_kinds + 1)
+        return fail(p, at, "KIND id %u out of order (the next one is %u)", id, p->n_kinds + 1);
+    if (parse_op_body(p, at + 4, b + 4, &p->kinds[p->n_kinds]) != 0) return -1;
+    p->n_kinds++;
+    return 0;
+}
+
+/* ------------------------------------------------------------ PACKED entries */
+
+/* Reading one PACKED record's entries, with the values their deltas are from. */
+typedef struct packed_cursor {
+    const unsigned char *b;
+    size_t len, pos, at; /* at: the payload's file offset */
+    uint64_t call, gpu_call, frame;
+    uint64_t host_ns, gpu_start_ns; /* as unsigned: deltas wrap modulo 2^64 */
+} packed_cursor;
+
+typedef struct packed_entry {
+    unsigned type; /* NN_TPACK_* */
+    size_t at;     /* file offset of the entry */
+    uint64_t kind, call;
+    int64_t host_ns, start_ns, end_ns;
+    uint64_t frame;
+} packed_entry;
+
+static packed_cursor packed_open(parser *p, size_t offset, uint32_t len)
+{
+    return (packed_cursor){.b = p->d + offset + RECORD_HEAD, .len = len,
+                           .at = offset + RECORD_HEAD, .call = UINT64_MAX};
+}
+
+static bool read_varint(packed_cursor *c, uint64_t *v)
+{
+    if (c->pos < c->len && c->b[c->pos] < 0x80) { /* most are one byte */
+        *v = c->b[c->pos++];
+        return true;
+    }
+    *v = 0;
+    for (unsigned shift = 0; c->pos < c->len && shift < 64; shift += 7) {
+        unsigned char byte = c->b[c->pos++];
+        if (shift == 63 && byte > 1) return false; /* past 64 bits */
+        *v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) return true;
+    }
+    return false;
+}
+
+static uint64_t unzigzag(uint64_t v)
+{
+    return (v >> 1) ^ (uint64_t)-(int64_t)(v & 1);
+}
+
+/* The next entry into *e: 1, or 0 at the record's end, or -1 after fail(). */
+static int packed_next(parser *p, packed_cursor *c, packed_entry *e)
+{
+    if (c->pos == c->len) return 0;
+    e->at = c->at + c->pos;
+    uint64_t head, v1, v2, v3 = 0;
+    e->type = (unsigned)(c->b[c->pos] & 3u);
+    bool ok = read_varint(c, &head) && read_varint(c, &v1) && read_varint(c, &v2) &&
+              (e->type != NN_TPACK_CALL || read_varint(c, &v3));
+    if (!ok) return fail(p, e->at, "PACKED entry runs past its record or has a malformed number");
+    if (e->type == NN_TPACK_CALL) {
+        e->kind = head >> 2;
+        e->call = c->call = c->call + 1 + unzigzag(v1);
+        e->host_ns = (int64_t)(c->host_ns += unzigzag(v2));
+        e->frame = c->frame += unzigzag(v3);
+        if (!time_ok(e->host_ns))
+            return fail(p, e->at, "PACKED call %llu: host time out of range",
+                        (unsigned long long)e->call);
+        if (e->frame > UINT32_MAX)
+            return fail(p, e->at, "PACKED call %llu: frame number past 2^32 - 1",
+                        (unsigned long long)e->call);
+    } else if (e->type == NN_TPACK_GPU_TIME) {
+        e->call = c->gpu_call += unzigzag(head >> 2);
+        e->start_ns = (int64_t)(c->gpu_start_ns += unzigzag(v1));
+        e->end_ns = (int64_t)(c->gpu_start_ns + unzigzag(v2));
+    } else {
+        return fail(p, e->at, "PACKED entry of unknown type %u", e->type);
+    }
+    return 1;
+}
+
+/* Pass 1: checks a PACKED record's framing; adds its calls to *n_calls. */
+static int packed_count(parser *p, size_t offset, uint32_t len, size_t *n_calls)
+{
+    packed_cursor c = packed_open(p, offset, len);
+    packed_entry e;
+    int rc;
+    while ((rc = packed_next(p, &c, &e)) == 1) *n_calls += e.type == NN_TPACK_CALL;
+    return rc;
+}
+
+/* Pass 2: a PACKED record's calls, each its kind's shared part plus its own. */
+static int packed_calls(parser *p, size_t offset, uint32_t len, size_t *offsets_out)
+{
+    nn_trace *t = p->t;
+    packed_cursor c = packed_open(p, offset, len);
+    packed_entry e;
+    int rc;
+    while ((rc = packed_next(p, &c, &e)) == 1) {
+        if (e.type != NN_TPACK_CALL) continue;
+        if (e.kind == 0 || e.kind > p->n_kinds)
+            return fail(p, e.at, "PACKED call %llu: kind %llu used before it is defined",
+                        (unsigned long long)e.call, (unsigned long long)e.kind);
+        nn_trace_op *o = &t->ops[t->n_ops];
+        *o = p->kinds[e.kind - 1];
+        o->call = e.call;
+        o->host_ns = e.host_ns;
+        o->given_frame = (uint32_t)e.frame;
+        offsets_out[t->n_ops++] = offset;
+    }
+    return rc;
 }
 
 static int parse_frame(parser *p, size_t offset, const unsigned char *b, size_t *offsets_out)
@@ -686,6 +821,8 @@ static int sort_frames(parser *p, const size_t *offsets)
 
 static nn_trace_op *find_call(const nn_trace *t, uint64_t call)
 {
+    /* Calls are numbered from 0 and sorted: with none dropped, call n is at n. */
+    if (call < t->n_ops && t->ops[call].call == call) return &t->ops[call];
     size_t lo = 0, hi = t->n_ops;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -697,17 +834,15 @@ static nn_trace_op *find_call(const nn_trace *t, uint64_t call)
     return lo < t->n_ops && t->ops[lo].call == call ? &t->ops[lo] : NULL;
 }
 
-static int apply_gpu_time(parser *p, size_t offset, const unsigned char *b)
+/* A call's GPU interval (GPU_TIME record or PACKED entry at file offset `at`). */
+static int apply_gpu_interval(parser *p, size_t at, uint64_t call, int64_t start, int64_t end)
 {
     nn_trace *t = p->t;
-    size_t at = offset + RECORD_HEAD;
-    uint64_t call = rd64(b);
-    int64_t start = (int64_t)rd64(b + 8), end = (int64_t)rd64(b + 16);
     if (!time_ok(start) || !time_ok(end))
-        return fail(p, at + 8, "GPU_TIME of call %llu: time out of range",
+        return fail(p, at, "GPU_TIME of call %llu: time out of range",
                     (unsigned long long)call);
     if (end < start)
-        return fail(p, at + 8, "GPU_TIME of call %llu ends (%lld ns) before it starts (%lld ns)",
+        return fail(p, at, "GPU_TIME of call %llu ends (%lld ns) before it starts (%lld ns)",
                     (unsigned long long)call, (long long)end, (long long)start);
     nn_trace_op *o = find_call(t, call);
     if (!o) {
@@ -719,15 +854,23 @@ static int apply_gpu_time(parser *p, size_t offset, const unsigned char *b)
     return 0;
 }
 
-/* A TUNE record: what autotuning needs to know of its call (a TUNE of a call the
- * trace does not have is ignored, as a GPU_TIME would be). */
-static void apply_tune(parser *p, const unsigned char *b)
+static int apply_gpu_time(parser *p, size_t offset, const unsigned char *b)
 {
-    nn_trace_op *o = find_call(p->t, rd64(b));
-    if (!o) return;
-    o->tune_key = rd32(b + 8);
-    o->tune_variant = rd32(b + 12);
-    o->tune_search = (rd32(b + 16) & NN_TTUNE_SEARCH) != 0;
+    return apply_gpu_interval(p, offset + RECORD_HEAD + 8, rd64(b), (int64_t)rd64(b + 8),
+                              (int64_t)rd64(b + 16));
+}
+
+/* Pass 3: a PACKED record's GPU intervals. */
+static int packed_gpu_times(parser *p, size_t offset, uint32_t len)
+{
+    packed_cursor c = packed_open(p, offset, len);
+    packed_entry e;
+    int rc;
+    while ((rc = packed_next(p, &c, &e)) == 1)
+        if (e.type == NN_TPACK_GPU_TIME &&
+            apply_gpu_interval(p, e.at, e.call, e.start_ns, e.end_ns) != 0)
+            return -1;
+    return rc;
 }
 
 /* *acc += v, saturated at 2^64 - 1 with *overflow set (as the preload adds). */
@@ -784,6 +927,7 @@ static int parse(parser *p)
     if (version < 1 || version > NN_TRACE_VERSION)
         return fail(p, 8, "trace format version %u; this nnspy reads versions 1 to %u", version,
                     NN_TRACE_VERSION);
+    p->op_payload = version == 1 ? NN_TOP_PAYLOAD_V1 : NN_TOP_PAYLOAD;
     if (hlen > NN_TREC_MAX_PAYLOAD)
         return fail(p, 12, "header JSON of %u bytes is over the 1 MiB limit", hlen);
     if (hlen > size - HEADER_FIXED)
@@ -794,6 +938,7 @@ static int parse(parser *p)
     /* Pass 1: the framing of every record; counts. */
     size_t first = HEADER_FIXED + hlen, n_op = 0, n_frame = 0, n_string = 0, string_bytes = 0;
     size_t n_module = 0, n_site = 0;
+    size_t n_kind = 0;
     size_t end_at = 0;
     bool have_end = false;
     /* The records read: up to the END record, or to the last complete record of a
@@ -825,10 +970,9 @@ static int parse(parser *p)
             n_string++;
             string_bytes += len - 4 + 1;
             break;
-        case NN_TREC_OP: want = NN_TOP_PAYLOAD, n_op++; break;
+        case NN_TREC_OP: want = p->op_payload, n_op++; break;
         case NN_TREC_GPU_TIME: want = GPU_TIME_PAYLOAD; break;
         case NN_TREC_FRAME: want = FRAME_PAYLOAD, n_frame++; break;
-        case NN_TREC_TUNE: want = NN_TTUNE_PAYLOAD; break;
         case NN_TREC_END: have_end = true, end_at = pos; break;
         case NN_TREC_MODULE:
             if (module_framing(p, pos, d + pos + RECORD_HEAD, len) != 0) return -1;
@@ -837,6 +981,10 @@ static int parse(parser *p)
         case NN_TREC_SITE:
             if (site_framing(p, pos, d + pos + RECORD_HEAD, len) != 0) return -1;
             n_site++;
+            break;
+        case NN_TREC_KIND: want = 4 + p->op_payload, n_kind++; break;
+        case NN_TREC_PACKED:
+            if (packed_count(p, pos, len, &n_op) != 0) return -1;
             break;
         default: t->unknown_records++; break;
         }
@@ -858,8 +1006,9 @@ static int parse(parser *p)
     p->arena = malloc(string_bytes ? string_bytes : 1);
     t->modules = calloc(n_module ? n_module : 1, sizeof *t->modules);
     t->sites = calloc(n_site ? n_site : 1, sizeof *t->sites);
+    p->kinds = malloc((n_kind ? n_kind : 1) * sizeof *p->kinds);
     if (!t->ops || !t->frames || !offsets || !frame_offsets || !p->ids || !p->texts || !p->arena ||
-        !t->modules || !t->sites) {
+        !t->modules || !t->sites || !p->kinds) {
         free(offsets);
         free(frame_offsets);
         return fail(p, 0, "out of memory (%zu bytes of trace)", size);
@@ -876,6 +1025,8 @@ static int parse(parser *p)
         case NN_TREC_END: rc = parse_end_json(p, pos + RECORD_HEAD, len); break;
         case NN_TREC_MODULE: rc = parse_module(p, pos, b, len); break;
         case NN_TREC_SITE: rc = parse_site(p, pos, b); break;
+        case NN_TREC_KIND: rc = parse_kind(p, pos, b); break;
+        case NN_TREC_PACKED: rc = packed_calls(p, pos, len, offsets); break;
         default: break;
         }
         pos += RECORD_HEAD + len;
@@ -889,7 +1040,7 @@ static int parse(parser *p)
     for (size_t pos = first; pos < limit && rc == 0;) {
         uint32_t len = rd32(d + pos + 4);
         if (rd16(d + pos) == NN_TREC_GPU_TIME) rc = apply_gpu_time(p, pos, d + pos + RECORD_HEAD);
-        if (rd16(d + pos) == NN_TREC_TUNE) apply_tune(p, d + pos + RECORD_HEAD);
+        if (rd16(d + pos) == NN_TREC_PACKED) rc = packed_gpu_times(p, pos, len);
         pos += RECORD_HEAD + len;
     }
     if (rc != 0) return -1;
@@ -923,6 +1074,7 @@ int nn_trace_parse(const unsigned char *data, size_t size, const char *name, nn_
     if (rc == 0) rc = parse(&p);
     free(p.ids);
     free(p.texts);
+    free(p.kinds);
     if (rc != 0) {
         free(p.arena);
         nn_trace_free(t);

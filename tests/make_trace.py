@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes `.nns` traces (docs/trace-format.md, version 1) for tests.
+"""Writes `.nns` traces (docs/trace-format.md, version 1, or 2 with version=2) for tests.
 
 An independent writer, built from the format document alone (not from the
 preload's writer): valid traces with numbers chosen by hand, and corrupt ones
@@ -23,7 +23,7 @@ import sys
 
 MAGIC = b"NNSPYTRC"
 VERSION = 1
-STRING, OP, GPU_TIME, FRAME, END = 1, 2, 3, 4, 5
+STRING, OP, GPU_TIME, FRAME, END, KIND, PACKED, MODULE, SITE = 1, 2, 3, 4, 5, 6, 7, 8, 9
 SUCCEEDED, COST_KNOWN, OVERFLOW, BYTES_INCOMPLETE = 1, 2, 4, 8
 APIS = {"cudnn": 0, "cublas": 1, "cublasLt": 2}
 U64_MAX = 2**64 - 1
@@ -48,7 +48,7 @@ class Trace:
     def __init__(self, pid=1234, rank=None, host="testhost", exe="/usr/bin/app", args=None,
                  device="nnspy simulated GPU", simulated=True, peak_tflops=None,
                  frame_mode="auto", timing_mode="events", start_time_ns=1_700_000_000_000_000_000,
-                 start_monotonic_ns=1_000_000, **extra):
+                 start_monotonic_ns=1_000_000, version=VERSION, **extra):
         self.head = {"nnspy_version": "0.1.0", "pid": pid, "rank": rank, "host": host,
                      "exe": exe, "args": args if args is not None else [exe],
                      "start_time_ns": start_time_ns, "start_monotonic_ns": start_monotonic_ns,
@@ -59,9 +59,53 @@ class Trace:
         self.ids = {}
         self.ops = []  # (call, kwargs) as written, for totals
         self.next_call = 0
+        # version 2: calls and GPU times go into PACKED records, as deltas
+        self.version = version
+        self.kinds = {}  # OP payload without call, frame, host time -> kind id
+        self.pending = bytearray()
+        self.last = None
+
+    # ------------------------------------------------------------ version 2
+    @staticmethod
+    def varint(v):
+        out = bytearray()
+        while v >= 0x80:
+            out.append((v & 0x7f) | 0x80)
+            v >>= 7
+        out.append(v)
+        return bytes(out)
+
+    @staticmethod
+    def zigzag(d):
+        d = (d + 2**63) % 2**64 - 2**63  # modulo 2^64, as a signed 64-bit number
+        return 2 * d if d >= 0 else -2 * d - 1
+
+    def bases(self):
+        """The values the entries' deltas are from; a new PACKED record starts afresh."""
+        if self.last is None:
+            self.last = dict(call=-1, host=0, frame=0, gpu_call=0, gpu_start=0)
+        return self.last
+
+    def entry(self, *numbers):
+        self.pending += b"".join(self.varint(n) for n in numbers)
+
+    def flush(self):
+        if self.pending:
+            data, self.pending, self.last = bytes(self.pending), bytearray(), None
+            self.records.append(record(PACKED, data))
+
+    def packed_call(self, body, call, host_ns, frame):
+        if body not in self.kinds:
+            self.kinds[body] = len(self.kinds) + 1
+            self.raw(KIND, struct.pack("<I", self.kinds[body]) + body)
+        last = self.bases()
+        self.entry(self.kinds[body] << 2, self.zigzag(call - last["call"] - 1),
+                   self.zigzag(host_ns - last["host"]), self.zigzag(frame - last["frame"]))
+        last.update(call=call, host=host_ns, frame=frame)
 
     # ------------------------------------------------------------ records
     def raw(self, rtype, payload, reserved=0, length=None):
+        self.flush()
         self.records.append(record(rtype, payload, reserved, length))
 
     def string(self, text):
@@ -96,7 +140,15 @@ class Trace:
                               macs, flops, bytes_read, bytes_written, params, signature,
                               host_ns, workspace)
         assert len(payload) == 104
-        self.raw(OP, payload)
+        if self.version >= 2:
+            # Version 2 adds autotuning (key, variant, flags) and 4 reserved bytes.
+            body = struct.pack("<QI4IIII6QqQIIII", 0, APIS.get(api, api), *ids, flags, 0, 0,
+                               macs, flops, bytes_read, bytes_written, params, signature, 0,
+                               workspace, 0, 0, 0, 0)
+            assert len(body) == 120
+            self.packed_call(body, call, host_ns, frame)
+        else:
+            self.raw(OP, payload)
         self.ops.append(dict(call=call, macs=macs, flops=flops, bytes_read=bytes_read,
                              bytes_written=bytes_written, succeeded=succeeded,
                              cost_known=cost_known, overflow=overflow,
@@ -104,7 +156,13 @@ class Trace:
         return call
 
     def gpu_time(self, call, start_ns, end_ns):
-        self.raw(GPU_TIME, struct.pack("<Qqq", call, start_ns, end_ns))
+        if self.version < 2:
+            self.raw(GPU_TIME, struct.pack("<Qqq", call, start_ns, end_ns))
+            return
+        last = self.bases()
+        self.entry(self.zigzag(call - last["gpu_call"]) << 2 | 1,
+                   self.zigzag(start_ns - last["gpu_start"]), self.zigzag(end_ns - start_ns))
+        last.update(gpu_call=call, gpu_start=start_ns)
 
     def frame(self, number, begin_ns, end_ns):
         self.raw(FRAME, struct.pack("<IIqq", number, 0, begin_ns, end_ns))
@@ -139,6 +197,8 @@ class Trace:
 
     # ------------------------------------------------------------ the file
     def to_bytes(self, **header_kw):
+        self.flush()
+        header_kw.setdefault("version", self.version)
         return header(self.head, **header_kw) + b"".join(self.records)
 
     def write(self, path, **header_kw):
@@ -148,9 +208,9 @@ class Trace:
         return data
 
 
-def demo(frames=4, complete=True):
+def demo(frames=4, complete=True, version=VERSION):
     """Two set-up calls, then `frames` frames of conv, bias add, GEMM, timed."""
-    t = Trace(pid=4242, rank=0, frame_mode="auto")
+    t = Trace(pid=4242, rank=0, frame_mode="auto", version=version)
     host = 1_000_000
     c = t.op("gemm", macs=64, signature=900, host_ns=host, shape="setup")
     t.gpu_time(c, 0, 1000)
@@ -176,6 +236,7 @@ def fuzz_seeds(directory):
     """The seed corpus of tests/fuzz/fuzz_trace.c (tests/fuzz/seeds-fuzz_trace)."""
     demo(4).write(f"{directory}/auto.trace")
     demo(3, complete=False).write(f"{directory}/incomplete.trace")
+    demo(4, version=2).write(f"{directory}/packed.trace")
     t = Trace(frame_mode="marker", rank=None)
     t.frame(1, 100, 900)
     c = t.op("conv_fwd", macs=10, host_ns=200, frame=1, shape='a, "b"')

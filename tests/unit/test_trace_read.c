@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "numfmt.h"
 #include "report_cmd.h"
 #include "summary.h"
 #include "trace.h"
@@ -85,11 +86,12 @@ typedef struct op_spec {
     int64_t host_ns;
     uint64_t workspace;
     uint32_t site; /* version 2: the call site's id (0: none) */
+    uint32_t tune_key, tune_variant, tune_flags; /* version 2: autotuning */
 } op_spec;
 
-static void op_rec(buf *b, op_spec o)
+/* An OP payload of `size` bytes: version 1's 104, or version 2's 120. */
+static void op_payload(buf *b, op_spec o, uint32_t size)
 {
-    record_head(b, NN_TREC_OP, NN_TOP_PAYLOAD);
     put64(b, o.call);
     put32(b, o.api);
     put32(b, o.function);
@@ -107,6 +109,19 @@ static void op_rec(buf *b, op_spec o)
     put64(b, o.signature);
     put64(b, (uint64_t)o.host_ns);
     put64(b, o.workspace);
+    if (size < NN_TOP_PAYLOAD) return;
+    put32(b, o.tune_key);
+    put32(b, o.tune_variant);
+    put32(b, o.tune_flags);
+    put32(b, 0);
+}
+
+/* An OP record, of the version of the trace being built (its header's). */
+static void op_rec(buf *b, op_spec o)
+{
+    uint32_t size = b->n > 8 && b->d[8] == 1 ? NN_TOP_PAYLOAD_V1 : NN_TOP_PAYLOAD;
+    record_head(b, NN_TREC_OP, size);
+    op_payload(b, o, size);
 }
 
 static void gpu_rec(buf *b, uint64_t call, int64_t start, int64_t end)
@@ -434,7 +449,7 @@ static void bad_magic_and_version(void **state)
     b.d[3] = 'x';
     expect_error(&b, 0, "not an nnspy trace");
     b.d[3] = 'P';
-    b.d[8] = 3;
+    b.d[8] = 3; /* versions 1 and 2 are read */
     expect_error(&b, 8, "trace format version 3");
     free(b.d);
     buf e = {0};
@@ -988,6 +1003,239 @@ static void sites_read_and_checked(void **state)
     free(big_id.d);
 }
 
+/* ------------------------------------------------------------ version 2: KIND, PACKED */
+
+static void put_varint(buf *b, uint64_t v)
+{
+    do {
+        unsigned char byte = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v) byte |= 0x80;
+        put(b, &byte, 1);
+    } while (v);
+}
+
+/* Signed to zigzag by the format's definition: 0, -1, 1, -2, 2 -> 0, 1, 2, 3, 4. */
+static uint64_t zz(int64_t d)
+{
+    return d >= 0 ? (uint64_t)d * 2 : (uint64_t)(-(d + 1)) * 2 + 1;
+}
+
+static void kind_rec(buf *b, uint32_t id, op_spec o)
+{
+    record_head(b, NN_TREC_KIND, NN_TKIND_PAYLOAD);
+    put32(b, id);
+    op_payload(b, o, NN_TOP_PAYLOAD);
+}
+
+static const op_spec conv_kind = {.api = 0, .function = 1, .op = 2, .shape = 3, .dtype = 4,
+                                  .flags = OK_FLAGS, .macs = 100, .flops = 200,
+                                  .bytes_read = 10, .bytes_written = 5, .params = 108,
+                                  .signature = 11, .workspace = 4096};
+static const op_spec gemm_kind = {.api = 1, .function = 7, .op = 7, .dtype = 4,
+                                  .flags = OK_FLAGS, .macs = 400, .flops = 800, .signature = 12};
+
+static buf v2_head(void)
+{
+    buf b = {0};
+    header(&b, HEADER_JSON("marker"));
+    b.d[8] = 2;
+    string_rec(&b, 1, "cudnnConvolutionForward");
+    string_rec(&b, 2, "conv_fwd");
+    string_rec(&b, 3, "1x3x8x8 * 4x3x3x3 -> 1x4x6x6");
+    string_rec(&b, 4, "f32");
+    string_rec(&b, 7, "gemm");
+    kind_rec(&b, 1, conv_kind);
+    kind_rec(&b, 2, gemm_kind);
+    return b;
+}
+
+/* Appends a PACKED record of `len` payload bytes taken from e. */
+static void packed_rec(buf *b, const buf *e)
+{
+    record_head(b, NN_TREC_PACKED, (uint32_t)e->n);
+    put(b, e->d, e->n);
+}
+
+/*
+ * Calls and GPU times as PACKED entries, each field a delta from the entry before it
+ * in the same record (call numbers from "last + 1", starting at last = -1; host
+ * time, frame, GPU call and GPU start from 0):
+ *   call 0 (conv) at host 1000, frame 1       -> kind 1, +0, +1000, +1
+ *   call 1 (gemm) at host 1500, frame 1       -> kind 2, +0, +500, +0
+ *   call 3 (conv) at host 1400, frame 2       -> kind 1, +1 (call 2 missing), -100, +1
+ *   GPU call 1 [5000, 7000)                   -> call +1, start +5000, length 2000
+ *   GPU call 0 [3000, 4000)                   -> call -1, start -2000, length 1000
+ * A second PACKED record starts from the same bases again:
+ *   call 4 (gemm) at host 2000, frame 0       -> kind 2, +4 (from -1 + 1 = 0), +2000, +0
+ */
+static buf v2_trace(void)
+{
+    buf b = v2_head(), e = {0};
+    put_varint(&e, 1 << 2 | NN_TPACK_CALL), put_varint(&e, zz(0)), put_varint(&e, zz(1000)),
+        put_varint(&e, zz(1));
+    put_varint(&e, 2 << 2 | NN_TPACK_CALL), put_varint(&e, zz(0)), put_varint(&e, zz(500)),
+        put_varint(&e, zz(0));
+    put_varint(&e, 1 << 2 | NN_TPACK_CALL), put_varint(&e, zz(1)), put_varint(&e, zz(-100)),
+        put_varint(&e, zz(1));
+    put_varint(&e, zz(1) << 2 | NN_TPACK_GPU_TIME), put_varint(&e, zz(5000)),
+        put_varint(&e, zz(2000));
+    put_varint(&e, zz(-1) << 2 | NN_TPACK_GPU_TIME), put_varint(&e, zz(-2000)),
+        put_varint(&e, zz(1000));
+    packed_rec(&b, &e);
+    e.n = 0;
+    put_varint(&e, 2 << 2 | NN_TPACK_CALL), put_varint(&e, zz(4)), put_varint(&e, zz(2000)),
+        put_varint(&e, zz(0));
+    packed_rec(&b, &e);
+    free(e.d);
+    return b;
+}
+
+static void packed_calls_and_gpu_times(void **state)
+{
+    (void)state;
+    buf b = v2_trace();
+    nn_trace t;
+    char err[256];
+    assert_int_equal(parse(&b, b.n, &t, err, sizeof err), 0);
+    assert_false(t.complete);
+    assert_int_equal(t.n_ops, 4);
+    const uint64_t calls[] = {0, 1, 3, 4};
+    const int64_t hosts[] = {1000, 1500, 1400, 2000};
+    const uint32_t frames[] = {1, 1, 2, 0};
+    const uint64_t macs[] = {100, 400, 100, 400};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(t.ops[i].call, calls[i]);
+        assert_int_equal(t.ops[i].host_ns, hosts[i]);
+        assert_int_equal(t.ops[i].given_frame, frames[i]);
+        assert_int_equal(t.ops[i].macs, macs[i]);
+    }
+    /* the kind's shared fields, whole */
+    assert_string_equal(t.ops[2].function, "cudnnConvolutionForward");
+    assert_string_equal(t.ops[2].shape, "1x3x8x8 * 4x3x3x3 -> 1x4x6x6");
+    assert_int_equal(t.ops[2].workspace_bytes, 4096);
+    assert_int_equal(t.ops[2].params_read, 108);
+    assert_int_equal(t.ops[1].api, 1);
+    assert_string_equal(t.ops[1].op, "gemm");
+    /* GPU intervals: call 0 [3000, 4000), call 1 [5000, 7000), calls 3 and 4 untimed */
+    assert_int_equal(t.ops[0].gpu_start_ns, 3000);
+    assert_int_equal(t.ops[0].gpu_end_ns, 4000);
+    assert_int_equal(t.ops[1].gpu_start_ns, 5000);
+    assert_int_equal(t.ops[1].gpu_end_ns, 7000);
+    assert_true(t.ops[2].gpu_start_ns == NN_UNTIMED && t.ops[3].gpu_end_ns == NN_UNTIMED);
+    /* totals recomputed (no END): 100 + 400 + 100 + 400 MACs */
+    assert_int_equal(t.totals.calls, 4);
+    assert_int_equal(t.totals.macs, 1000);
+    nn_trace_free(&t);
+    free(b.d);
+}
+
+/* The same trace cut at every offset: read up to the last whole record, or an
+ * error, never a crash (ASan watches). */
+static void packed_truncated_at_every_offset(void **state)
+{
+    (void)state;
+    buf b = v2_trace();
+    for (size_t n = 0; n < b.n; n++) {
+        nn_trace t;
+        char err[256];
+        if (parse(&b, n, &t, err, sizeof err) == 0) nn_trace_free(&t);
+    }
+    free(b.d);
+}
+
+static void packed_checked(void **state)
+{
+    (void)state;
+    /* a kind used before it is defined */
+    buf b = v2_head(), e = {0};
+    size_t at = b.n + 8;
+    put_varint(&e, 3 << 2 | NN_TPACK_CALL), put_varint(&e, 0), put_varint(&e, 0),
+        put_varint(&e, 0);
+    packed_rec(&b, &e);
+    expect_error(&b, at, "kind 3 used before it is defined");
+    free(b.d);
+
+    /* an entry cut short inside its record: the length says 2 bytes, the entry needs 4 */
+    b = v2_head();
+    at = b.n + 8;
+    e.n = 0;
+    put_varint(&e, 1 << 2 | NN_TPACK_CALL), put_varint(&e, 0);
+    packed_rec(&b, &e);
+    expect_error(&b, at, "PACKED entry runs past its record");
+    free(b.d);
+
+    /* a number of 11 bytes (past 64 bits) */
+    b = v2_head();
+    at = b.n + 8;
+    e.n = 0;
+    put_varint(&e, 1 << 2 | NN_TPACK_CALL);
+    for (int i = 0; i < 10; i++) put(&e, "\xff", 1);
+    put(&e, "\x01", 1);
+    put_varint(&e, 0), put_varint(&e, 0);
+    packed_rec(&b, &e);
+    expect_error(&b, at, "malformed number");
+    free(b.d);
+
+    /* entry types 2 and 3 are not defined */
+    b = v2_head();
+    at = b.n + 8;
+    e.n = 0;
+    put_varint(&e, 1 << 2 | 2), put_varint(&e, 0), put_varint(&e, 0), put_varint(&e, 0);
+    packed_rec(&b, &e);
+    expect_error(&b, at, "PACKED entry of unknown type 2");
+    free(b.d);
+
+    /* a host time out of range: a delta of 2^62 + 1 from 0 (the limit is +-2^62) */
+    b = v2_head();
+    at = b.n + 8;
+    e.n = 0;
+    put_varint(&e, 1 << 2 | NN_TPACK_CALL), put_varint(&e, 0),
+        put_varint(&e, zz(((int64_t)1 << 62) + 1)), put_varint(&e, 0);
+    packed_rec(&b, &e);
+    expect_error(&b, at, "host time out of range");
+    free(b.d);
+
+    /* a GPU interval that ends before it starts: length -1 */
+    b = v2_head();
+    e.n = 0;
+    put_varint(&e, 1 << 2 | NN_TPACK_CALL), put_varint(&e, 0), put_varint(&e, 0),
+        put_varint(&e, 0);
+    size_t gpu_at = b.n + 8 + e.n;
+    put_varint(&e, zz(0) << 2 | NN_TPACK_GPU_TIME), put_varint(&e, zz(10)),
+        put_varint(&e, zz(-1));
+    packed_rec(&b, &e);
+    expect_error(&b, gpu_at, "ends (9 ns) before it starts (10 ns)");
+    free(b.d);
+
+    /* kinds defined out of order, and of the wrong size */
+    b = v2_head();
+    at = b.n + 8;
+    kind_rec(&b, 4, conv_kind);
+    expect_error(&b, at, "KIND id 4 out of order (the next one is 3)");
+    free(b.d);
+    b = v2_head();
+    at = b.n + 4;
+    record_head(&b, NN_TREC_KIND, 100);
+    static const unsigned char zeros[100];
+    put(&b, zeros, sizeof zeros);
+    expect_error(&b, at, "payload of 100 bytes, not 124");
+    free(b.d);
+    free(e.d);
+}
+
+/* Grouped integers as every table prints them: digits written by hand now. */
+static void grouped_numbers(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(nn_fmt_grouped(0, b), "0");
+    assert_string_equal(nn_fmt_grouped(999, b), "999");
+    assert_string_equal(nn_fmt_grouped(1000, b), "1,000");
+    assert_string_equal(nn_fmt_grouped(1234567, b), "1,234,567");
+    assert_string_equal(nn_fmt_grouped(UINT64_MAX, b), "18,446,744,073,709,551,615");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1007,6 +1255,10 @@ int main(void)
         cmocka_unit_test(every_format_is_well_formed),
         cmocka_unit_test(report_option_parsing),
         cmocka_unit_test(sites_read_and_checked),
+        cmocka_unit_test(packed_calls_and_gpu_times),
+        cmocka_unit_test(packed_truncated_at_every_offset),
+        cmocka_unit_test(packed_checked),
+        cmocka_unit_test(grouped_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
