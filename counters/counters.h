@@ -231,4 +231,145 @@ uint64_t nn_tensor_bytes(const uint64_t *dims, unsigned n, nn_dtype t, nn_cost *
 /* *acc += v, checked: saturates and sets *overflow. */
 void nn_accumulate_u64(uint64_t *acc, uint64_t v, bool *overflow);
 
+/* The terms elementwise costs are made of (checked, saturating): c->flops +=
+ * elements x per_element; bytes of `elements` elements read or written; and an
+ * out-of-place op's input read, output written, and output read first when
+ * `accumulate` (beta != 0). */
+void nn_cost_add_flops(nn_cost *c, uint64_t elements, uint64_t per_element);
+void nn_cost_add_read(nn_cost *c, uint64_t elements, nn_dtype t);
+void nn_cost_add_written(nn_cost *c, uint64_t elements, nn_dtype t);
+void nn_cost_add_in_out(nn_cost *c, uint64_t in_elements, nn_dtype in_dtype,
+                        uint64_t out_elements, nn_dtype out_dtype, bool accumulate);
+
+/* ------------------------------------------- normalisation and the rest of cuDNN */
+
+/*
+ * Batch normalisation over `elements` elements of x with `channels` elements in
+ * each per-channel tensor (scale, shift, mean, variance: C, or C x H x W per
+ * activation). Per-channel arithmetic (C values, against N x H x W per channel) is
+ * not counted; FLOPs per element of x:
+ *  - inference: 4 (subtract the mean, multiply by 1/sqrt(var + eps), multiply by
+ *    the scale, add the shift);
+ *  - training forward: 8 (mean: 1 add; variance: subtract, square, add = 3; then
+ *    the inference's 4);
+ *  - backward: 9 (sum of dy: 1; x-hat again: 2; sum of dy x x-hat: 2; dx = k (dy
+ *    - mean(dy) - x-hat x mean(dy x-hat)): 4).
+ * The Ex variants' fused ops: forward, a residual z (1 FLOP per element, z read)
+ * and an activation (its FLOPs per element); backward, the activation's gradient
+ * (its FLOPs + 1 multiply per element, y read) and the residual's gradient dz
+ * (written, no FLOPs).
+ * Bytes: x (and dy for backward) and every per-channel tensor the call is given are
+ * read; y (dx) and the per-channel outputs are written; running statistics are
+ * read and written; y is also read when accumulating.
+ */
+typedef enum nn_bn_phase { NN_BN_INFERENCE, NN_BN_TRAINING, NN_BN_BACKWARD } nn_bn_phase;
+
+typedef struct nn_bn_shape {
+    nn_bn_phase phase;
+    uint64_t elements; /* of x (= y, dy, dx) */
+    uint64_t channels; /* of each per-channel tensor */
+    nn_dtype x_dtype, y_dtype, param_dtype;
+    unsigned channel_tensors_read;    /* per-channel tensors only read */
+    unsigned channel_tensors_written; /* per-channel tensors only written */
+    unsigned channel_tensors_updated; /* read and written (running statistics) */
+    bool residual;                    /* Ex: z added before the activation (dz written) */
+    nn_activation activation;         /* Ex: NN_ACT_IDENTITY otherwise */
+    bool accumulate;                  /* beta != 0 for y (dx) */
+} nn_bn_shape;
+
+uint64_t nn_bn_flops_per_element(nn_bn_phase phase);
+nn_cost nn_bn_cost(const nn_bn_shape *s);
+
+typedef enum nn_softmax_algo {
+    NN_SOFTMAX_FAST,     /* exp, sum, divide: 3 FLOPs per element */
+    NN_SOFTMAX_ACCURATE, /* max (1 comparison), subtract, exp, sum, divide: 5 */
+    NN_SOFTMAX_LOG,      /* max, subtract, exp, sum, subtract log(sum): 5 */
+} nn_softmax_algo;
+
+/*
+ * Softmax over `elements` elements: forward FLOPs per element as above (the one
+ * log or reciprocal per group is not counted); backward: 4 per element (the
+ * product dy x y or exp(y), its sum, a subtract and a multiply). Reads x (forward)
+ * or y and dy (backward), writes y or dx, and reads the output too when
+ * accumulating.
+ */
+nn_cost nn_softmax_cost(nn_softmax_algo algo, bool backward, uint64_t elements, nn_dtype dtype,
+                        bool accumulate);
+
+/*
+ * Cross-channel LRN forward with a window of n channels: 2n + 3 FLOPs per element
+ * (n squares and n - 1 adds, multiply by alpha / n, add k, the power, the divide).
+ * Reads x, writes y (and reads it when accumulating).
+ */
+nn_cost nn_lrn_cost(uint64_t window, uint64_t elements, nn_dtype dtype, bool accumulate);
+
+/*
+ * cudnnOpTensor: C = op(alpha1 A, alpha2 B) + beta C: 1 FLOP per element of C for
+ * every op (add, mul, min, max, sqrt, not); scaling is not counted, as for GEMM.
+ * A unary op (sqrt, not) does not read B. B (and A) may broadcast over C: each is
+ * read once at its own size. C is read when accumulating.
+ */
+nn_cost nn_op_tensor_cost(bool unary, uint64_t a_elements, nn_dtype a_dtype, uint64_t b_elements,
+                          nn_dtype b_dtype, uint64_t c_elements, nn_dtype c_dtype,
+                          bool accumulate);
+
+/* cudnnScaleTensor: y = alpha y, 1 FLOP per element; reads and writes y. */
+nn_cost nn_scale_tensor_cost(uint64_t elements, nn_dtype dtype);
+
+/* cudnnTransformTensor: a copy with another layout or type: no FLOPs; reads x,
+ * writes y (and reads it when accumulating). */
+nn_cost nn_transform_cost(uint64_t elements, nn_dtype x_dtype, nn_dtype y_dtype, bool accumulate);
+
+/*
+ * Dropout forward: 2 FLOPs per element (compare the random number with the rate,
+ * multiply by the mask and 1 / (1 - rate)); drawing the random numbers is not
+ * counted. Reads x, writes y and the mask (reserve space, in bytes). Backward: 1
+ * FLOP per element (multiply by the mask's scale); reads dy and the mask, writes dx.
+ */
+nn_cost nn_dropout_cost(bool backward, uint64_t elements, nn_dtype dtype, uint64_t reserve_bytes);
+
+/*
+ * Activation backward, dx = dy x f'(x): the forward's FLOPs per element plus one
+ * multiply. Reads y, dy and x; writes dx (and reads it when accumulating).
+ */
+nn_cost nn_activation_backward_cost(nn_activation a, uint64_t elements, nn_dtype dtype,
+                                    bool accumulate);
+
+/*
+ * Pooling backward: the forward's FLOPs per output element (max: the window's
+ * comparisons to find where the gradient goes; average: its adds and divide).
+ * Reads y, dy (out_elements) and x (in_elements); writes dx (in_elements).
+ */
+nn_cost nn_pool_backward_cost(nn_pool_mode mode, uint64_t window, uint64_t in_elements,
+                              uint64_t out_elements, nn_dtype dtype, bool accumulate);
+
+/* --------------------------------------------------- BLAS level 1 and 2, geam */
+
+/*
+ * gemv, y = alpha op(A) x + beta y with A rows x cols: rows x cols MACs per
+ * product (one multiply-add per matrix element), times batch (x 4 for complex).
+ * Reads A (a_matrices distinct ones), x, and y when accumulating; writes y.
+ */
+typedef struct nn_gemv_shape {
+    uint64_t rows, cols, batch, a_matrices;
+    bool transposed; /* op(A) = A^T: x has rows elements and y cols */
+    nn_dtype a_dtype, x_dtype, y_dtype;
+    bool complex_math;
+} nn_gemv_shape;
+
+nn_cost nn_gemv_cost(const nn_gemv_shape *s, bool accumulate);
+
+/* dot = sum of x[i] y[i]: n MACs (x 4 for complex); reads x and y, writes one
+ * result element. */
+nn_cost nn_dot_cost(uint64_t n, nn_dtype x_dtype, nn_dtype y_dtype, nn_dtype result_dtype,
+                    bool complex_math);
+
+/*
+ * geam, C = alpha op(A) + beta op(B), rows x cols: 1 FLOP per element (the add,
+ * 2 real FLOPs for complex) when B is used (beta != 0), none for a scaled copy or
+ * transpose (beta == 0, B not read); scaling is not counted, as for GEMM. Reads A
+ * (and B), writes C.
+ */
+nn_cost nn_geam_cost(uint64_t rows, uint64_t cols, bool uses_b, nn_dtype dtype, bool complex_math);
+
 #endif

@@ -115,3 +115,33 @@ bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w, const 
     }
     return true;
 }
+
+bool nn_read_lrn(const struct cudnn_getters *g, cudnnLRNDescriptor_t d, uint64_t *window)
+{
+    unsigned n;
+    double alpha, beta, k;
+    if (!g->lrn || !d || g->lrn(d, &n, &alpha, &beta, &k) != CUDNN_STATUS_SUCCESS || n == 0)
+        return false;
+    *window = n;
+    return true;
+}
+
+bool nn_read_op_tensor(const struct cudnn_getters *g, cudnnOpTensorDescriptor_t d,
+                       const char **name, bool *unary)
+{
+    cudnnOpTensorOp_t op;
+    cudnnDataType_t type;
+    cudnnNanPropagation_t nan;
+    if (!g->op_tensor || !d || g->op_tensor(d, &op, &type, &nan) != CUDNN_STATUS_SUCCESS)
+        return false;
+    *unary = op == CUDNN_OP_TENSOR_SQRT || op == CUDNN_OP_TENSOR_NOT;
+    switch (op) {
+    case CUDNN_OP_TENSOR_ADD: *name = "add"; return true;
+    case CUDNN_OP_TENSOR_MUL: *name = "mul"; return true;
+    case CUDNN_OP_TENSOR_MIN: *name = "min"; return true;
+    case CUDNN_OP_TENSOR_MAX: *name = "max"; return true;
+    case CUDNN_OP_TENSOR_SQRT: *name = "sqrt"; return true;
+    case CUDNN_OP_TENSOR_NOT: *name = "not"; return true;
+    default: return false;
+    }
+}

@@ -25,6 +25,9 @@ struct cudnn_getters {
     cudnnStatus_t (*pooling)(const cudnnPoolingDescriptor_t, int, cudnnPoolingMode_t *,
                              cudnnNanPropagation_t *, int *, int[], int[], int[]);
     cudnnStatus_t (*stream)(cudnnHandle_t, cudaStream_t *);
+    cudnnStatus_t (*lrn)(cudnnLRNDescriptor_t, unsigned *, double *, double *, double *);
+    cudnnStatus_t (*op_tensor)(const cudnnOpTensorDescriptor_t, cudnnOpTensorOp_t *,
+                               cudnnDataType_t *, cudnnNanPropagation_t *);
 };
 
 typedef struct nn_tensor_info {
@@ -50,6 +53,12 @@ bool nn_read_activation(const struct cudnn_getters *g, cudnnActivationDescriptor
                         nn_activation *a);
 bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d, nn_pool_mode *mode,
                      uint64_t *window);
+
+/* The window (lrnN channels) of a cross-channel LRN. */
+bool nn_read_lrn(const struct cudnn_getters *g, cudnnLRNDescriptor_t d, uint64_t *window);
+/* An op-tensor's operation; *unary for those that ignore B (sqrt, not). */
+bool nn_read_op_tensor(const struct cudnn_getters *g, cudnnOpTensorDescriptor_t d,
+                       const char **name, bool *unary);
 
 /*
  * The convolution of input x, filter w and output y (forward terms). Groups come
