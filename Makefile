@@ -147,6 +147,7 @@ e2e: all $(B)/tests/html_demo
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) E2E_SCALE=$(E2E_SCALE) python3 tests/run_e2e.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_report.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_diff.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_legacy.py
 	@$(B)/tests/html_demo $(B)/tests/html_demo.html && python3 tests/check_html.py $(B)/tests/html_demo.html
 
 # The HTML report's demo: traces built in memory, rendered, checked for structure.

@@ -2343,3 +2343,292 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(
     return no_workspace(handle, conv_check(convDesc, xDesc, gradDesc, dyDesc), algo,
                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, sizeInBytes);
 }
+
+/* ------------------------------------------- kernels: training and backward passes */
+/*
+ * These validate their arguments as cuDNN documents (CUDNN_STATUS_BAD_PARAM for a
+ * NULL handle, pointer or descriptor, mismatched shapes or types, an out-of-range
+ * mode, epsilon below CUDNN_BN_MIN_EPSILON) and advance the virtual clock. They do
+ * no CPU math, even with NNSPY_SIM_MATH: nnspy never reads the results.
+ */
+
+/* The per-channel descriptor of a batch norm fits x and mode. */
+static int bn_fits(const tensor_t *x, const tensor_t *bn, cudnnBatchNormMode_t mode)
+{
+    int dim[MAX_DIMS];
+    if (!bn || FOREIGN(bn) || bn->nb != x->nb || mode < CUDNN_BATCHNORM_PER_ACTIVATION ||
+        mode > CUDNN_BATCHNORM_SPATIAL_PERSISTENT)
+        return 0;
+    bn_dims(x, mode, dim);
+    for (int i = 0; i < x->nb; i++)
+        if (bn->dim[i] != dim[i])
+            return 0;
+    return 1;
+}
+
+/* Two tensors of one shape and type, both ours. */
+static int twins(const tensor_t *a, const tensor_t *b)
+{
+    return a && b && !FOREIGN(a) && !FOREIGN(b) && same_dims(a, b) && a->dtype == b->dtype;
+}
+
+/* Optional outputs come in pairs: both given, or neither. */
+static int paired(const void *a, const void *b)
+{
+    return (a == NULL) == (b == NULL);
+}
+
+/* Kernel time from `passes` reads and writes of x-sized tensors: the model wants a
+ * plausible duration, not the exact traffic. */
+static cudnnStatus_t launch_passes(cudnnHandle_t h, const tensor_t *x, uint64_t flops_per_element,
+                                   uint64_t passes)
+{
+    uint64_t elements = (uint64_t)tensor_elements(x);
+    return launch(h, sim_mul(elements, flops_per_element), sim_mul(tensor_bytes(x), passes));
+}
+
+static int bn_training_args_ok(cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alpha,
+                               const void *beta, const tensor_t *x, const void *xp,
+                               const tensor_t *y, const void *yp, const tensor_t *bn,
+                               const void *scale, const void *bias, const void *run_mean,
+                               const void *run_var, double epsilon, const void *save_mean,
+                               const void *save_inv_var)
+{
+    return valid_handle(handle) && alpha && beta && xp && yp && scale && bias && twins(x, y) &&
+           x->nb >= 4 && bn_fits(x, bn, mode) && epsilon >= CUDNN_BN_MIN_EPSILON &&
+           paired(run_mean, run_var) && paired(save_mean, save_inv_var);
+}
+
+cudnnStatus_t cudnnBatchNormalizationForwardTraining(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alpha, const void *beta,
+    const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t yDesc,
+    void *y, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void *bnScale,
+    const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
+    void *resultRunningVariance, double epsilon, void *resultSaveMean,
+    void *resultSaveInvVariance)
+{
+    (void)exponentialAverageFactor;
+    if (!bn_training_args_ok(handle, mode, alpha, beta, xDesc, x, yDesc, y,
+                             bnScaleBiasMeanVarDesc, bnScale, bnBias, resultRunningMean,
+                             resultRunningVariance, epsilon, resultSaveMean,
+                             resultSaveInvVariance))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 8, 3); /* x read twice, y written */
+}
+
+/* The Ex forms' fused ops: z for BN_ADD_ACTIVATION, an activation unless BN alone. */
+static int bn_ops_ok(cudnnBatchNormOps_t ops, const tensor_t *x, const tensor_t *z, const void *zp,
+                     cudnnActivationDescriptor_t act)
+{
+    if (ops < CUDNN_BATCHNORM_OPS_BN || ops > CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION)
+        return 0;
+    if (ops != CUDNN_BATCHNORM_OPS_BN && !act)
+        return 0;
+    return ops != CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION || (zp && twins(x, z));
+}
+
+cudnnStatus_t cudnnBatchNormalizationForwardTrainingEx(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, cudnnBatchNormOps_t bnOps, const void *alpha,
+    const void *beta, const cudnnTensorDescriptor_t xDesc, const void *xData,
+    const cudnnTensorDescriptor_t zDesc, const void *zData, const cudnnTensorDescriptor_t yDesc,
+    void *yData, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void *bnScale,
+    const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
+    void *resultRunningVariance, double epsilon, void *resultSaveMean,
+    void *resultSaveInvVariance, cudnnActivationDescriptor_t activationDesc, void *workspace,
+    size_t workSpaceSizeInBytes, void *reserveSpace, size_t reserveSpaceSizeInBytes)
+{
+    (void)exponentialAverageFactor, (void)workspace, (void)workSpaceSizeInBytes;
+    (void)reserveSpace, (void)reserveSpaceSizeInBytes;
+    if (!bn_training_args_ok(handle, mode, alpha, beta, xDesc, xData, yDesc, yData,
+                             bnScaleBiasMeanVarDesc, bnScale, bnBias, resultRunningMean,
+                             resultRunningVariance, epsilon, resultSaveMean,
+                             resultSaveInvVariance) ||
+        !bn_ops_ok(bnOps, xDesc, zDesc, zData, activationDesc))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 10, 4);
+}
+
+cudnnStatus_t cudnnBatchNormalizationBackward(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alphaDataDiff,
+    const void *betaDataDiff, const void *alphaParamDiff, const void *betaParamDiff,
+    const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc,
+    const void *dy, const cudnnTensorDescriptor_t dxDesc, void *dx,
+    const cudnnTensorDescriptor_t dBnScaleBiasDesc, const void *bnScale, void *dBnScaleResult,
+    void *dBnBiasResult, double epsilon, const void *savedMean, const void *savedInvVariance)
+{
+    if (!valid_handle(handle) || !alphaDataDiff || !betaDataDiff || !alphaParamDiff ||
+        !betaParamDiff || !x || !dy || !dx || !bnScale || !dBnScaleResult || !dBnBiasResult ||
+        !twins(xDesc, dyDesc) || !twins(xDesc, dxDesc) || xDesc->nb < 4 ||
+        !bn_fits(xDesc, dBnScaleBiasDesc, mode) || epsilon < CUDNN_BN_MIN_EPSILON ||
+        !paired(savedMean, savedInvVariance))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 9, 3);
+}
+
+cudnnStatus_t cudnnBatchNormalizationBackwardEx(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, cudnnBatchNormOps_t bnOps,
+    const void *alphaDataDiff, const void *betaDataDiff, const void *alphaParamDiff,
+    const void *betaParamDiff, const cudnnTensorDescriptor_t xDesc, const void *xData,
+    const cudnnTensorDescriptor_t yDesc, const void *yData, const cudnnTensorDescriptor_t dyDesc,
+    const void *dyData, const cudnnTensorDescriptor_t dzDesc, void *dzData,
+    const cudnnTensorDescriptor_t dxDesc, void *dxData,
+    const cudnnTensorDescriptor_t dBnScaleBiasDesc, const void *bnScaleData,
+    const void *bnBiasData, void *dBnScaleData, void *dBnBiasData, double epsilon,
+    const void *savedMean, const void *savedInvVariance,
+    cudnnActivationDescriptor_t activationDesc, void *workSpace, size_t workSpaceSizeInBytes,
+    void *reserveSpace, size_t reserveSpaceSizeInBytes)
+{
+    (void)workSpace, (void)workSpaceSizeInBytes, (void)reserveSpace, (void)reserveSpaceSizeInBytes;
+    if (!valid_handle(handle) || !alphaDataDiff || !betaDataDiff || !alphaParamDiff ||
+        !betaParamDiff || !xData || !dyData || !dxData || !bnScaleData || !dBnScaleData ||
+        !dBnBiasData || !twins(xDesc, dyDesc) || !twins(xDesc, dxDesc) || xDesc->nb < 4 ||
+        !bn_fits(xDesc, dBnScaleBiasDesc, mode) || epsilon < CUDNN_BN_MIN_EPSILON ||
+        !paired(savedMean, savedInvVariance) ||
+        !bn_ops_ok(bnOps, xDesc, dzDesc, dzData, activationDesc) ||
+        (bnOps != CUDNN_BATCHNORM_OPS_BN && (!yData || !bnBiasData || !twins(xDesc, yDesc))))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 12, 4);
+}
+
+/* y, dy of one shape; x, dx of another; all of one type. */
+static int backward_args_ok(cudnnHandle_t handle, const void *alpha, const void *beta,
+                            const tensor_t *y, const void *yp, const tensor_t *dy, const void *dyp,
+                            const tensor_t *x, const void *xp, const tensor_t *dx, const void *dxp)
+{
+    return valid_handle(handle) && alpha && beta && yp && dyp && xp && dxp && twins(y, dy) &&
+           twins(x, dx) && x->dtype == y->dtype;
+}
+
+cudnnStatus_t cudnnActivationBackward(cudnnHandle_t handle,
+                                      cudnnActivationDescriptor_t activationDesc,
+                                      const void *alpha, const cudnnTensorDescriptor_t yDesc,
+                                      const void *y, const cudnnTensorDescriptor_t dyDesc,
+                                      const void *dy, const cudnnTensorDescriptor_t xDesc,
+                                      const void *x, const void *beta,
+                                      const cudnnTensorDescriptor_t dxDesc, void *dx)
+{
+    if (!activationDesc ||
+        !backward_args_ok(handle, alpha, beta, yDesc, y, dyDesc, dy, xDesc, x, dxDesc, dx) ||
+        !same_dims(xDesc, yDesc))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 2, 4);
+}
+
+cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t handle, const cudnnPoolingDescriptor_t poolingDesc,
+                                   const void *alpha, const cudnnTensorDescriptor_t yDesc,
+                                   const void *y, const cudnnTensorDescriptor_t dyDesc,
+                                   const void *dy, const cudnnTensorDescriptor_t xDesc,
+                                   const void *x, const void *beta,
+                                   const cudnnTensorDescriptor_t dxDesc, void *dx)
+{
+    int out[MAX_DIMS];
+    if (!poolingDesc ||
+        !backward_args_ok(handle, alpha, beta, yDesc, y, dyDesc, dy, xDesc, x, dxDesc, dx) ||
+        pooling_output(poolingDesc, xDesc, out) != CUDNN_STATUS_SUCCESS)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < yDesc->nb; i++)
+        if (yDesc->nb != xDesc->nb || out[i] != yDesc->dim[i])
+            return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 2, 2);
+}
+
+cudnnStatus_t cudnnSoftmaxBackward(cudnnHandle_t handle, cudnnSoftmaxAlgorithm_t algo,
+                                   cudnnSoftmaxMode_t mode, const void *alpha,
+                                   const cudnnTensorDescriptor_t yDesc, const void *y,
+                                   const cudnnTensorDescriptor_t dyDesc, const void *dy,
+                                   const void *beta, const cudnnTensorDescriptor_t dxDesc, void *dx)
+{
+    if (!valid_handle(handle) || !alpha || !beta || !y || !dy || !dx || !twins(yDesc, dyDesc) ||
+        !twins(yDesc, dxDesc) || algo < CUDNN_SOFTMAX_FAST || algo > CUDNN_SOFTMAX_LOG ||
+        (mode != CUDNN_SOFTMAX_MODE_INSTANCE && mode != CUDNN_SOFTMAX_MODE_CHANNEL) ||
+        yDesc->nb < 2)
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, yDesc, 4, 3);
+}
+
+/* ------------------------------------------------------------------ dropout */
+
+struct cudnnDropoutStruct {
+    int set;
+    float rate;
+    void *states;
+    size_t state_bytes;
+    unsigned long long seed;
+};
+
+CREATE_DESTROY(cudnnCreateDropoutDescriptor, cudnnDestroyDropoutDescriptor,
+               cudnnDropoutDescriptor_t)
+
+/* The generator's state: a fixed size, as cuDNN's depends only on the device. */
+#define DROPOUT_STATE_BYTES (64u * 1024)
+
+cudnnStatus_t cudnnDropoutGetStatesSize(cudnnHandle_t handle, size_t *sizeInBytes)
+{
+    if (!valid_handle(handle) || !sizeInBytes)
+        return CUDNN_STATUS_BAD_PARAM;
+    *sizeInBytes = DROPOUT_STATE_BYTES;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* The mask: one byte per element of x. */
+cudnnStatus_t cudnnDropoutGetReserveSpaceSize(cudnnTensorDescriptor_t xdesc, size_t *sizeInBytes)
+{
+    if (!xdesc || FOREIGN(xdesc) || !sizeInBytes)
+        return CUDNN_STATUS_BAD_PARAM;
+    *sizeInBytes = (size_t)tensor_elements(xdesc);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetDropoutDescriptor(cudnnDropoutDescriptor_t dropoutDesc,
+                                        cudnnHandle_t handle, float dropout, void *states,
+                                        size_t stateSizeInBytes, unsigned long long seed)
+{
+    if (!dropoutDesc || !valid_handle(handle) || dropout < 0 || dropout > 1 ||
+        (states && stateSizeInBytes < DROPOUT_STATE_BYTES))
+        return CUDNN_STATUS_BAD_PARAM;
+    *dropoutDesc = (struct cudnnDropoutStruct){1, dropout, states, stateSizeInBytes, seed};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetDropoutDescriptor(cudnnDropoutDescriptor_t dropoutDesc,
+                                        cudnnHandle_t handle, float *dropout, void **states,
+                                        unsigned long long *seed)
+{
+    if (!dropoutDesc || !valid_handle(handle) || !dropout || !states || !seed)
+        return CUDNN_STATUS_BAD_PARAM;
+    *dropout = dropoutDesc->rate;
+    *states = dropoutDesc->states;
+    *seed = dropoutDesc->seed;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static cudnnStatus_t dropout_run(cudnnHandle_t handle, const cudnnDropoutDescriptor_t d,
+                                 const tensor_t *in, const void *inp, const tensor_t *out,
+                                 const void *outp, const void *reserve, size_t reserve_bytes)
+{
+    if (!valid_handle(handle) || !d || !d->set || !d->states || !inp || !outp || !reserve ||
+        !twins(in, out))
+        return CUDNN_STATUS_BAD_PARAM;
+    if (reserve_bytes < (size_t)tensor_elements(in))
+        return CUDNN_STATUS_INVALID_VALUE;
+    return launch(handle, sim_mul((uint64_t)tensor_elements(in), 2),
+                  sim_add(sim_mul(tensor_bytes(in), 2), reserve_bytes));
+}
+
+cudnnStatus_t cudnnDropoutForward(cudnnHandle_t handle, const cudnnDropoutDescriptor_t dropoutDesc,
+                                  const cudnnTensorDescriptor_t xdesc, const void *x,
+                                  const cudnnTensorDescriptor_t ydesc, void *y, void *reserveSpace,
+                                  size_t reserveSpaceSizeInBytes)
+{
+    return dropout_run(handle, dropoutDesc, xdesc, x, ydesc, y, reserveSpace,
+                       reserveSpaceSizeInBytes);
+}
+
+cudnnStatus_t cudnnDropoutBackward(cudnnHandle_t handle, const cudnnDropoutDescriptor_t dropoutDesc,
+                                   const cudnnTensorDescriptor_t dydesc, const void *dy,
+                                   const cudnnTensorDescriptor_t dxdesc, void *dx,
+                                   void *reserveSpace, size_t reserveSpaceSizeInBytes)
+{
+    return dropout_run(handle, dropoutDesc, dydesc, dy, dxdesc, dx, reserveSpace,
+                       reserveSpaceSizeInBytes);
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""End-to-end checks of the rest of the legacy cuDNN API (batch norm, op-tensor, ...)
+and of cuBLAS beyond GEMM, on the simulated device.
+
+Every expected number is derived by hand below (the comments show the arithmetic),
+never copied from nnspy's output. Run by `make e2e` (and so `make check`).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import B, LIB, NNSPY, SAN_PRELOAD, SIM, check, failures  # noqa: E402
+
+TESTS = f"{B}/tests"
+
+
+def run(argv, preload=True, env_extra=None):
+    """Runs argv on the simulated device; returns (rc, stdout, stderr, JSON, trace path)."""
+    env = dict(os.environ, LD_LIBRARY_PATH=SIM)
+    env.pop("NNSPY_JSON", None)
+    if preload:
+        env["LD_PRELOAD"] = f"{SAN_PRELOAD}:{LIB}" if SAN_PRELOAD else LIB
+    elif SAN_PRELOAD:
+        env["LD_PRELOAD"] = SAN_PRELOAD
+    else:
+        env.pop("LD_PRELOAD", None)
+    tmp = tempfile.mkdtemp(prefix="nnspy-legacy-")
+    json_path, trace = os.path.join(tmp, "r.json"), os.path.join(tmp, "t.nns")
+    env.update({"NNSPY_JSON": json_path, "NNSPY_OUTPUT": trace}, **(env_extra or {}))
+    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    report = None
+    if os.path.exists(json_path):
+        with open(json_path) as f:
+            report = json.load(f)
+    return p.returncode, p.stdout, p.stderr, report, trace
+
+
+def ops_of(r, kind):
+    return [o for o in r["ops"] if o["op"] == kind]
+
+
+# --------------------------------------------------------- ResNet bottleneck by hand
+# x 1x256x56x56; 56 x 56 = 3,136 positions. Convolution MACs = K x H x W x C x kh x kw:
+HW = 56 * 56
+CONV_MACS = [64 * HW * 256 * 1 * 1,     # conv1 1x1 256->64:   51,380,224
+             64 * HW * 64 * 3 * 3,      # conv2 3x3 64->64:   115,605,504
+             256 * HW * 64 * 1 * 1]     # conv3 1x1 64->256:   51,380,224
+BOTTLENECK_MACS = 218_365_952
+CONV_PARAMS = 256 * 64 + 64 * 64 * 9 + 64 * 256      # 69,632 filter weights, no bias
+BN_PARAMS = 2 * (64 + 64 + 256)                      # scale + shift per channel: 768
+BN_BUFFERS = 2 * (64 + 64 + 256)                     # running mean + variance: 768
+MID, OUT = 64 * HW, 256 * HW                         # 200,704 and 802,816 elements
+# Inference, elementwise FLOPs (README table): batch norm 4 per element, ReLU 1,
+# op-tensor add 1:
+#   BN1, BN2 4 x 200,704 each = 1,605,632; BN3 4 x 802,816 = 3,211,264
+#   ReLU1, ReLU2 200,704 each = 401,408; residual add 802,816; last ReLU 802,816
+INFERENCE_ELEMENTWISE = 4 * MID * 2 + 4 * OUT + MID * 2 + OUT + OUT      # 6,823,936
+# Training: batch norm 8 per element; BN3 is the Ex form with z added (1) and ReLU
+# (1) fused: 10 per element; ReLU1, ReLU2 stay separate calls:
+#   8 x 200,704 x 2 = 3,211,264; 10 x 802,816 = 8,028,160; 401,408
+TRAINING_ELEMENTWISE = 8 * MID * 2 + 10 * OUT + MID * 2                  # 11,640,832
+
+
+def check_bottleneck_common(r, what):
+    t = r["totals"]
+    check(sum(CONV_MACS) == BOTTLENECK_MACS, "hand-derived conv MACs add up to 218,365,952")
+    check(t["macs"] == BOTTLENECK_MACS, f"{what}: MACs {t['macs']:,} == 218,365,952")
+    check([o["macs"] for o in ops_of(r, "conv_fwd")] == CONV_MACS, f"{what}: each conv's MACs")
+    check(CONV_PARAMS == 69_632, "conv parameters 256*64 + 64*64*9 + 64*256 = 69,632")
+    check(t["params"] == CONV_PARAMS + BN_PARAMS,
+          f"{what}: params {t['params']:,} == 69,632 + 768 (scale and shift) = 70,400")
+    check(t["param_bytes"] == 4 * (CONV_PARAMS + BN_PARAMS), f"{what}: parameter bytes, float")
+    check(t.get("buffers") == BN_BUFFERS,
+          f"{what}: buffers {t.get('buffers')} == 768 running mean + variance elements")
+    check(t.get("buffer_bytes") == 4 * BN_BUFFERS, f"{what}: buffer bytes 3,072")
+    check(t["unknown_cost_calls"] == 0, f"{what}: no call of unknown cost")
+
+
+def test_bottleneck_inference():
+    print("ResNet bottleneck, inference (cudnnBatchNormalizationForwardInference)")
+    rc, out, err, r, trace = run([f"{TESTS}/bottleneck"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    check_bottleneck_common(r, "inference")
+    t = r["totals"]
+    flops = 2 * BOTTLENECK_MACS + INFERENCE_ELEMENTWISE
+    check(t["flops"] == flops, f"FLOPs {t['flops']:,} == 2 x MACs + 6,823,936 = {flops:,}")
+    # conv, BN, ReLU twice; conv3, BN3, op-tensor add, ReLU: 3 + 3 + 4 = 10
+    check(t["calls"] == 10 and t["failed_calls"] == 0, f"10 calls, none failed (got {t['calls']})")
+    bn = ops_of(r, "bn_inference")
+    check([o["params"] for o in bn] == [128, 128, 512],
+          "each batch norm reads 2 x C parameters (running statistics not among them)")
+    # BN1 reads x (200,704 floats) and four 64-float channel tensors, writes y:
+    check(bn and bn[0]["bytes_read"] == 4 * (MID + 4 * 64), "BN1 bytes read 4 x (200,704 + 256)")
+    check(bn and bn[0]["bytes_written"] == 4 * MID, "BN1 bytes written 4 x 200,704")
+    check(bn and bn[0]["flops"] == 4 * MID and bn[0]["macs"] == 0, "BN1: 4 FLOPs per element, 0 MACs")
+    add = ops_of(r, "op_tensor")
+    # the residual add reads A and B (802,816 floats each), writes C
+    check(add and add[0]["params"] == 0, "the residual add counts no parameters")
+    check(add and add[0]["bytes_read"] == 8 * OUT and add[0]["bytes_written"] == 4 * OUT,
+          "residual add: reads 2 x 802,816 floats, writes 802,816")
+    check("buffers        768" in err, "exit table shows the buffers apart", err)
+    _, out2, _, _, _ = run([f"{TESTS}/bottleneck"], preload=False)
+    check(out == out2, "program stdout identical with and without nnspy")
+    # The trace carries the buffers to nnspy report.
+    p = subprocess.run([NNSPY, "report", "--format", "json", trace], capture_output=True,
+                       text=True, timeout=60)
+    try:
+        rt = json.loads(p.stdout)["totals"]
+    except (ValueError, KeyError):
+        rt = {}
+    check(rt.get("buffers") == BN_BUFFERS and rt.get("params") == CONV_PARAMS + BN_PARAMS,
+          "nnspy report reads params and buffers back from the trace", p.stderr)
+
+
+def test_bottleneck_training():
+    print("ResNet bottleneck, training forward (ForwardTraining, ForwardTrainingEx)")
+    rc, _, err, r, _ = run([f"{TESTS}/bottleneck", "--train"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    check_bottleneck_common(r, "training")
+    t = r["totals"]
+    flops = 2 * BOTTLENECK_MACS + TRAINING_ELEMENTWISE
+    check(t["flops"] == flops, f"FLOPs {t['flops']:,} == 2 x MACs + 11,640,832 = {flops:,}")
+    check(t["calls"] == 8, f"8 calls: 3 x (conv, BN) + 2 ReLU, nothing after the fused BN3 "
+          f"(got {t['calls']})")
+    bn = ops_of(r, "bn_training")
+    # BN1 training: reads x, scale, shift, running mean and variance; writes y, the
+    # running statistics and the saved mean and inverse variance.
+    check(bn and bn[0]["bytes_read"] == 4 * (MID + 4 * 64), "BN1 training bytes read")
+    check(bn and bn[0]["bytes_written"] == 4 * (MID + 4 * 64), "BN1 training bytes written")
+    # BN3 Ex also reads z (802,816 floats)
+    check(len(bn) == 3 and bn[2]["bytes_read"] == 4 * (2 * OUT + 4 * 256), "BN3 Ex reads z too")
+
+
+def test_failed_batch_norm():
+    print("a batch norm cuDNN rejects is counted as failed, not in the totals")
+    rc, _, err, r, _ = run([f"{TESTS}/bottleneck", "--bad-call"])
+    if not check(rc == 0 and r is not None, "runs (the program expects BAD_PARAM)", err):
+        return
+    t = r["totals"]
+    check(t["failed_calls"] == 1 and t["calls"] == 11, "11 calls (10 + the rejected one), 1 failed")
+    check(t["macs"] == BOTTLENECK_MACS and t["flops"] == 2 * BOTTLENECK_MACS + INFERENCE_ELEMENTWISE,
+          "totals unchanged by the failed call")
+    check(t["params"] == CONV_PARAMS + BN_PARAMS and t["buffers"] == BN_BUFFERS,
+          "parameters and buffers unchanged by the failed call")
+
+
+def main():
+    for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm):
+        test()
+    if failures:
+        print(f"\n{len(failures)} legacy check(s) failed:")
+        for f in failures:
+            print("  - " + f)
+        sys.exit(1)
+    print("\nall legacy checks passed")
+
+
+if __name__ == "__main__":
+    main()
