@@ -22,6 +22,8 @@ static const struct cudnn_getters real_cudnn = {
     .filter = cudnnGetFilterNdDescriptor,
     .activation = cudnnGetActivationDescriptor,
     .pooling = cudnnGetPoolingNdDescriptor,
+    .lrn = cudnnGetLRNDescriptor,
+    .op_tensor = cudnnGetOpTensorDescriptor,
 };
 
 static const struct cublaslt_getters real_lt = {
@@ -378,6 +380,60 @@ static void lt_row_order_bias_stride_beta_zero(void **state)
     cublasLtMatmulDescDestroy(desc);
 }
 
+static void lrn_and_op_tensor(void **state)
+{
+    (void)state;
+    cudnnLRNDescriptor_t lrn;
+    assert_int_equal(cudnnCreateLRNDescriptor(&lrn), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnSetLRNDescriptor(lrn, 5, 1e-4, 0.75, 2.0), CUDNN_STATUS_SUCCESS);
+    uint64_t window = 0;
+    assert_true(nn_read_lrn(&real_cudnn, lrn, &window));
+    assert_int_equal(window, 5);
+    cudnnDestroyLRNDescriptor(lrn);
+
+    cudnnOpTensorDescriptor_t op;
+    const char *name = NULL;
+    bool unary = true;
+    assert_int_equal(cudnnCreateOpTensorDescriptor(&op), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnSetOpTensorDescriptor(op, CUDNN_OP_TENSOR_ADD, CUDNN_DATA_FLOAT,
+                                                CUDNN_NOT_PROPAGATE_NAN),
+                     CUDNN_STATUS_SUCCESS);
+    assert_true(nn_read_op_tensor(&real_cudnn, op, &name, &unary));
+    assert_string_equal(name, "add");
+    assert_false(unary);
+    assert_int_equal(cudnnSetOpTensorDescriptor(op, CUDNN_OP_TENSOR_SQRT, CUDNN_DATA_FLOAT,
+                                                CUDNN_NOT_PROPAGATE_NAN),
+                     CUDNN_STATUS_SUCCESS);
+    assert_true(nn_read_op_tensor(&real_cudnn, op, &name, &unary));
+    assert_string_equal(name, "sqrt");
+    assert_true(unary); /* B is ignored */
+    cudnnDestroyOpTensorDescriptor(op);
+    assert_false(nn_read_op_tensor(&real_cudnn, NULL, &name, &unary));
+    assert_false(nn_read_lrn(&real_cudnn, NULL, &window));
+}
+
+/* The per-channel descriptor cuDNN derives for batch norm, as a wrapper reads it:
+ * spatial mode on 8x64x56x56 half gives 1x64x1x1 float (64 channels), per
+ * activation 1x64x56x56 (200704 = 64 x 56 x 56). */
+static void batch_norm_channels(void **state)
+{
+    (void)state;
+    cudnnTensorDescriptor_t x = tensor4d(CUDNN_TENSOR_NCHW, CUDNN_DATA_HALF, 8, 64, 56, 56), bn;
+    assert_int_equal(cudnnCreateTensorDescriptor(&bn), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnDeriveBNTensorDescriptor(bn, x, CUDNN_BATCHNORM_SPATIAL),
+                     CUDNN_STATUS_SUCCESS);
+    nn_tensor_info t;
+    assert_true(nn_read_tensor(&real_cudnn, bn, &t));
+    assert_int_equal(t.elements, 64);
+    assert_int_equal(t.dtype, NN_DTYPE_F32);
+    assert_int_equal(cudnnDeriveBNTensorDescriptor(bn, x, CUDNN_BATCHNORM_PER_ACTIVATION),
+                     CUDNN_STATUS_SUCCESS);
+    assert_true(nn_read_tensor(&real_cudnn, bn, &t));
+    assert_int_equal(t.elements, 200704);
+    cudnnDestroyTensorDescriptor(bn);
+    cudnnDestroyTensorDescriptor(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +446,8 @@ int main(void)
         cmocka_unit_test(grouped_conv_shape),
         cmocka_unit_test(conv3d_shape),
         cmocka_unit_test(activation_and_pooling),
+        cmocka_unit_test(lrn_and_op_tensor),
+        cmocka_unit_test(batch_norm_channels),
         cmocka_unit_test(lt_linear_with_bias_relu),
         cmocka_unit_test(lt_batched_broadcast),
         cmocka_unit_test(lt_row_order_bias_stride_beta_zero),
