@@ -149,8 +149,51 @@ def test_failed_batch_norm():
           "parameters and buffers unchanged by the failed call")
 
 
+# ------------------------------------------------------------ cuBLAS beyond GEMM
+# gemv MACs = rows x cols of A per product; dot MACs = n; geam: 1 FLOP per element
+# when B is added, none for a transpose (beta 0). Parameters: gemv's A unless an
+# earlier operation wrote it or it differs per product of a batch.
+GEMV_MACS = [512 * 1000,      # fc1, T 512x1000:             512,000 (W1 512,000 params)
+             10 * 1000,       # fc2, N 10x1000:               10,000 (W2 10,000 params)
+             4 * 8 * 16,      # strided, shared 8x16 weight:     512 (128 params)
+             4 * 8 * 16,      # strided, 4 distinct matrices:    512 (none)
+             2 * 8 * 16,      # pointer arrays:                  256 (never read: none)
+             100 * 200]       # on geam's output:             20,000 (an activation: none)
+DOT_MACS = [1000, 500]
+VEC_MACS = sum(GEMV_MACS) + sum(DOT_MACS)                    # 544,780
+VEC_PARAMS = 512 * 1000 + 10 * 1000 + 8 * 16                 # 522,128
+VEC_FLOPS = 2 * VEC_MACS + 100 * 200                         # + geam's adds: 1,109,560
+
+
+def test_blas_vec():
+    print("cuBLAS beyond GEMM: gemv (plain, strided, batched), dot, DotEx, geam")
+    rc, out, err, r, _ = run([f"{TESTS}/blas_vec"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    t = r["totals"]
+    check(VEC_MACS == 544_780 and t["macs"] == VEC_MACS, f"MACs {t['macs']:,} == 544,780")
+    check(t["flops"] == VEC_FLOPS, f"FLOPs {t['flops']:,} == 2 x 544,780 + 20,000 = 1,109,560")
+    check(t["params"] == VEC_PARAMS, f"params {t['params']:,} == 512,000 + 10,000 + 128 = 522,128")
+    check(t["calls"] == 11 and t["failed_calls"] == 1, "11 calls, the rejected gemv failed")
+    check([o["macs"] for o in ops_of(r, "gemv") if o["succeeded"]] == GEMV_MACS,
+          "each gemv's MACs")
+    check([o["params"] for o in ops_of(r, "gemv") if o["succeeded"]] ==
+          [512_000, 10_000, 128, 0, 0, 0], "each gemv's parameters")
+    check([o["macs"] for o in ops_of(r, "dot")] == DOT_MACS, "dot MACs = n")
+    geam = ops_of(r, "geam")
+    check([(o["macs"], o["flops"]) for o in geam] == [(0, 20_000), (0, 0)],
+          "geam: 20,000 adds, then a transpose of no FLOPs")
+    # fc1 reads A (512,000 floats) and x (512), writes y (1,000): bytes x 4
+    fc1 = ops_of(r, "gemv")[0]
+    check(fc1["bytes_read"] == 4 * (512_000 + 512) and fc1["bytes_written"] == 4 * 1000,
+          "fc1 bytes read and written")
+    _, out2, _, _, _ = run([f"{TESTS}/blas_vec"], preload=False)
+    check(out == out2, "program stdout identical with and without nnspy")
+
+
 def main():
-    for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm):
+    for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm,
+                 test_blas_vec):
         test()
     if failures:
         print(f"\n{len(failures)} legacy check(s) failed:")
