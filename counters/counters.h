@@ -372,4 +372,57 @@ nn_cost nn_dot_cost(uint64_t n, nn_dtype x_dtype, nn_dtype y_dtype, nn_dtype res
  */
 nn_cost nn_geam_cost(uint64_t rows, uint64_t cols, bool uses_b, nn_dtype dtype, bool complex_math);
 
+/* ------------------------------------------------------------------- RNN */
+
+typedef enum nn_rnn_cell {
+    NN_RNN_RELU, /* h = relu(W x + R h + b): 1 gate */
+    NN_RNN_TANH, /* h = tanh(W x + R h + b): 1 gate */
+    NN_RNN_LSTM, /* 4 gates: input, forget, cell, output */
+    NN_RNN_GRU,  /* 3 gates: reset, update, new */
+} nn_rnn_cell;
+
+/*
+ * A cuDNN RNN over `steps` time steps in all (the sum of the batch's sequence
+ * lengths), `layers` layers of `directions` (1 or 2) directions. Layer 0 reads
+ * input_size features (none multiplied with skip_input), later layers the previous
+ * layer's directions x proj_size outputs. proj_size = hidden_size without an LSTM
+ * projection.
+ */
+typedef struct nn_rnn_shape {
+    nn_rnn_cell cell;
+    uint64_t input_size, hidden_size, proj_size, layers, directions;
+    uint64_t steps, batch;
+    unsigned bias_vectors; /* 0, 1 (single input or recurrent bias) or 2 (double) */
+    bool skip_input;
+    nn_dtype dtype;
+} nn_rnn_shape;
+
+/* Gates per cell: 1 (ReLU, tanh), 4 (LSTM), 3 (GRU). */
+uint64_t nn_rnn_gates(nn_rnn_cell cell);
+/*
+ * Gate math per hidden unit per step, besides the biases (a transcendental counts
+ * as 1 FLOP, a sigmoid 4): ReLU/tanh cell 2 (sum the two products, activation);
+ * LSTM 22 (4 sums, 3 sigmoids 12, tanh 1, c = f c + i g 3, h = o tanh(c) 2); GRU 17
+ * (2 sums, 2 sigmoids 8, n = tanh(W x + r (R h)) 3, h = (1 - z) n + z h 4).
+ */
+uint64_t nn_rnn_cell_flops(nn_rnn_cell cell);
+/*
+ * Parameters (the weight space): per layer and direction, gates x hidden x (inputs
+ * + proj_size) matrix elements, gates x hidden per bias vector, and hidden x
+ * proj_size for an LSTM projection. 0 with *overflow set on overflow.
+ */
+uint64_t nn_rnn_params(const nn_rnn_shape *s, bool *overflow);
+/*
+ * Forward: MACs = steps x sum over layers and directions of the input GEMM
+ * (gates x hidden x inputs), the recurrent GEMM (gates x hidden x proj_size) and
+ * the projection (hidden x proj_size); FLOPs = 2 x MACs + steps x layers x
+ * directions x hidden x (cell FLOPs + gates x bias vectors). Backward data does the
+ * same products transposed and the gates' derivatives: the same MACs and FLOPs.
+ * Backward weights: the same MACs, no elementwise FLOPs. Bytes: x, the weights and
+ * the initial states read, y and the final states written (forward); the gradients
+ * alike for the backward passes.
+ */
+typedef enum nn_rnn_pass { NN_RNN_FORWARD, NN_RNN_BACKWARD_DATA, NN_RNN_BACKWARD_WEIGHTS } nn_rnn_pass;
+nn_cost nn_rnn_cost(const nn_rnn_shape *s, nn_rnn_pass pass);
+
 #endif

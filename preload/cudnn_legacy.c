@@ -42,6 +42,8 @@ static void resolve_getters(const nn_copy *copy, struct cudnn_getters *g)
     g->stream = (__typeof__(g->stream))nn_copy_lookup(copy, "cudnnGetStream");
     g->lrn = (__typeof__(g->lrn))nn_copy_lookup(copy, "cudnnGetLRNDescriptor");
     g->op_tensor = (__typeof__(g->op_tensor))nn_copy_lookup(copy, "cudnnGetOpTensorDescriptor");
+    g->rnn = (__typeof__(g->rnn))nn_copy_lookup(copy, "cudnnGetRNNDescriptor_v8");
+    g->rnn_data = (__typeof__(g->rnn_data))nn_copy_lookup(copy, "cudnnGetRNNDataDescriptor");
     if (!g->tensor || !g->filter)
         nn_warn_once(
             "cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");

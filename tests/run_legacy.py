@@ -191,9 +191,52 @@ def test_blas_vec():
     check(out == out2, "program stdout identical with and without nnspy")
 
 
+# ------------------------------------------------------------------ RNN by hand
+# MACs per step = sum over layers and directions of gates x hidden x (inputs +
+# hidden): the input and recurrent GEMMs. Steps = the sum of the sequence lengths.
+LSTM_STEPS = 35 + 35 + 30 + 20                                # 120
+LSTM_STEP_MACS = 4 * 512 * (256 + 512) + 4 * 512 * (512 + 512)  # 1,572,864 + 2,097,152
+LSTM_MACS = LSTM_STEPS * LSTM_STEP_MACS                       # 440,401,920
+# PyTorch's nn.LSTM(256, 512, num_layers=2) parameter count: 4h(i + h + 2) per layer
+LSTM_PARAMS = 4 * 512 * (256 + 512 + 2) + 4 * 512 * (512 + 512 + 2)   # 3,678,208
+# gate math: 22 FLOPs + 4 gates x 2 bias vectors = 30 per hidden unit per step per layer
+LSTM_GATE_FLOPS = LSTM_STEPS * 2 * 512 * (22 + 4 * 2)         # 3,686,400
+GRU_STEPS = 10 + 10
+GRU_MACS = GRU_STEPS * 2 * 3 * 128 * (64 + 128)               # 2 directions: 2,949,120
+GRU_PARAMS = 2 * 3 * 128 * (64 + 128 + 2)                     # nn.GRU(64, 128, bidirectional): 148,992
+GRU_GATE_FLOPS = GRU_STEPS * 2 * 128 * (17 + 3 * 2)           # 117,760
+
+
+def test_rnn():
+    print("RNN: LSTM (2 layers, variable lengths) and bidirectional GRU, cudnnRNNForward")
+    rc, out, err, r, _ = run([f"{TESTS}/rnn"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    check(LSTM_MACS == 440_401_920 and LSTM_PARAMS == 3_678_208, "hand counts: LSTM")
+    fwd = ops_of(r, "rnn_fwd")
+    check([o["macs"] for o in fwd] == [LSTM_MACS, GRU_MACS],
+          "LSTM 440,401,920 and GRU 2,949,120 MACs")
+    check([o["params"] for o in fwd] == [LSTM_PARAMS, GRU_PARAMS],
+          "weight spaces: 3,678,208 and 148,992 parameters (PyTorch's counts)")
+    check([o["flops"] for o in fwd] == [2 * LSTM_MACS + LSTM_GATE_FLOPS, 2 * GRU_MACS + GRU_GATE_FLOPS],
+          "FLOPs = 2 x MACs + the gate math")
+    check(r["totals"]["params"] == LSTM_PARAMS + GRU_PARAMS, "total parameters 3,827,200")
+    # The simulated library sizes the weight space with its own code: 4 bytes each.
+    check(f"weight space {4 * LSTM_PARAMS} bytes" in out, "the library's weight space agrees", out)
+    print("RNN training: forward, backward data, backward weights")
+    rc, _, err, r, _ = run([f"{TESTS}/rnn", "--train"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    t = r["totals"]
+    check(t["macs"] == 3 * LSTM_MACS, "3 passes of 440,401,920 MACs")
+    # backward weights has no gate math: 2 x MACs; the other two add it
+    check(t["flops"] == 3 * 2 * LSTM_MACS + 2 * LSTM_GATE_FLOPS, "FLOPs of the three passes")
+    check(t["params"] == LSTM_PARAMS, "weights counted once; their gradient is no parameter")
+
+
 def main():
     for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm,
-                 test_blas_vec):
+                 test_blas_vec, test_rnn):
         test()
     if failures:
         print(f"\n{len(failures)} legacy check(s) failed:")

@@ -2632,3 +2632,288 @@ cudnnStatus_t cudnnDropoutBackward(cudnnHandle_t handle, const cudnnDropoutDescr
     return dropout_run(handle, dropoutDesc, dydesc, dy, dxdesc, dx, reserveSpace,
                        reserveSpaceSizeInBytes);
 }
+
+/* ------------------------------------------------------------------ RNN */
+/*
+ * The v8 RNN API: descriptors as cuDNN keeps them, the weight-space size from the
+ * cell's matrices and biases, and forward and backward passes that validate their
+ * arguments (CUDNN_STATUS_BAD_PARAM for NULL or mismatched descriptors, a vector
+ * size that is not the descriptor's, a weight space smaller than required) and
+ * advance the virtual clock. No CPU math.
+ */
+
+struct cudnnRNNStruct {
+    int set;
+    cudnnRNNAlgo_t algo;
+    cudnnRNNMode_t mode;
+    cudnnRNNBiasMode_t bias;
+    cudnnDirectionMode_t dir;
+    cudnnRNNInputMode_t input_mode;
+    cudnnDataType_t dtype, math_prec;
+    cudnnMathType_t math;
+    int32_t input, hidden, proj, layers;
+    cudnnDropoutDescriptor_t dropout;
+    uint32_t aux;
+};
+
+struct cudnnRNNDataStruct {
+    int set;
+    cudnnDataType_t dtype;
+    cudnnRNNDataLayout_t layout;
+    int max_len, batch, vector;
+    int *lengths;
+};
+
+CREATE_DESTROY(cudnnCreateRNNDescriptor, cudnnDestroyRNNDescriptor, cudnnRNNDescriptor_t)
+
+cudnnStatus_t cudnnSetRNNDescriptor_v8(cudnnRNNDescriptor_t rnnDesc, cudnnRNNAlgo_t algo,
+                                       cudnnRNNMode_t cellMode, cudnnRNNBiasMode_t biasMode,
+                                       cudnnDirectionMode_t dirMode,
+                                       cudnnRNNInputMode_t inputMode, cudnnDataType_t dataType,
+                                       cudnnDataType_t mathPrec, cudnnMathType_t mathType,
+                                       int32_t inputSize, int32_t hiddenSize, int32_t projSize,
+                                       int32_t numLayers, cudnnDropoutDescriptor_t dropoutDesc,
+                                       uint32_t auxFlags)
+{
+    if (!rnnDesc || cellMode < CUDNN_RNN_RELU || cellMode > CUDNN_GRU ||
+        biasMode < CUDNN_RNN_NO_BIAS || biasMode > CUDNN_RNN_SINGLE_REC_BIAS ||
+        (dirMode != CUDNN_UNIDIRECTIONAL && dirMode != CUDNN_BIDIRECTIONAL) ||
+        (inputMode != CUDNN_LINEAR_INPUT && inputMode != CUDNN_SKIP_INPUT) ||
+        (dataType != CUDNN_DATA_FLOAT && dataType != CUDNN_DATA_HALF &&
+         dataType != CUDNN_DATA_DOUBLE) ||
+        inputSize <= 0 || hiddenSize <= 0 || numLayers <= 0 || projSize <= 0 ||
+        projSize > hiddenSize || (projSize != hiddenSize && cellMode != CUDNN_LSTM) ||
+        (inputMode == CUDNN_SKIP_INPUT && inputSize != hiddenSize))
+        return CUDNN_STATUS_BAD_PARAM;
+    *rnnDesc = (struct cudnnRNNStruct){1,          algo,       cellMode,  biasMode,  dirMode,
+                                       inputMode,  dataType,   mathPrec,  mathType,  inputSize,
+                                       hiddenSize, projSize,   numLayers, dropoutDesc, auxFlags};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+#define PUT(p, v)                                                                                \
+    do {                                                                                         \
+        if (p)                                                                                   \
+            *(p) = (v);                                                                          \
+    } while (0)
+
+cudnnStatus_t cudnnGetRNNDescriptor_v8(cudnnRNNDescriptor_t rnnDesc, cudnnRNNAlgo_t *algo,
+                                       cudnnRNNMode_t *cellMode, cudnnRNNBiasMode_t *biasMode,
+                                       cudnnDirectionMode_t *dirMode,
+                                       cudnnRNNInputMode_t *inputMode, cudnnDataType_t *dataType,
+                                       cudnnDataType_t *mathPrec, cudnnMathType_t *mathType,
+                                       int32_t *inputSize, int32_t *hiddenSize, int32_t *projSize,
+                                       int32_t *numLayers, cudnnDropoutDescriptor_t *dropoutDesc,
+                                       uint32_t *auxFlags)
+{
+    if (!rnnDesc || !rnnDesc->set)
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnRNNStruct *r = rnnDesc;
+    PUT(algo, r->algo);
+    PUT(cellMode, r->mode);
+    PUT(biasMode, r->bias);
+    PUT(dirMode, r->dir);
+    PUT(inputMode, r->input_mode);
+    PUT(dataType, r->dtype);
+    PUT(mathPrec, r->math_prec);
+    PUT(mathType, r->math);
+    PUT(inputSize, r->input);
+    PUT(hiddenSize, r->hidden);
+    PUT(projSize, r->proj);
+    PUT(numLayers, r->layers);
+    PUT(dropoutDesc, r->dropout);
+    PUT(auxFlags, r->aux);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static int rnn_gates(cudnnRNNMode_t m)
+{
+    return m == CUDNN_LSTM ? 4 : m == CUDNN_GRU ? 3 : 1;
+}
+
+/* Elements of the weight space: per layer and direction, the input and recurrent
+ * matrices, the bias vectors and an LSTM's projection. */
+static uint64_t rnn_weight_elements(const struct cudnnRNNStruct *r)
+{
+    uint64_t gh = (uint64_t)rnn_gates(r->mode) * (uint64_t)r->hidden, dirs = r->dir ? 2 : 1;
+    uint64_t biases = r->bias == CUDNN_RNN_DOUBLE_BIAS ? 2 : r->bias == CUDNN_RNN_NO_BIAS ? 0 : 1;
+    uint64_t total = 0;
+    for (int l = 0; l < r->layers; l++) {
+        uint64_t in = l ? dirs * (uint64_t)r->proj
+                        : (r->input_mode == CUDNN_SKIP_INPUT ? 0 : (uint64_t)r->input);
+        uint64_t per = sim_add(sim_mul(gh, sim_add(in, (uint64_t)r->proj)), sim_mul(gh, biases));
+        if (r->proj != r->hidden)
+            per = sim_add(per, sim_mul((uint64_t)r->hidden, (uint64_t)r->proj));
+        total = sim_add(total, sim_mul(per, dirs));
+    }
+    return total;
+}
+
+cudnnStatus_t cudnnGetRNNWeightSpaceSize(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                         size_t *weightSpaceSize)
+{
+    if (!valid_handle(handle) || !rnnDesc || !rnnDesc->set || !weightSpaceSize)
+        return CUDNN_STATUS_BAD_PARAM;
+    *weightSpaceSize = (size_t)sim_mul(rnn_weight_elements(rnnDesc), type_size(rnnDesc->dtype));
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateRNNDataDescriptor(cudnnRNNDataDescriptor_t *rnnDataDesc)
+{
+    if (!rnnDataDesc)
+        return CUDNN_STATUS_BAD_PARAM;
+    *rnnDataDesc = calloc(1, sizeof **rnnDataDesc);
+    return *rnnDataDesc ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+}
+
+cudnnStatus_t cudnnDestroyRNNDataDescriptor(cudnnRNNDataDescriptor_t rnnDataDesc)
+{
+    if (rnnDataDesc)
+        free(rnnDataDesc->lengths);
+    free(rnnDataDesc);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetRNNDataDescriptor(cudnnRNNDataDescriptor_t rnnDataDesc,
+                                        cudnnDataType_t dataType, cudnnRNNDataLayout_t layout,
+                                        int maxSeqLength, int batchSize, int vectorSize,
+                                        const int seqLengthArray[], void *paddingFill)
+{
+    (void)paddingFill;
+    if (!rnnDataDesc || !seqLengthArray || maxSeqLength <= 0 || batchSize <= 0 ||
+        vectorSize <= 0 || layout < CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED ||
+        layout > CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < batchSize; i++)
+        if (seqLengthArray[i] <= 0 || seqLengthArray[i] > maxSeqLength)
+            return CUDNN_STATUS_BAD_PARAM;
+    int *lengths = malloc((size_t)batchSize * sizeof *lengths);
+    if (!lengths)
+        return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    memcpy(lengths, seqLengthArray, (size_t)batchSize * sizeof *lengths);
+    free(rnnDataDesc->lengths);
+    *rnnDataDesc = (struct cudnnRNNDataStruct){1,         dataType,   layout, maxSeqLength,
+                                               batchSize, vectorSize, lengths};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetRNNDataDescriptor(cudnnRNNDataDescriptor_t rnnDataDesc,
+                                        cudnnDataType_t *dataType, cudnnRNNDataLayout_t *layout,
+                                        int *maxSeqLength, int *batchSize, int *vectorSize,
+                                        int arrayLengthRequested, int seqLengthArray[],
+                                        void *paddingFill)
+{
+    (void)paddingFill;
+    if (!rnnDataDesc || !rnnDataDesc->set || !dataType || !layout || !maxSeqLength ||
+        !batchSize || !vectorSize || arrayLengthRequested < 0 ||
+        (arrayLengthRequested > 0 && !seqLengthArray))
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnRNNDataStruct *d = rnnDataDesc;
+    *dataType = d->dtype, *layout = d->layout, *maxSeqLength = d->max_len;
+    *batchSize = d->batch, *vectorSize = d->vector;
+    int n = arrayLengthRequested < d->batch ? arrayLengthRequested : d->batch;
+    if (n > 0)
+        memcpy(seqLengthArray, d->lengths, (size_t)n * sizeof *seqLengthArray);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static int64_t rnn_steps(const struct cudnnRNNDataStruct *d)
+{
+    int64_t s = 0;
+    for (int i = 0; i < d->batch; i++)
+        s += d->lengths[i];
+    return s;
+}
+
+cudnnStatus_t cudnnGetRNNTempSpaceSizes(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                        cudnnForwardMode_t fwdMode,
+                                        cudnnRNNDataDescriptor_t xDesc, size_t *workSpaceSize,
+                                        size_t *reserveSpaceSize)
+{
+    if (!valid_handle(handle) || !rnnDesc || !rnnDesc->set || !xDesc || !xDesc->set ||
+        (fwdMode != CUDNN_FWD_MODE_INFERENCE && fwdMode != CUDNN_FWD_MODE_TRAINING))
+        return CUDNN_STATUS_BAD_PARAM;
+    /* the gates of every step of every layer: a plausible scratch size */
+    uint64_t gates = sim_mul(sim_mul((uint64_t)rnn_steps(xDesc), (uint64_t)rnnDesc->layers),
+                             sim_mul((uint64_t)rnn_gates(rnnDesc->mode), (uint64_t)rnnDesc->hidden));
+    uint64_t bytes = sim_mul(sim_mul(gates, rnnDesc->dir ? 2 : 1), type_size(rnnDesc->dtype));
+    PUT(workSpaceSize, (size_t)bytes);
+    PUT(reserveSpaceSize, fwdMode == CUDNN_FWD_MODE_TRAINING ? (size_t)bytes : 0);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* x's vectors are the input size, y's the directions' outputs, same batch. */
+static int rnn_args_ok(cudnnHandle_t handle, const struct cudnnRNNStruct *r,
+                       const struct cudnnRNNDataStruct *x, const struct cudnnRNNDataStruct *y,
+                       size_t weight_bytes, const void *weights)
+{
+    int dirs = r && r->dir ? 2 : 1;
+    return valid_handle(handle) && r && r->set && x && x->set && y && y->set && weights &&
+           x->vector == r->input && y->vector == dirs * r->proj && x->batch == y->batch &&
+           x->dtype == r->dtype && y->dtype == r->dtype &&
+           weight_bytes >= sim_mul(rnn_weight_elements(r), type_size(r->dtype));
+}
+
+static cudnnStatus_t rnn_launch(cudnnHandle_t h, const struct cudnnRNNStruct *r,
+                                const struct cudnnRNNDataStruct *x)
+{
+    uint64_t w = rnn_weight_elements(r), steps = (uint64_t)rnn_steps(x);
+    return launch(h, sim_mul(2, sim_mul(w, steps)),
+                  sim_mul(sim_add(w, sim_mul(steps, (uint64_t)(x->vector + r->hidden))),
+                          type_size(r->dtype)));
+}
+
+cudnnStatus_t cudnnRNNForward(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                              cudnnForwardMode_t fwdMode, const int32_t devSeqLengths[],
+                              cudnnRNNDataDescriptor_t xDesc, const void *x,
+                              cudnnRNNDataDescriptor_t yDesc, void *y,
+                              cudnnTensorDescriptor_t hDesc, const void *hx, void *hy,
+                              cudnnTensorDescriptor_t cDesc, const void *cx, void *cy,
+                              size_t weightSpaceSize, const void *weightSpace,
+                              size_t workSpaceSize, void *workSpace, size_t reserveSpaceSize,
+                              void *reserveSpace)
+{
+    (void)hDesc, (void)hx, (void)hy, (void)cDesc, (void)cx, (void)cy;
+    (void)workSpaceSize, (void)workSpace, (void)reserveSpaceSize, (void)reserveSpace;
+    if (!devSeqLengths || !x || !y ||
+        (fwdMode != CUDNN_FWD_MODE_INFERENCE && fwdMode != CUDNN_FWD_MODE_TRAINING) ||
+        !rnn_args_ok(handle, rnnDesc, xDesc, yDesc, weightSpaceSize, weightSpace))
+        return CUDNN_STATUS_BAD_PARAM;
+    return rnn_launch(handle, rnnDesc, xDesc);
+}
+
+cudnnStatus_t cudnnRNNBackwardData_v8(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                      const int32_t devSeqLengths[],
+                                      cudnnRNNDataDescriptor_t yDesc, const void *y,
+                                      const void *dy, cudnnRNNDataDescriptor_t xDesc, void *dx,
+                                      cudnnTensorDescriptor_t hDesc, const void *hx,
+                                      const void *dhy, void *dhx, cudnnTensorDescriptor_t cDesc,
+                                      const void *cx, const void *dcy, void *dcx,
+                                      size_t weightSpaceSize, const void *weightSpace,
+                                      size_t workSpaceSize, void *workSpace,
+                                      size_t reserveSpaceSize, void *reserveSpace)
+{
+    (void)hDesc, (void)hx, (void)dhy, (void)dhx, (void)cDesc, (void)cx, (void)dcy, (void)dcx;
+    (void)workSpaceSize, (void)workSpace;
+    if (!devSeqLengths || !y || !dy || !dx || !reserveSpace || !reserveSpaceSize ||
+        !rnn_args_ok(handle, rnnDesc, xDesc, yDesc, weightSpaceSize, weightSpace))
+        return CUDNN_STATUS_BAD_PARAM;
+    return rnn_launch(handle, rnnDesc, xDesc);
+}
+
+cudnnStatus_t cudnnRNNBackwardWeights_v8(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                         cudnnWgradMode_t addGrad, const int32_t devSeqLengths[],
+                                         cudnnRNNDataDescriptor_t xDesc, const void *x,
+                                         cudnnTensorDescriptor_t hDesc, const void *hx,
+                                         cudnnRNNDataDescriptor_t yDesc, const void *y,
+                                         size_t weightSpaceSize, void *dweightSpace,
+                                         size_t workSpaceSize, void *workSpace,
+                                         size_t reserveSpaceSize, void *reserveSpace)
+{
+    (void)hDesc, (void)hx, (void)workSpaceSize, (void)workSpace;
+    if (!devSeqLengths || !x || !y || addGrad != CUDNN_WGRAD_MODE_ADD || !reserveSpace ||
+        !reserveSpaceSize ||
+        !rnn_args_ok(handle, rnnDesc, xDesc, yDesc, weightSpaceSize, dweightSpace))
+        return CUDNN_STATUS_BAD_PARAM;
+    return rnn_launch(handle, rnnDesc, xDesc);
+}

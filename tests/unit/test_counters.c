@@ -989,6 +989,50 @@ static void test_dot_geam(void **state)
                 false);
 }
 
+static void test_rnn(void **state)
+{
+    (void)state;
+    assert_int_equal(nn_rnn_gates(NN_RNN_LSTM), 4);
+    assert_int_equal(nn_rnn_gates(NN_RNN_GRU), 3);
+    assert_int_equal(nn_rnn_gates(NN_RNN_TANH), 1);
+    /* One tanh RNN layer, input 10, hidden 20, no bias, 5 steps, batch 1, f32.
+     * MACs per step 1 x 20 x (10 + 20) = 600; x 5 = 3000. Params 600. Gate math
+     * 2 per unit: 5 x 20 x 2 = 200; FLOPs 6000 + 200 = 6200.
+     * Bytes: x 5 x 10 = 50, weights 600, h 20 read -> 670 x 4 = 2680; y 5 x 20 =
+     * 100 and h 20 written -> 120 x 4 = 480. */
+    nn_rnn_shape s = {.cell = NN_RNN_TANH, .input_size = 10, .hidden_size = 20, .proj_size = 20,
+                      .layers = 1, .directions = 1, .steps = 5, .batch = 1,
+                      .dtype = NN_DTYPE_F32};
+    bool overflow = false;
+    assert_int_equal(nn_rnn_params(&s, &overflow), 600);
+    ASSERT_COST(nn_rnn_cost(&s, NN_RNN_FORWARD), 3000, 6200, 2680, 480, false, false);
+    /* Backward weights: same MACs, no gate math; reads x 50, h 20, y 100 = 170
+     * elements x 4 = 680 bytes, writes the 600 weights' gradients (2400 bytes). */
+    ASSERT_COST(nn_rnn_cost(&s, NN_RNN_BACKWARD_WEIGHTS), 3000, 6000, 680, 2400, false, false);
+    /* LSTM with projection 8 (hidden 16, input 4), 2 layers, 2 directions, double
+     * bias. Layer 0 per direction: 4 x 16 x (4 + 8) = 768 + projection 16 x 8 =
+     * 128 -> 896; layer 1 inputs 2 x 8 = 16: 4 x 16 x (16 + 8) = 1536 + 128 = 1664.
+     * Per step: 2 directions x (896 + 1664) = 5120. Params 5120 + biases 2 layers x
+     * 2 directions x 2 x 64 = 512 -> 5632. */
+    nn_rnn_shape l = {.cell = NN_RNN_LSTM, .input_size = 4, .hidden_size = 16, .proj_size = 8,
+                      .layers = 2, .directions = 2, .steps = 3, .batch = 1, .bias_vectors = 2,
+                      .dtype = NN_DTYPE_F32};
+    assert_int_equal(nn_rnn_params(&l, &overflow), 5632);
+    /* MACs 3 x 5120 = 15360; gate math 3 x 2 x 2 x 16 x (22 + 8) = 5760. */
+    nn_cost c = nn_rnn_cost(&l, NN_RNN_FORWARD);
+    assert_int_equal(c.macs, 15360);
+    assert_int_equal(c.flops, 2 * 15360 + 5760);
+    /* skip input: layer 0 multiplies no input. GRU, hidden 8, 1 layer, 1 direction:
+     * 3 x 8 x (0 + 8) = 192 per step; 1 bias vector: 24 more params. */
+    nn_rnn_shape g = {.cell = NN_RNN_GRU, .input_size = 8, .hidden_size = 8, .proj_size = 8,
+                      .layers = 1, .directions = 1, .steps = 1, .batch = 1, .bias_vectors = 1,
+                      .skip_input = true, .dtype = NN_DTYPE_F32};
+    assert_int_equal(nn_rnn_params(&g, &overflow), 216);
+    assert_int_equal(nn_rnn_cost(&g, NN_RNN_FORWARD).macs, 192);
+    assert_false(overflow);
+    assert_true(nn_rnn_cost(NULL, NN_RNN_FORWARD).unknown_dtype);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1030,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_backward_activation_pooling),
         cmocka_unit_test(test_gemv),
         cmocka_unit_test(test_dot_geam),
+        cmocka_unit_test(test_rnn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
