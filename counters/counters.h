@@ -425,4 +425,47 @@ uint64_t nn_rnn_params(const nn_rnn_shape *s, bool *overflow);
 typedef enum nn_rnn_pass { NN_RNN_FORWARD, NN_RNN_BACKWARD_DATA, NN_RNN_BACKWARD_WEIGHTS } nn_rnn_pass;
 nn_cost nn_rnn_cost(const nn_rnn_shape *s, nn_rnn_pass pass);
 
+/* ---------------------------------------------------- multi-head attention */
+
+/*
+ * cuDNN's multi-head attention (cudnnMultiHeadAttnForward and its backward calls).
+ * A projection size of 0 means no projection: the head works on the input as is.
+ * Token counts are sums of sequence lengths (batch x beam sequences for the
+ * queries); `scores` is the sum over query sequences of (query length x key
+ * length), the score matrix's elements per head.
+ */
+typedef struct nn_attn_shape {
+    uint64_t heads;
+    uint64_t q_size, k_size, v_size;
+    uint64_t q_proj, k_proj, v_proj, o_proj;
+    bool proj_biases;
+    bool residual; /* the forward pass adds residuals to its output */
+    uint64_t q_tokens, k_tokens, scores;
+    nn_dtype dtype;
+} nn_attn_shape;
+
+/*
+ * Parameters (the weight buffer; Q, K and V are activations, never parameters):
+ * heads x (q_proj x q_size + k_proj x k_size + v_proj x v_size) + o_proj x heads x
+ * head_v, plus with biases heads x (q_proj + k_proj + v_proj) + o_proj. head_v is
+ * v_proj, or v_size without a projection. 0 with *overflow set on overflow.
+ */
+uint64_t nn_attn_params(const nn_attn_shape *s, bool *overflow);
+
+/*
+ * Forward MACs: the projections (q_tokens x heads x q_size x q_proj, k_tokens x
+ * heads x k_size x k_proj, k_tokens x heads x v_size x v_proj, q_tokens x heads x
+ * head_v x o_proj), plus Q K^T and P V: scores x heads x (head_q + head_v), i.e.
+ * 2 x b x h x s_q x s_k x d when head_q = head_v = d. FLOPs = 2 x MACs + softmax
+ * (5 per score: max, subtract, exp, sum, divide; the scaling is not counted) + 1
+ * per projected element for biases + 1 per output element for residuals.
+ * Backward data: each projection once (transposed) and Q K^T and P V twice (the
+ * gradients of both operands): FLOPs = 2 x MACs + 4 per score (softmax backward).
+ * Backward weights: the projections once; + 1 FLOP per bias gradient element.
+ * Bytes: Q, K, V, the weights (and residuals) read, the output written; the
+ * gradients alike for the backward passes.
+ */
+typedef enum nn_attn_pass { NN_ATTN_FORWARD, NN_ATTN_BACKWARD_DATA, NN_ATTN_BACKWARD_WEIGHTS } nn_attn_pass;
+nn_cost nn_attn_cost(const nn_attn_shape *s, nn_attn_pass pass);
+
 #endif

@@ -234,9 +234,56 @@ def test_rnn():
     check(t["params"] == LSTM_PARAMS, "weights counted once; their gradient is no parameter")
 
 
+# ------------------------------------------------------- multi-head attention by hand
+# Embedding 512, 8 heads of 64, biases; sequences of 64 and 48 tokens: 112 tokens.
+TOKENS = 64 + 48
+PROJ = TOKENS * 8 * 512 * 64                     # one projection: 29,360,128 MACs
+PROJECTIONS = 4 * PROJ                           # Q, K, V and output: 117,440,512
+FULL_SCORES = 64 * 64 + 48 * 48                  # query x key pairs per head: 6,400
+CAUSAL_SCORES = 64 * 65 // 2 + 48 * 49 // 2      # keys 0..t for step t: 3,256
+# Q K^T and P V together: 2 x h x d x scores = 2 x b x h x s_q x s_k x d
+FULL_MACS = PROJECTIONS + 2 * 8 * 64 * FULL_SCORES          # 123,994,112
+CAUSAL_MACS = PROJECTIONS + 2 * 8 * 64 * CAUSAL_SCORES      # 120,774,656
+# decoding step 10: 2 query tokens (one per sequence), each seeing its 64 or 48 keys;
+# K and V are projected whole
+STEP_MACS = 2 * 2 * 8 * 512 * 64 + 2 * PROJ + 2 * 8 * 64 * (64 + 48)   # 59,883,520
+# nn.MultiheadAttention(512, 8): 4 x 512^2 weights + 4 x 512 biases
+MHA_PARAMS = 4 * 512 * 512 + 4 * 512            # 1,050,624
+# elementwise: softmax 5 per score per head; 1 per biased projected element
+BIAS_ADDS = TOKENS * 8 * 64 * 3 + TOKENS * 512   # 229,376
+FULL_FLOPS = 2 * FULL_MACS + 5 * 8 * FULL_SCORES + BIAS_ADDS   # 248,473,600
+
+
+def test_mha():
+    print("multi-head attention: full, causal, one decoding step")
+    rc, out, err, r, _ = run([f"{TESTS}/mha"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    fwd = ops_of(r, "mha_fwd")
+    check([o["macs"] for o in fwd] == [FULL_MACS, CAUSAL_MACS, STEP_MACS],
+          "MACs 123,994,112 (full), 120,774,656 (causal), 59,883,520 (one step)")
+    check(fwd and fwd[0]["flops"] == FULL_FLOPS, "full: FLOPs 248,473,600")
+    check(r["totals"]["params"] == MHA_PARAMS,
+          "parameters 1,050,624 (nn.MultiheadAttention(512, 8)); Q, K, V are not parameters")
+    check(f"weight buffer {4 * MHA_PARAMS} bytes" in out, "the library's weight buffer agrees", out)
+    print("multi-head attention training: forward, backward data, backward weights")
+    rc, _, err, r, _ = run([f"{TESTS}/mha", "--train"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    # backward data: the projections once, Q K^T and P V twice; backward weights:
+    # the projections once
+    bwd_data = PROJECTIONS + 2 * 2 * 8 * 64 * FULL_SCORES       # 130,547,712
+    check([o["macs"] for o in r["ops"]] == [FULL_MACS, bwd_data, PROJECTIONS],
+          "MACs of the three passes")
+    check([o["flops"] for o in r["ops"]][1:] ==
+          [2 * bwd_data + 4 * 8 * FULL_SCORES, 2 * PROJECTIONS + BIAS_ADDS],
+          "backward FLOPs: softmax gradient 4 per score; bias gradients 1 per element")
+    check(r["totals"]["params"] == MHA_PARAMS, "weights counted once; their gradient is no parameter")
+
+
 def main():
     for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm,
-                 test_blas_vec, test_rnn):
+                 test_blas_vec, test_rnn, test_mha):
         test()
     if failures:
         print(f"\n{len(failures)} legacy check(s) failed:")

@@ -2917,3 +2917,276 @@ cudnnStatus_t cudnnRNNBackwardWeights_v8(cudnnHandle_t handle, cudnnRNNDescripto
         return CUDNN_STATUS_BAD_PARAM;
     return rnn_launch(handle, rnnDesc, xDesc);
 }
+
+/* ---------------------------------------------------------- multi-head attention */
+/*
+ * The attention and sequence-data descriptors, the weight buffer's size, and the
+ * three passes: they validate their arguments (CUDNN_STATUS_BAD_PARAM for a NULL
+ * or unset descriptor, a vector size other than the descriptor's, a batch or beam
+ * beyond its maximum, a weight buffer smaller than required) and advance the
+ * virtual clock. No CPU math.
+ */
+
+struct cudnnAttnStruct {
+    int set;
+    unsigned mode;
+    int heads;
+    double scaler;
+    cudnnDataType_t dtype, compute;
+    cudnnMathType_t math;
+    cudnnDropoutDescriptor_t attn_dropout, post_dropout;
+    int q, k, v, q_proj, k_proj, v_proj, o_proj, qo_max, kv_max, max_batch, max_beam;
+};
+
+struct cudnnSeqDataStruct {
+    int set;
+    cudnnDataType_t dtype;
+    int dim[CUDNN_SEQDATA_DIM_COUNT];
+    cudnnSeqDataAxis_t axes[CUDNN_SEQDATA_DIM_COUNT];
+    int *lengths;
+    size_t n_lengths;
+};
+
+CREATE_DESTROY(cudnnCreateAttnDescriptor, cudnnDestroyAttnDescriptor, cudnnAttnDescriptor_t)
+
+cudnnStatus_t cudnnSetAttnDescriptor(cudnnAttnDescriptor_t attnDesc, unsigned attnMode,
+                                     int nHeads, double smScaler, cudnnDataType_t dataType,
+                                     cudnnDataType_t computePrec, cudnnMathType_t mathType,
+                                     cudnnDropoutDescriptor_t attnDropoutDesc,
+                                     cudnnDropoutDescriptor_t postDropoutDesc, int qSize,
+                                     int kSize, int vSize, int qProjSize, int kProjSize,
+                                     int vProjSize, int oProjSize, int qoMaxSeqLength,
+                                     int kvMaxSeqLength, int maxBatchSize, int maxBeamSize)
+{
+    /* Q K^T needs one dimension for queries and keys: the projections', or the
+     * inputs' when unprojected. */
+    int head_q = qProjSize ? qProjSize : qSize, head_k = kProjSize ? kProjSize : kSize;
+    if (!attnDesc || nHeads <= 0 || qSize <= 0 || kSize <= 0 || vSize <= 0 || qProjSize < 0 ||
+        kProjSize < 0 || vProjSize < 0 || oProjSize < 0 || head_q != head_k ||
+        qoMaxSeqLength <= 0 || kvMaxSeqLength <= 0 || maxBatchSize <= 0 || maxBeamSize <= 0 ||
+        smScaler < 0 || (attnMode & ~(CUDNN_ATTN_QUERYMAP_ONE_TO_ONE | CUDNN_ATTN_ENABLE_PROJ_BIASES)))
+        return CUDNN_STATUS_BAD_PARAM;
+    *attnDesc = (struct cudnnAttnStruct){
+        1,          attnMode,       nHeads,    smScaler,       dataType,
+        computePrec, mathType,      attnDropoutDesc, postDropoutDesc, qSize,
+        kSize,      vSize,          qProjSize, kProjSize,      vProjSize,
+        oProjSize,  qoMaxSeqLength, kvMaxSeqLength, maxBatchSize, maxBeamSize};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetAttnDescriptor(cudnnAttnDescriptor_t attnDesc, unsigned *attnMode,
+                                     int *nHeads, double *smScaler, cudnnDataType_t *dataType,
+                                     cudnnDataType_t *computePrec, cudnnMathType_t *mathType,
+                                     cudnnDropoutDescriptor_t *attnDropoutDesc,
+                                     cudnnDropoutDescriptor_t *postDropoutDesc, int *qSize,
+                                     int *kSize, int *vSize, int *qProjSize, int *kProjSize,
+                                     int *vProjSize, int *oProjSize, int *qoMaxSeqLength,
+                                     int *kvMaxSeqLength, int *maxBatchSize, int *maxBeamSize)
+{
+    if (!attnDesc || !attnDesc->set)
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnAttnStruct *a = attnDesc;
+    PUT(attnMode, a->mode);
+    PUT(nHeads, a->heads);
+    PUT(smScaler, a->scaler);
+    PUT(dataType, a->dtype);
+    PUT(computePrec, a->compute);
+    PUT(mathType, a->math);
+    PUT(attnDropoutDesc, a->attn_dropout);
+    PUT(postDropoutDesc, a->post_dropout);
+    PUT(qSize, a->q);
+    PUT(kSize, a->k);
+    PUT(vSize, a->v);
+    PUT(qProjSize, a->q_proj);
+    PUT(kProjSize, a->k_proj);
+    PUT(vProjSize, a->v_proj);
+    PUT(oProjSize, a->o_proj);
+    PUT(qoMaxSeqLength, a->qo_max);
+    PUT(kvMaxSeqLength, a->kv_max);
+    PUT(maxBatchSize, a->max_batch);
+    PUT(maxBeamSize, a->max_beam);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* Elements of the weight buffer: the four projection matrices and their biases. */
+static uint64_t attn_weight_elements(const struct cudnnAttnStruct *a)
+{
+    uint64_t h = (uint64_t)a->heads, head_v = (uint64_t)(a->v_proj ? a->v_proj : a->v);
+    uint64_t w = sim_mul(h, sim_add(sim_add(sim_mul((uint64_t)a->q_proj, (uint64_t)a->q),
+                                            sim_mul((uint64_t)a->k_proj, (uint64_t)a->k)),
+                                    sim_mul((uint64_t)a->v_proj, (uint64_t)a->v)));
+    w = sim_add(w, sim_mul((uint64_t)a->o_proj, sim_mul(h, head_v)));
+    if (a->mode & CUDNN_ATTN_ENABLE_PROJ_BIASES)
+        w = sim_add(w, sim_add(sim_mul(h, (uint64_t)(a->q_proj + a->k_proj + a->v_proj)),
+                               (uint64_t)a->o_proj));
+    return w;
+}
+
+cudnnStatus_t cudnnGetMultiHeadAttnBuffers(cudnnHandle_t handle,
+                                           const cudnnAttnDescriptor_t attnDesc,
+                                           size_t *weightSizeInBytes, size_t *workSpaceSizeInBytes,
+                                           size_t *reserveSpaceSizeInBytes)
+{
+    if (!valid_handle(handle) || !attnDesc || !attnDesc->set || !weightSizeInBytes ||
+        !workSpaceSizeInBytes)
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnAttnStruct *a = attnDesc;
+    uint64_t scores = sim_mul(sim_mul((uint64_t)a->qo_max, (uint64_t)a->kv_max),
+                              sim_mul((uint64_t)a->heads, (uint64_t)(a->max_batch * a->max_beam)));
+    *weightSizeInBytes = (size_t)sim_mul(attn_weight_elements(a), type_size(a->dtype));
+    *workSpaceSizeInBytes = (size_t)sim_mul(scores, type_size(a->dtype));
+    PUT(reserveSpaceSizeInBytes, *workSpaceSizeInBytes);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateSeqDataDescriptor(cudnnSeqDataDescriptor_t *seqDataDesc)
+{
+    if (!seqDataDesc)
+        return CUDNN_STATUS_BAD_PARAM;
+    *seqDataDesc = calloc(1, sizeof **seqDataDesc);
+    return *seqDataDesc ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+}
+
+cudnnStatus_t cudnnDestroySeqDataDescriptor(cudnnSeqDataDescriptor_t seqDataDesc)
+{
+    if (seqDataDesc)
+        free(seqDataDesc->lengths);
+    free(seqDataDesc);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetSeqDataDescriptor(cudnnSeqDataDescriptor_t seqDataDesc,
+                                        cudnnDataType_t dataType, int nbDims, const int dimA[],
+                                        const cudnnSeqDataAxis_t axes[], size_t seqLengthArraySize,
+                                        const int seqLengthArray[], void *paddingFill)
+{
+    (void)paddingFill;
+    if (!seqDataDesc || nbDims != CUDNN_SEQDATA_DIM_COUNT || !dimA || !axes || !seqLengthArray)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < CUDNN_SEQDATA_DIM_COUNT; i++)
+        if (dimA[i] <= 0 || axes[i] < CUDNN_SEQDATA_TIME_DIM || axes[i] > CUDNN_SEQDATA_VECT_DIM)
+            return CUDNN_STATUS_BAD_PARAM;
+    size_t n = (size_t)dimA[CUDNN_SEQDATA_BATCH_DIM] * (size_t)dimA[CUDNN_SEQDATA_BEAM_DIM];
+    if (seqLengthArraySize != n)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (size_t i = 0; i < n; i++)
+        if (seqLengthArray[i] < 0 || seqLengthArray[i] > dimA[CUDNN_SEQDATA_TIME_DIM])
+            return CUDNN_STATUS_BAD_PARAM;
+    int *lengths = malloc(n * sizeof *lengths);
+    if (!lengths)
+        return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    memcpy(lengths, seqLengthArray, n * sizeof *lengths);
+    free(seqDataDesc->lengths);
+    seqDataDesc->set = 1;
+    seqDataDesc->dtype = dataType;
+    memcpy(seqDataDesc->dim, dimA, sizeof seqDataDesc->dim);
+    memcpy(seqDataDesc->axes, axes, sizeof seqDataDesc->axes);
+    seqDataDesc->lengths = lengths;
+    seqDataDesc->n_lengths = n;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetSeqDataDescriptor(const cudnnSeqDataDescriptor_t seqDataDesc,
+                                        cudnnDataType_t *dataType, int *nbDims,
+                                        int nbDimsRequested, int dimA[], cudnnSeqDataAxis_t axes[],
+                                        size_t *seqLengthArraySize, size_t seqLengthSizeRequested,
+                                        int seqLengthArray[], void *paddingFill)
+{
+    (void)paddingFill;
+    if (!seqDataDesc || !seqDataDesc->set || !dataType || !nbDims || !seqLengthArraySize ||
+        nbDimsRequested < 0 || (nbDimsRequested && (!dimA || !axes)) ||
+        (seqLengthSizeRequested && !seqLengthArray))
+        return CUDNN_STATUS_BAD_PARAM;
+    *dataType = seqDataDesc->dtype;
+    *nbDims = CUDNN_SEQDATA_DIM_COUNT;
+    for (int i = 0; i < nbDimsRequested && i < CUDNN_SEQDATA_DIM_COUNT; i++)
+        dimA[i] = seqDataDesc->dim[i], axes[i] = seqDataDesc->axes[i];
+    *seqLengthArraySize = seqDataDesc->n_lengths;
+    size_t n = seqLengthSizeRequested < seqDataDesc->n_lengths ? seqLengthSizeRequested
+                                                               : seqDataDesc->n_lengths;
+    if (n)
+        memcpy(seqLengthArray, seqDataDesc->lengths, n * sizeof *seqLengthArray);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* A sequence of `vector`-sized elements, within the descriptor's limits. */
+static int seq_fits(const struct cudnnSeqDataStruct *s, const struct cudnnAttnStruct *a,
+                    int vector, int max_time)
+{
+    return s && s->set && s->dtype == a->dtype && s->dim[CUDNN_SEQDATA_VECT_DIM] == vector &&
+           s->dim[CUDNN_SEQDATA_BATCH_DIM] <= a->max_batch &&
+           s->dim[CUDNN_SEQDATA_BEAM_DIM] <= a->max_beam &&
+           s->dim[CUDNN_SEQDATA_TIME_DIM] <= max_time;
+}
+
+static int attn_args_ok(cudnnHandle_t handle, const struct cudnnAttnStruct *a,
+                        const struct cudnnSeqDataStruct *q, const struct cudnnSeqDataStruct *k,
+                        const struct cudnnSeqDataStruct *v, size_t weight_bytes,
+                        const void *weights)
+{
+    return valid_handle(handle) && a && a->set && seq_fits(q, a, a->q, a->qo_max) &&
+           seq_fits(k, a, a->k, a->kv_max) && seq_fits(v, a, a->v, a->kv_max) &&
+           (attn_weight_elements(a) == 0 ||
+            (weights && weight_bytes >= sim_mul(attn_weight_elements(a), type_size(a->dtype))));
+}
+
+static cudnnStatus_t attn_launch(cudnnHandle_t h, const struct cudnnAttnStruct *a)
+{
+    uint64_t w = attn_weight_elements(a);
+    uint64_t tokens = sim_mul((uint64_t)a->qo_max, (uint64_t)(a->max_batch * a->max_beam));
+    return launch(h, sim_mul(2, sim_mul(w, tokens)), sim_mul(sim_add(w, tokens), type_size(a->dtype)));
+}
+
+cudnnStatus_t cudnnMultiHeadAttnForward(
+    cudnnHandle_t handle, const cudnnAttnDescriptor_t attnDesc, int currIdx, const int loWinIdx[],
+    const int hiWinIdx[], const int devSeqLengthsQO[], const int devSeqLengthsKV[],
+    const cudnnSeqDataDescriptor_t qDesc, const void *queries, const void *residuals,
+    const cudnnSeqDataDescriptor_t kDesc, const void *keys, const cudnnSeqDataDescriptor_t vDesc,
+    const void *values, const cudnnSeqDataDescriptor_t oDesc, void *out, size_t weightSizeInBytes,
+    const void *weights, size_t workSpaceSizeInBytes, void *workSpace,
+    size_t reserveSpaceSizeInBytes, void *reserveSpace)
+{
+    (void)residuals, (void)workSpaceSizeInBytes, (void)workSpace;
+    (void)reserveSpaceSizeInBytes, (void)reserveSpace;
+    if (!loWinIdx || !hiWinIdx || !devSeqLengthsQO || !devSeqLengthsKV || !queries || !keys ||
+        !values || !out || !oDesc || !oDesc->set ||
+        (attnDesc && currIdx >= attnDesc->qo_max) ||
+        !attn_args_ok(handle, attnDesc, qDesc, kDesc, vDesc, weightSizeInBytes, weights))
+        return CUDNN_STATUS_BAD_PARAM;
+    return attn_launch(handle, attnDesc);
+}
+
+cudnnStatus_t cudnnMultiHeadAttnBackwardData(
+    cudnnHandle_t handle, const cudnnAttnDescriptor_t attnDesc, const int loWinIdx[],
+    const int hiWinIdx[], const int devSeqLengthsDQDO[], const int devSeqLengthsDKDV[],
+    const cudnnSeqDataDescriptor_t doDesc, const void *dout, const cudnnSeqDataDescriptor_t dqDesc,
+    void *dqueries, const void *queries, const cudnnSeqDataDescriptor_t dkDesc, void *dkeys,
+    const void *keys, const cudnnSeqDataDescriptor_t dvDesc, void *dvalues, const void *values,
+    size_t weightSizeInBytes, const void *weights, size_t workSpaceSizeInBytes, void *workSpace,
+    size_t reserveSpaceSizeInBytes, void *reserveSpace)
+{
+    (void)workSpaceSizeInBytes, (void)workSpace;
+    if (!loWinIdx || !hiWinIdx || !devSeqLengthsDQDO || !devSeqLengthsDKDV || !dout ||
+        !dqueries || !queries || !dkeys || !keys || !dvalues || !values || !doDesc ||
+        !doDesc->set || !reserveSpace || !reserveSpaceSizeInBytes ||
+        !attn_args_ok(handle, attnDesc, dqDesc, dkDesc, dvDesc, weightSizeInBytes, weights))
+        return CUDNN_STATUS_BAD_PARAM;
+    return attn_launch(handle, attnDesc);
+}
+
+cudnnStatus_t cudnnMultiHeadAttnBackwardWeights(
+    cudnnHandle_t handle, const cudnnAttnDescriptor_t attnDesc, cudnnWgradMode_t addGrad,
+    const cudnnSeqDataDescriptor_t qDesc, const void *queries, const cudnnSeqDataDescriptor_t kDesc,
+    const void *keys, const cudnnSeqDataDescriptor_t vDesc, const void *values,
+    const cudnnSeqDataDescriptor_t doDesc, const void *dout, size_t weightSizeInBytes,
+    const void *weights, void *dweights, size_t workSpaceSizeInBytes, void *workSpace,
+    size_t reserveSpaceSizeInBytes, void *reserveSpace)
+{
+    (void)workSpaceSizeInBytes, (void)workSpace;
+    if ((addGrad != CUDNN_WGRAD_MODE_ADD && addGrad != CUDNN_WGRAD_MODE_SET) || !queries ||
+        !keys || !values || !dout || !doDesc || !doDesc->set || !dweights || !reserveSpace ||
+        !reserveSpaceSizeInBytes ||
+        !attn_args_ok(handle, attnDesc, qDesc, kDesc, vDesc, weightSizeInBytes, weights))
+        return CUDNN_STATUS_BAD_PARAM;
+    return attn_launch(handle, attnDesc);
+}

@@ -1033,6 +1033,44 @@ static void test_rnn(void **state)
     assert_true(nn_rnn_cost(NULL, NN_RNN_FORWARD).unknown_dtype);
 }
 
+static void test_attention(void **state)
+{
+    (void)state;
+    /* 2 heads of 4 (projections 4), embedding 8, output projection 8, no biases;
+     * one sequence of 3 tokens, full attention: 9 scores per head.
+     * Projections: q 3 x 2 x 8 x 4 = 192, k 192, v 192, o 3 x 2 x 4 x 8 = 192 ->
+     * 768. Q K^T + P V: 9 x 2 x (4 + 4) = 144. MACs 912. Softmax 5 x 9 x 2 = 90:
+     * FLOPs 1824 + 90 = 1914. Params 2 x (32 + 32 + 32) + 8 x 8 = 256.
+     * Bytes (f32): read q, k, v 3 x 8 each = 72, weights 256 -> 328 x 4 = 1312;
+     * written 3 x 8 x 4 = 96. */
+    nn_attn_shape s = {.heads = 2, .q_size = 8, .k_size = 8, .v_size = 8, .q_proj = 4,
+                       .k_proj = 4, .v_proj = 4, .o_proj = 8, .q_tokens = 3, .k_tokens = 3,
+                       .scores = 9, .dtype = NN_DTYPE_F32};
+    bool overflow = false;
+    assert_int_equal(nn_attn_params(&s, &overflow), 256);
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_FORWARD), 912, 1914, 1312, 96, false, false);
+    /* Biases: 2 x 12 + 8 = 32 more params; adds 3 x 2 x 4 (q) + 3 x 2 x 8 (k, v) +
+     * 3 x 8 (o) = 96 FLOPs; a residual 24 FLOPs and 96 bytes read. Weights 288. */
+    s.proj_biases = true;
+    s.residual = true;
+    assert_int_equal(nn_attn_params(&s, &overflow), 288);
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_FORWARD), 912, 1914 + 96 + 24, (72 + 288 + 24) * 4, 96,
+                false, false);
+    /* Backward data: 768 + 2 x 144 = 1056 MACs; FLOPs 2112 + 4 x 18 = 2184. Reads
+     * q, k, v, weights and dout (24): (72 + 288 + 24) x 4; writes dq, dk, dv 288. */
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_BACKWARD_DATA), 1056, 2184, (72 + 288 + 24) * 4, 288,
+                false, false);
+    /* Backward weights: 768 MACs, 1536 + 96 bias-gradient FLOPs; writes 288 x 4. */
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_BACKWARD_WEIGHTS), 768, 1632, (72 + 288 + 24) * 4, 1152,
+                false, false);
+    /* Without projections: each head works on the 8 inputs; no weights at all. */
+    nn_attn_shape raw = {.heads = 1, .q_size = 8, .k_size = 8, .v_size = 8, .q_tokens = 3,
+                         .k_tokens = 3, .scores = 9, .dtype = NN_DTYPE_F32};
+    assert_int_equal(nn_attn_params(&raw, &overflow), 0);
+    assert_int_equal(nn_attn_cost(&raw, NN_ATTN_FORWARD).macs, 9 * 16);
+    assert_false(overflow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1075,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_gemv),
         cmocka_unit_test(test_dot_geam),
         cmocka_unit_test(test_rnn),
+        cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
