@@ -52,11 +52,15 @@ static uint64_t step_macs(const nn_rnn_shape *s, uint64_t layer, bool *overflow)
     return macs;
 }
 
-/* Sum over layers of one direction's per-step products. */
+/* Sum over layers of one direction's per-step products: every layer after the
+ * first has the same inputs, so no loop over (possibly many) layers. */
 static uint64_t macs_per_direction_step(const nn_rnn_shape *s, bool *overflow)
 {
-    uint64_t sum = 0;
-    for (uint64_t l = 0; l < s->layers; l++) nn_accumulate_u64(&sum, step_macs(s, l, overflow), overflow);
+    if (s->layers == 0) return 0;
+    uint64_t later;
+    *overflow |= !nn_mul_u64(s->layers - 1, step_macs(s, 1, overflow), &later);
+    uint64_t sum = step_macs(s, 0, overflow);
+    nn_accumulate_u64(&sum, later, overflow);
     return sum;
 }
 

@@ -203,13 +203,16 @@ bool nn_read_rnn_steps(const struct cudnn_getters *g, cudnnRNNDataDescriptor_t d
     if (!g->rnn_data || !d ||
         g->rnn_data(d, &type, &layout, &max_len, &batch_size, &vector, 0, NULL, &padding) !=
             CUDNN_STATUS_SUCCESS ||
-        batch_size <= 0 || max_len <= 0 || vector <= 0)
+        batch_size <= 0 || max_len <= 0 || vector <= 0 || batch_size > NN_RNN_MAX_BATCH)
         return false;
     int *lengths = malloc((size_t)batch_size * sizeof *lengths);
     if (!lengths) return false;
     for (int i = 0; i < batch_size; i++) lengths[i] = -1;
-    bool ok = g->rnn_data(d, &type, &layout, &max_len, &batch_size, &vector, batch_size, lengths,
-                          &padding) == CUDNN_STATUS_SUCCESS;
+    /* The second answer must describe the same batch the array was sized for. */
+    int asked = batch_size;
+    bool ok = g->rnn_data(d, &type, &layout, &max_len, &batch_size, &vector, asked, lengths,
+                          &padding) == CUDNN_STATUS_SUCCESS &&
+              batch_size == asked && max_len > 0 && vector > 0;
     uint64_t sum = 0;
     for (int i = 0; ok && i < batch_size; i++) {
         if (lengths[i] < 0 || lengths[i] > max_len) ok = false;

@@ -69,6 +69,9 @@ bool nn_read_op_tensor(const struct cudnn_getters *g, cudnnOpTensorDescriptor_t 
 /* An RNN descriptor's cell, sizes, layers, directions, biases and input mode
  * (steps and batch are left to nn_read_rnn_steps). */
 bool nn_read_rnn(const struct cudnn_getters *g, cudnnRNNDescriptor_t d, nn_rnn_shape *s);
+/* Larger RNN batches (far beyond what cuDNN runs) are not read: the lengths are
+ * copied to the heap. */
+#define NN_RNN_MAX_BATCH (1 << 20)
 /* The time steps of an RNN data descriptor in all (the sum of its sequence
  * lengths), its batch size, and the elements of its buffer (max length x batch x
  * vector size, padding included). */
