@@ -281,9 +281,52 @@ def test_mha():
     check(r["totals"]["params"] == MHA_PARAMS, "weights counted once; their gradient is no parameter")
 
 
+# ------------------------------------------- the other legacy operations by hand
+# x = 2x16x8x8 = 2,048 float elements (8,192 bytes); FLOPs per element (README table)
+E = 2 * 16 * 8 * 8
+OPS_FLOPS = {
+    "softmax": 5 * E,            # accurate: max, subtract, exp, sum, divide: 10,240
+    "softmax_bwd": 4 * E,        # 8,192
+    "lrn": (2 * 5 + 3) * E,      # window 5: 26,624
+    "dropout": 2 * E,            # 4,096
+    "dropout_bwd": 1 * E,        # 2,048
+    "scale_tensor": 1 * E,       # 2,048
+    "transform": 0,
+    "activation_bwd": (1 + 1) * E,   # ReLU's 1 + the multiply by dy: 4,096
+    "pool_bwd": (4 - 1) * 512,   # 2x2 max: 3 comparisons per output of 2x16x4x4: 1,536
+    "bn_backward": 9 * E,        # 18,432
+    "op_tensor": 1 * E,          # 2,048
+}
+
+
+def test_legacy_ops():
+    print("softmax, LRN, dropout, scale, transform, activation/pooling/batch-norm backward, op-tensor")
+    rc, _, err, r, _ = run([f"{TESTS}/legacy_ops"])
+    if not check(rc == 0 and r is not None, "runs, writes its JSON", err):
+        return
+    got = {o["op"]: o["flops"] for o in r["ops"]}
+    check(got == OPS_FLOPS, "each operation's FLOPs", got)
+    t = r["totals"]
+    check(t["macs"] == 0 and t["flops"] == sum(OPS_FLOPS.values()) == 79_360,
+          "0 MACs, 79,360 FLOPs in all")
+    # batch-norm backward reads its scale (16 floats); nothing else reads weights
+    check(t["params"] == 16, "parameters: the batch norm's 16 scales")
+    by_op = {o["op"]: o for o in r["ops"]}
+    # dropout: reads x, writes y and the one-byte-per-element mask (the sim's size)
+    check(by_op["dropout"]["bytes_read"] == 4 * E and by_op["dropout"]["bytes_written"] == 4 * E + E,
+          "dropout bytes: x read, y and its 2,048-byte mask written")
+    # pooling backward: y and dy (512 each) and x read, dx written
+    check(by_op["pool_bwd"]["bytes_read"] == 4 * (512 + 512 + E) and
+          by_op["pool_bwd"]["bytes_written"] == 4 * E, "pooling backward bytes")
+    # batch-norm backward: x, dy, scale and the saved mean and inverse variance read;
+    # dx and the scale and shift gradients written
+    check(by_op["bn_backward"]["bytes_read"] == 4 * (2 * E + 3 * 16) and
+          by_op["bn_backward"]["bytes_written"] == 4 * (E + 2 * 16), "batch-norm backward bytes")
+
+
 def main():
     for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm,
-                 test_blas_vec, test_rnn, test_mha):
+                 test_legacy_ops, test_blas_vec, test_rnn, test_mha):
         test()
     if failures:
         print(f"\n{len(failures)} legacy check(s) failed:")
