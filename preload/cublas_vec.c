@@ -49,13 +49,17 @@ bool nn_cublas_beta_nonzero(const nn_copy *copy, cublasHandle_t handle, const vo
     nn_leave();                                                                                    \
     return st
 
-/* Bytes from a vector's first element to one past its last. */
-static uint64_t vector_span(int64_t len, int64_t inc, nn_dtype t)
+/* Bytes from the first of `count` vectors `stride` elements apart (each of len
+ * elements, inc apart) to one past the last element; 0 when it overflows. */
+static uint64_t vectors_span(int64_t len, int64_t inc, uint64_t count, long long stride, nn_dtype t)
 {
+    uint64_t step = inc < 0 ? (uint64_t)0 - (uint64_t)inc : (uint64_t)inc, last, between = 0;
+    bool ok = nn_mul_u64((uint64_t)(len - 1), step, &last);
+    if (count > 1 && stride > 0) ok &= nn_mul_u64(count - 1, (uint64_t)stride, &between);
+    ok &= nn_add_u64(last, between, &last) && nn_add_u64(last, 1, &last);
     bool overflow = false;
-    uint64_t step = (uint64_t)(inc < 0 ? -inc : inc);
-    uint64_t bytes = nn_bytes_of((uint64_t)(len - 1) * step + 1, t, &overflow);
-    return overflow ? 0 : bytes;
+    uint64_t bytes = nn_bytes_of(last, t, &overflow);
+    return ok && !overflow ? bytes : 0;
 }
 
 /* ------------------------------------------------------------ gemv */
@@ -94,10 +98,7 @@ static void fill_gemv(nn_op *op, const struct gemv_call *c)
         int64_t y_len = s.transposed ? c->n : c->m;
         if (y_len > 0 && batch > 0) {
             op->output = c->y;
-            op->output_bytes = vector_span(y_len, c->incy, c->dtype);
-            if (batch > 1 && c->stride_y > 0)
-                op->output_bytes += (uint64_t)(batch - 1) * (uint64_t)c->stride_y *
-                                    (nn_dtype_bits(c->dtype) / 8);
+            op->output_bytes = vectors_span(y_len, c->incy, batch, c->stride_y, c->dtype);
         }
     }
     if (nn_listing_open()) {

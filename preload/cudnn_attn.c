@@ -281,9 +281,11 @@ static bool forward_op(nn_op *op, const void *attn, int curr_idx, const int *lo,
     s.residual = residuals != NULL;
     if (!attn_op(op, NN_ATTN_FORWARD, &s, weights, NULL)) return false;
     bool overflow = false;
-    uint64_t out_size = s.o_proj ? s.o_proj : s.heads * (s.v_proj ? s.v_proj : s.v_size);
+    const uint64_t heads_out[2] = {s.heads, s.v_proj ? s.v_proj : s.v_size};
+    uint64_t out_size = s.o_proj ? s.o_proj : nn_product_u64(heads_out, 2, &overflow);
+    const uint64_t out_elements[2] = {s.q_tokens, out_size};
     op->output = out;
-    op->output_bytes = nn_bytes_of(s.q_tokens * out_size, s.dtype, &overflow);
+    op->output_bytes = nn_bytes_of(nn_product_u64(out_elements, 2, &overflow), s.dtype, &overflow);
     if (overflow) op->output_bytes = 0;
     return true;
 }
@@ -309,7 +311,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnMultiHeadAttnForward,
              qDesc, queries, residuals, kDesc, keys, vDesc, values, oDesc, out, weightSizeInBytes,
              weights, workSpaceSizeInBytes, workSpace, reserveSpaceSizeInBytes, reserveSpace);
     NN_CUDNN_END(cudnnMultiHeadAttnForward, "mha_fwd",
-                 ((void)g, op->workspace_bytes = workSpaceSizeInBytes,
+                 (op->workspace_bytes = workSpaceSizeInBytes,
                   forward_op(op, attnDesc, currIdx, loWinIdx, hiWinIdx, qDesc, kDesc, residuals,
                              weights, out)));
 }
@@ -342,7 +344,7 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnMultiHeadAttnBackwardData,
                             dkeys, keys, dvDesc, dvalues, values, weightSizeInBytes, weights,
                             workSpaceSizeInBytes, workSpace, reserveSpaceSizeInBytes, reserveSpace);
     NN_CUDNN_END(cudnnMultiHeadAttnBackwardData, "mha_bwd_data",
-                 ((void)g, op->workspace_bytes = workSpaceSizeInBytes,
+                 (op->workspace_bytes = workSpaceSizeInBytes,
                   backward_data_op(op, attnDesc, loWinIdx, hiWinIdx, dqDesc, dkDesc, weights)));
 }
 
@@ -371,6 +373,6 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnMultiHeadAttnBackwardWeights,
                             doDesc, dout, weightSizeInBytes, weights, dweights,
                             workSpaceSizeInBytes, workSpace, reserveSpaceSizeInBytes, reserveSpace);
     NN_CUDNN_END(cudnnMultiHeadAttnBackwardWeights, "mha_bwd_weights",
-                 ((void)g, op->workspace_bytes = workSpaceSizeInBytes,
+                 (op->workspace_bytes = workSpaceSizeInBytes,
                   backward_weights_op(op, attnDesc, qDesc, kDesc, dweights)));
 }

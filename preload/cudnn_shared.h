@@ -33,8 +33,9 @@ void nn_cudnn_describe_unary(nn_op *op, const nn_tensor_info *x, const nn_tensor
 
 /*
  * After it: when outermost, records the call as KIND. COST is run only when the
- * call succeeded, with `op` (nn_op *) and `g` (the getters) in scope, and says
- * whether the descriptors could be read. errno is the program's again after it.
+ * call succeeded, with `op` (nn_op *) and `g` (the getters, which a COST working
+ * from nnspy's own notes may leave unused) in scope, and says whether the shapes
+ * could be read. errno is the program's again after it.
  */
 #define NN_CUDNN_END(NAME, KIND, COST)                                                             \
     if (outer) {                                                                                   \
@@ -45,7 +46,7 @@ void nn_cudnn_describe_unary(nn_op *op, const nn_tensor_info *x, const nn_tensor
                      .succeeded = st == CUDNN_STATUS_SUCCESS};                                     \
         if (op_.succeeded) {                                                                       \
             nn_op *op = &op_;                                                                      \
-            const struct cudnn_getters *g = nn_cudnn_getters(copy);                                \
+            const struct cudnn_getters *g __attribute__((unused)) = nn_cudnn_getters(copy);        \
             op_.cost_known = (COST);                                                               \
         }                                                                                          \
         nn_timing_finish(&tm_, stream_, op_.succeeded, nn_record(&op_));                           \
