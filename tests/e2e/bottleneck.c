@@ -95,6 +95,18 @@ static struct conv_bn conv_bn_make(int c_in, int c_out, int k)
     return l;
 }
 
+static void conv_bn_free(struct conv_bn *l)
+{
+    CHECK_CUDNN(cudnnDestroyFilterDescriptor(l->w_desc));
+    CHECK_CUDNN(cudnnDestroyConvolutionDescriptor(l->conv));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(l->x));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(l->y));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(l->bn));
+    void *buffers[] = {l->w,     l->y_data,       l->scale,     l->shift,
+                       l->running_mean, l->running_var, l->save_mean, l->save_inv_var};
+    for (size_t i = 0; i < sizeof buffers / sizeof *buffers; i++) CHECK_CUDA(cudaFree(buffers[i]));
+}
+
 static void conv(cudnnHandle_t h, const struct conv_bn *l, const void *x)
 {
     size_t ws_bytes = 0;
@@ -193,6 +205,12 @@ int main(int argc, char **argv)
         }
     }
     CHECK_CUDA(cudaDeviceSynchronize());
+    conv_bn_free(&l1), conv_bn_free(&l2), conv_bn_free(&l3);
+    CHECK_CUDA(cudaFree(x));
+    CHECK_CUDA(cudaFree(out));
+    CHECK_CUDNN(cudnnDestroyOpTensorDescriptor(add));
+    CHECK_CUDNN(cudnnDestroyActivationDescriptor(relu));
+    CHECK_CUDNN(cudnnDestroy(h));
     printf("bottleneck done\n");
     return 0;
 }

@@ -60,6 +60,7 @@ static void dropout(cudnnHandle_t h, cudnnTensorDescriptor_t x_desc, void *x, vo
     void *reserve = device_bytes(reserve_bytes);
     CHECK_CUDNN(cudnnDropoutForward(h, d, x_desc, x, x_desc, y, reserve, reserve_bytes));
     CHECK_CUDNN(cudnnDropoutBackward(h, d, x_desc, y, x_desc, x, reserve, reserve_bytes));
+    CHECK_CUDNN(cudnnDestroyDropoutDescriptor(d));
 }
 
 static void pool_backward(cudnnHandle_t h, cudnnTensorDescriptor_t x_desc, void *x, void *dx)
@@ -72,6 +73,8 @@ static void pool_backward(cudnnHandle_t h, cudnnTensorDescriptor_t x_desc, void 
     void *y = device_bytes(512 * sizeof(float)), *dy = device_bytes(512 * sizeof(float));
     CHECK_CUDNN(cudnnPoolingBackward(h, p, &ONE, y_desc, y, y_desc, dy, x_desc, x, &ZERO, x_desc,
                                      dx));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(y_desc));
+    CHECK_CUDNN(cudnnDestroyPoolingDescriptor(p));
 }
 
 static void batch_norm_backward(cudnnHandle_t h, cudnnTensorDescriptor_t x_desc, void *x,
@@ -85,6 +88,7 @@ static void batch_norm_backward(cudnnHandle_t h, cudnnTensorDescriptor_t x_desc,
         h, CUDNN_BATCHNORM_SPATIAL, &ONE, &ZERO, &ONE, &ZERO, x_desc, x, x_desc, dy, x_desc, dx, bn,
         device_bytes(c), device_bytes(c), device_bytes(c), 1e-5, device_bytes(c),
         device_bytes(c)));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(bn));
 }
 
 int main(void)
@@ -126,6 +130,13 @@ int main(void)
     CHECK_CUDNN(cudnnOpTensor(h, mul, &ONE, x_desc, x, &ONE, per_channel,
                               device_bytes(16 * sizeof(float)), &ZERO, x_desc, y));
     CHECK_CUDA(cudaDeviceSynchronize());
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(per_channel));
+    CHECK_CUDNN(cudnnDestroyOpTensorDescriptor(mul));
+    CHECK_CUDNN(cudnnDestroyActivationDescriptor(relu));
+    CHECK_CUDNN(cudnnDestroyLRNDescriptor(lrn));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(nhwc));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(x_desc));
+    CHECK_CUDNN(cudnnDestroy(h));
     printf("legacy_ops done\n");
     return 0;
 }

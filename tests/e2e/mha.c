@@ -131,5 +131,8 @@ int main(int argc, char **argv)
     }
     CHECK_CUDA(cudaDeviceSynchronize());
     printf("mha done: weight buffer %zu bytes\n", a.weight_bytes);
+    CHECK_CUDNN(cudnnDestroySeqDataDescriptor(a.seq));
+    CHECK_CUDNN(cudnnDestroyAttnDescriptor(a.desc));
+    CHECK_CUDNN(cudnnDestroy(h));
     return 0;
 }

@@ -115,6 +115,14 @@ static void backward(cudnnHandle_t h, const struct rnn *r)
                                            r->reserve_bytes, r->reserve));
 }
 
+static void rnn_free(struct rnn *r)
+{
+    CHECK_CUDNN(cudnnDestroyRNNDescriptor(r->desc));
+    CHECK_CUDNN(cudnnDestroyRNNDataDescriptor(r->x_desc));
+    CHECK_CUDNN(cudnnDestroyRNNDataDescriptor(r->y_desc));
+    CHECK_CUDNN(cudnnDestroyTensorDescriptor(r->h_desc));
+}
+
 int main(int argc, char **argv)
 {
     int train = argc > 1 && !strcmp(argv[1], "--train");
@@ -135,8 +143,11 @@ int main(int argc, char **argv)
         struct rnn gru = rnn_make(h, CUDNN_GRU, 64, 128, 1, CUDNN_BIDIRECTIONAL, 2, 10,
                                   gru_lengths, mode);
         forward(h, &gru, mode);
+        rnn_free(&gru);
     }
     CHECK_CUDA(cudaDeviceSynchronize());
     printf("rnn done: LSTM weight space %zu bytes\n", lstm.weight_bytes);
+    rnn_free(&lstm);
+    CHECK_CUDNN(cudnnDestroy(h));
     return 0;
 }
