@@ -167,6 +167,7 @@ e2e: all $(B)/tests/html_demo
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_graph.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_sites.py
 	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_trace_packed.py
+	@B=$(B) SAN_PRELOAD=$(SAN_PRELOAD) python3 tests/run_legacy.py
 	@$(B)/tests/html_demo $(B)/tests/html_demo.html && python3 tests/check_html.py $(B)/tests/html_demo.html
 
 # The HTML report's demo: traces built in memory, rendered, checked for structure.

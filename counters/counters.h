@@ -270,25 +270,21 @@ uint64_t nn_reduction_flops(nn_reduction_kind kind, uint64_t in_elements,
                             uint64_t out_elements, bool *overflow);
 
 /*
- * Normalisation over `elements` elements in `groups` statistics groups (per
- * channel for batch norm, per row for layer and RMS norm).
- *  - NN_NORM_APPLY (batch norm inference, with running statistics given):
- *    (x - mean) x inv_std x scale + bias = 4 FLOPs per element; 2 per group (add
- *    epsilon, rsqrt).
- *  - NN_NORM_FORWARD (statistics computed from x: layer, instance, group norm,
- *    batch norm training): mean 1 + variance 3 (subtract, square, add) + normalise 2
- *    + scale and shift 2 = 8 FLOPs per element; 4 per group (two divides, add
- *    epsilon, rsqrt). RMS norm has no mean and no shift: 2 + 1 + 1 = 4 per element,
- *    3 per group. Batch norm training also updates the running mean and variance:
- *    3 FLOPs each per group (two multiplies, one add).
- *  - NN_NORM_BACKWARD: dbias 1 + dscale 4 (recompute x_hat 2, multiply, add) + dx 8
- *    = 13 FLOPs per element (RMS norm: 10, no mean terms); 4 per group.
+ * Normalisation (the graph API's NORM_FORWARD and NORM_BACKWARD), FLOPs per element
+ * of x, as the legacy batch norm counts them (nn_bn_flops_per_element); per-group
+ * arithmetic (a mean, a variance, an rsqrt per channel or row, running statistics)
+ * is not counted:
+ *  - NN_NORM_APPLY (batch norm inference, with given statistics): 4;
+ *  - NN_NORM_FORWARD (statistics computed from x: layer, instance and group norm,
+ *    batch norm training): 8. RMS norm has no mean and no shift: sum of squares 2,
+ *    normalise 1, scale 1 = 4;
+ *  - NN_NORM_BACKWARD: 9 (RMS norm: no sum of dy, no mean: x-hat 1, sum of dy x x-hat
+ *    2, dx 3 = 6).
  */
 typedef enum nn_norm_kind { NN_NORM_LAYER, NN_NORM_RMS, NN_NORM_BATCH, NN_NORM_OTHER } nn_norm_kind;
 typedef enum nn_norm_phase { NN_NORM_APPLY, NN_NORM_FORWARD, NN_NORM_BACKWARD } nn_norm_phase;
 
-uint64_t nn_norm_flops(nn_norm_kind kind, nn_norm_phase phase, uint64_t elements, uint64_t groups,
-                       bool *overflow);
+uint64_t nn_norm_flops(nn_norm_kind kind, nn_norm_phase phase, uint64_t elements, bool *overflow);
 
 /*
  * Scaled dot-product attention, batch b, h query heads, query length s_q, key
@@ -309,5 +305,242 @@ typedef struct nn_attention_shape {
 
 uint64_t nn_attention_macs(const nn_attention_shape *a, bool backward, bool *overflow);
 uint64_t nn_attention_softmax_flops(const nn_attention_shape *a, bool backward, bool *overflow);
+
+/* The terms elementwise costs are made of (checked, saturating): c->flops +=
+ * elements x per_element; bytes of `elements` elements read or written; and an
+ * out-of-place op's input read, output written, and output read first when
+ * `accumulate` (beta != 0). */
+void nn_cost_add_flops(nn_cost *c, uint64_t elements, uint64_t per_element);
+void nn_cost_add_read(nn_cost *c, uint64_t elements, nn_dtype t);
+void nn_cost_add_written(nn_cost *c, uint64_t elements, nn_dtype t);
+void nn_cost_add_in_out(nn_cost *c, uint64_t in_elements, nn_dtype in_dtype,
+                        uint64_t out_elements, nn_dtype out_dtype, bool accumulate);
+
+/* ------------------------------------------- normalisation and the rest of cuDNN */
+
+/*
+ * Batch normalisation over `elements` elements of x with `channels` elements in
+ * each per-channel tensor (scale, shift, mean, variance: C, or C x H x W per
+ * activation). Per-channel arithmetic (C values, against N x H x W per channel) is
+ * not counted; FLOPs per element of x:
+ *  - inference: 4 (subtract the mean, multiply by 1/sqrt(var + eps), multiply by
+ *    the scale, add the shift);
+ *  - training forward: 8 (mean: 1 add; variance: subtract, square, add = 3; then
+ *    the inference's 4);
+ *  - backward: 9 (sum of dy: 1; x-hat again: 2; sum of dy x x-hat: 2; dx = k (dy
+ *    - mean(dy) - x-hat x mean(dy x-hat)): 4).
+ * The Ex variants' fused ops: forward, a residual z (1 FLOP per element, z read)
+ * and an activation (its FLOPs per element); backward, the activation's gradient
+ * (its FLOPs + 1 multiply per element, y read) and the residual's gradient dz
+ * (written, no FLOPs).
+ * Bytes: x (and dy for backward) and every per-channel tensor the call is given are
+ * read; y (dx) and the per-channel outputs are written; running statistics are
+ * read and written; y is also read when accumulating.
+ */
+typedef enum nn_bn_phase { NN_BN_INFERENCE, NN_BN_TRAINING, NN_BN_BACKWARD } nn_bn_phase;
+
+typedef struct nn_bn_shape {
+    nn_bn_phase phase;
+    uint64_t elements; /* of x (= y, dy, dx) */
+    uint64_t channels; /* of each per-channel tensor */
+    nn_dtype x_dtype, y_dtype, param_dtype;
+    unsigned channel_tensors_read;    /* per-channel tensors only read */
+    unsigned channel_tensors_written; /* per-channel tensors only written */
+    unsigned channel_tensors_updated; /* read and written (running statistics) */
+    bool residual;                    /* Ex: z added before the activation (dz written) */
+    nn_activation activation;         /* Ex: NN_ACT_IDENTITY otherwise */
+    bool accumulate;                  /* beta != 0 for y (dx) */
+} nn_bn_shape;
+
+uint64_t nn_bn_flops_per_element(nn_bn_phase phase);
+nn_cost nn_bn_cost(const nn_bn_shape *s);
+
+typedef enum nn_softmax_algo {
+    NN_SOFTMAX_FAST,     /* exp, sum, divide: 3 FLOPs per element */
+    NN_SOFTMAX_ACCURATE, /* max (1 comparison), subtract, exp, sum, divide: 5 */
+    NN_SOFTMAX_LOG,      /* max, subtract, exp, sum, subtract log(sum): 5 */
+} nn_softmax_algo;
+
+/*
+ * Softmax over `elements` elements: forward FLOPs per element as above (the one
+ * log or reciprocal per group is not counted); backward: 4 per element (the
+ * product dy x y or exp(y), its sum, a subtract and a multiply). Reads x (forward)
+ * or y and dy (backward), writes y or dx, and reads the output too when
+ * accumulating.
+ */
+nn_cost nn_softmax_cost(nn_softmax_algo algo, bool backward, uint64_t elements, nn_dtype dtype,
+                        bool accumulate);
+
+/*
+ * Cross-channel LRN forward with a window of n channels: 2n + 3 FLOPs per element
+ * (n squares and n - 1 adds, multiply by alpha / n, add k, the power, the divide).
+ * Reads x, writes y (and reads it when accumulating).
+ */
+nn_cost nn_lrn_cost(uint64_t window, uint64_t elements, nn_dtype dtype, bool accumulate);
+
+/*
+ * cudnnOpTensor: C = op(alpha1 A, alpha2 B) + beta C: 1 FLOP per element of C for
+ * every op (add, mul, min, max, sqrt, not); scaling is not counted, as for GEMM.
+ * A unary op (sqrt, not) does not read B. B (and A) may broadcast over C: each is
+ * read once at its own size. C is read when accumulating.
+ */
+nn_cost nn_op_tensor_cost(bool unary, uint64_t a_elements, nn_dtype a_dtype, uint64_t b_elements,
+                          nn_dtype b_dtype, uint64_t c_elements, nn_dtype c_dtype,
+                          bool accumulate);
+
+/* cudnnScaleTensor: y = alpha y, 1 FLOP per element; reads and writes y. */
+nn_cost nn_scale_tensor_cost(uint64_t elements, nn_dtype dtype);
+
+/* cudnnTransformTensor: a copy with another layout or type: no FLOPs; reads x,
+ * writes y (and reads it when accumulating). */
+nn_cost nn_transform_cost(uint64_t elements, nn_dtype x_dtype, nn_dtype y_dtype, bool accumulate);
+
+/*
+ * Dropout forward: 2 FLOPs per element (compare the random number with the rate,
+ * multiply by the mask and 1 / (1 - rate)); drawing the random numbers is not
+ * counted. Reads x, writes y and the mask (reserve space, in bytes). Backward: 1
+ * FLOP per element (multiply by the mask's scale); reads dy and the mask, writes dx.
+ */
+nn_cost nn_dropout_cost(bool backward, uint64_t elements, nn_dtype dtype, uint64_t reserve_bytes);
+
+/*
+ * Activation backward, dx = dy x f'(x): the forward's FLOPs per element plus one
+ * multiply. Reads y, dy and x; writes dx (and reads it when accumulating).
+ */
+nn_cost nn_activation_backward_cost(nn_activation a, uint64_t elements, nn_dtype dtype,
+                                    bool accumulate);
+
+/*
+ * Pooling backward: the forward's FLOPs per output element (max: the window's
+ * comparisons to find where the gradient goes; average: its adds and divide).
+ * Reads y, dy (out_elements) and x (in_elements); writes dx (in_elements).
+ */
+nn_cost nn_pool_backward_cost(nn_pool_mode mode, uint64_t window, uint64_t in_elements,
+                              uint64_t out_elements, nn_dtype dtype, bool accumulate);
+
+/* --------------------------------------------------- BLAS level 1 and 2, geam */
+
+/*
+ * gemv, y = alpha op(A) x + beta y with A rows x cols: rows x cols MACs per
+ * product (one multiply-add per matrix element), times batch (x 4 for complex).
+ * Reads A (a_matrices distinct ones), x, and y when accumulating; writes y.
+ */
+typedef struct nn_gemv_shape {
+    uint64_t rows, cols, batch, a_matrices;
+    bool transposed; /* op(A) = A^T: x has rows elements and y cols */
+    nn_dtype a_dtype, x_dtype, y_dtype;
+    bool complex_math;
+} nn_gemv_shape;
+
+nn_cost nn_gemv_cost(const nn_gemv_shape *s, bool accumulate);
+
+/* dot = sum of x[i] y[i]: n MACs (x 4 for complex); reads x and y, writes one
+ * result element. */
+nn_cost nn_dot_cost(uint64_t n, nn_dtype x_dtype, nn_dtype y_dtype, nn_dtype result_dtype,
+                    bool complex_math);
+
+/*
+ * geam, C = alpha op(A) + beta op(B), rows x cols: 1 FLOP per element (the add,
+ * 2 real FLOPs for complex) when B is used (beta != 0), none for a scaled copy or
+ * transpose (beta == 0, B not read); scaling is not counted, as for GEMM. Reads A
+ * (and B), writes C.
+ */
+nn_cost nn_geam_cost(uint64_t rows, uint64_t cols, bool uses_b, nn_dtype dtype, bool complex_math);
+
+/* ------------------------------------------------------------------- RNN */
+
+typedef enum nn_rnn_cell {
+    NN_RNN_RELU, /* h = relu(W x + R h + b): 1 gate */
+    NN_RNN_TANH, /* h = tanh(W x + R h + b): 1 gate */
+    NN_RNN_LSTM, /* 4 gates: input, forget, cell, output */
+    NN_RNN_GRU,  /* 3 gates: reset, update, new */
+} nn_rnn_cell;
+
+/*
+ * A cuDNN RNN over `steps` time steps in all (the sum of the batch's sequence
+ * lengths), `layers` layers of `directions` (1 or 2) directions. Layer 0 reads
+ * input_size features (none multiplied with skip_input), later layers the previous
+ * layer's directions x proj_size outputs. proj_size = hidden_size without an LSTM
+ * projection.
+ */
+typedef struct nn_rnn_shape {
+    nn_rnn_cell cell;
+    uint64_t input_size, hidden_size, proj_size, layers, directions;
+    uint64_t steps, batch;
+    unsigned bias_vectors; /* 0, 1 (single input or recurrent bias) or 2 (double) */
+    bool skip_input;
+    nn_dtype dtype;
+} nn_rnn_shape;
+
+/* Gates per cell: 1 (ReLU, tanh), 4 (LSTM), 3 (GRU). */
+uint64_t nn_rnn_gates(nn_rnn_cell cell);
+/*
+ * Gate math per hidden unit per step, besides the biases (a transcendental counts
+ * as 1 FLOP, a sigmoid 4): ReLU/tanh cell 2 (sum the two products, activation);
+ * LSTM 22 (4 sums, 3 sigmoids 12, tanh 1, c = f c + i g 3, h = o tanh(c) 2); GRU 17
+ * (2 sums, 2 sigmoids 8, n = tanh(W x + r (R h)) 3, h = (1 - z) n + z h 4).
+ */
+uint64_t nn_rnn_cell_flops(nn_rnn_cell cell);
+/*
+ * Parameters (the weight space): per layer and direction, gates x hidden x (inputs
+ * + proj_size) matrix elements, gates x hidden per bias vector, and hidden x
+ * proj_size for an LSTM projection. 0 with *overflow set on overflow.
+ */
+uint64_t nn_rnn_params(const nn_rnn_shape *s, bool *overflow);
+/*
+ * Forward: MACs = steps x sum over layers and directions of the input GEMM
+ * (gates x hidden x inputs), the recurrent GEMM (gates x hidden x proj_size) and
+ * the projection (hidden x proj_size); FLOPs = 2 x MACs + steps x layers x
+ * directions x hidden x (cell FLOPs + gates x bias vectors). Backward data does the
+ * same products transposed and the gates' derivatives: the same MACs and FLOPs.
+ * Backward weights: the same MACs, no elementwise FLOPs. Bytes: x, the weights and
+ * the initial states read, y and the final states written (forward); the gradients
+ * alike for the backward passes.
+ */
+typedef enum nn_rnn_pass { NN_RNN_FORWARD, NN_RNN_BACKWARD_DATA, NN_RNN_BACKWARD_WEIGHTS } nn_rnn_pass;
+nn_cost nn_rnn_cost(const nn_rnn_shape *s, nn_rnn_pass pass);
+
+/* ---------------------------------------------------- multi-head attention */
+
+/*
+ * cuDNN's multi-head attention (cudnnMultiHeadAttnForward and its backward calls).
+ * A projection size of 0 means no projection: the head works on the input as is.
+ * Token counts are sums of sequence lengths (batch x beam sequences for the
+ * queries); `scores` is the sum over query sequences of (query length x key
+ * length), the score matrix's elements per head.
+ */
+typedef struct nn_attn_shape {
+    uint64_t heads;
+    uint64_t q_size, k_size, v_size;
+    uint64_t q_proj, k_proj, v_proj, o_proj;
+    bool proj_biases;
+    bool residual; /* the forward pass adds residuals to its output */
+    uint64_t q_tokens, k_tokens, scores;
+    nn_dtype dtype;
+} nn_attn_shape;
+
+/*
+ * Parameters (the weight buffer; Q, K and V are activations, never parameters):
+ * heads x (q_proj x q_size + k_proj x k_size + v_proj x v_size) + o_proj x heads x
+ * head_v, plus with biases heads x (q_proj + k_proj + v_proj) + o_proj. head_v is
+ * v_proj, or v_size without a projection. 0 with *overflow set on overflow.
+ */
+uint64_t nn_attn_params(const nn_attn_shape *s, bool *overflow);
+
+/*
+ * Forward MACs: the projections (q_tokens x heads x q_size x q_proj, k_tokens x
+ * heads x k_size x k_proj, k_tokens x heads x v_size x v_proj, q_tokens x heads x
+ * head_v x o_proj), plus Q K^T and P V: scores x heads x (head_q + head_v), i.e.
+ * 2 x b x h x s_q x s_k x d when head_q = head_v = d. FLOPs = 2 x MACs + softmax
+ * (5 per score: max, subtract, exp, sum, divide; the scaling is not counted) + 1
+ * per projected element for biases + 1 per output element for residuals.
+ * Backward data: each projection once (transposed) and Q K^T and P V twice (the
+ * gradients of both operands): FLOPs = 2 x MACs + 4 per score (softmax backward).
+ * Backward weights: the projections once; + 1 FLOP per bias gradient element.
+ * Bytes: Q, K, V, the weights (and residuals) read, the output written; the
+ * gradients alike for the backward passes.
+ */
+typedef enum nn_attn_pass { NN_ATTN_FORWARD, NN_ATTN_BACKWARD_DATA, NN_ATTN_BACKWARD_WEIGHTS } nn_attn_pass;
+nn_cost nn_attn_cost(const nn_attn_shape *s, nn_attn_pass pass);
 
 #endif

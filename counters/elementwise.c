@@ -37,42 +37,39 @@ const char *nn_activation_name(nn_activation a)
     return i < NN_ACT_COUNT_ ? ACTIVATIONS[i].name : "unknown";
 }
 
-/* c->flops += elements x per_element, checked. */
-static void add_flops(nn_cost *c, uint64_t elements, uint64_t per_element)
+void nn_cost_add_flops(nn_cost *c, uint64_t elements, uint64_t per_element)
 {
     const uint64_t f[2] = {elements, per_element};
     uint64_t flops = nn_product_u64(f, 2, &c->overflow);
     nn_accumulate_u64(&c->flops, flops, &c->overflow);
 }
 
-static void add_read(nn_cost *c, uint64_t elements, nn_dtype t)
+void nn_cost_add_read(nn_cost *c, uint64_t elements, nn_dtype t)
 {
     nn_accumulate_u64(&c->bytes_read, nn_tensor_bytes(&elements, 1, t, c), &c->overflow);
 }
 
-static void add_written(nn_cost *c, uint64_t elements, nn_dtype t)
+void nn_cost_add_written(nn_cost *c, uint64_t elements, nn_dtype t)
 {
     nn_accumulate_u64(&c->bytes_written, nn_tensor_bytes(&elements, 1, t, c),
                       &c->overflow);
 }
 
-/* An out-of-place op: reads its input, writes its output, and with beta != 0
- * reads the old output first. */
-static void add_in_out(nn_cost *c, uint64_t in_elements, nn_dtype in_dtype,
+void nn_cost_add_in_out(nn_cost *c, uint64_t in_elements, nn_dtype in_dtype,
                        uint64_t out_elements, nn_dtype out_dtype, bool accumulate)
 {
-    add_read(c, in_elements, in_dtype);
+    nn_cost_add_read(c, in_elements, in_dtype);
     if (accumulate)
-        add_read(c, out_elements, out_dtype);
-    add_written(c, out_elements, out_dtype);
+        nn_cost_add_read(c, out_elements, out_dtype);
+    nn_cost_add_written(c, out_elements, out_dtype);
 }
 
 nn_cost nn_activation_cost(nn_activation a, uint64_t elements, nn_dtype x_dtype,
                            nn_dtype y_dtype, bool accumulate)
 {
     nn_cost c = {0};
-    add_flops(&c, elements, nn_activation_flops_per_element(a));
-    add_in_out(&c, elements, x_dtype, elements, y_dtype, accumulate);
+    nn_cost_add_flops(&c, elements, nn_activation_flops_per_element(a));
+    nn_cost_add_in_out(&c, elements, x_dtype, elements, y_dtype, accumulate);
     return c;
 }
 
@@ -81,8 +78,8 @@ nn_cost nn_add_tensor_cost(uint64_t a_elements, nn_dtype a_dtype, uint64_t c_ele
 {
     nn_cost c = {0};
     /* One add per element of C; a broadcast A is still read only once. */
-    add_flops(&c, c_elements, 1);
-    add_in_out(&c, a_elements, a_dtype, c_elements, c_dtype, accumulate);
+    nn_cost_add_flops(&c, c_elements, 1);
+    nn_cost_add_in_out(&c, a_elements, a_dtype, c_elements, c_dtype, accumulate);
     return c;
 }
 
@@ -98,8 +95,8 @@ nn_cost nn_pool_cost(nn_pool_mode mode, uint64_t window, uint64_t in_elements,
                      uint64_t out_elements, nn_dtype dtype, bool accumulate)
 {
     nn_cost c = {0};
-    add_flops(&c, out_elements, pool_flops_per_output(mode, window));
-    add_in_out(&c, in_elements, dtype, out_elements, dtype, accumulate);
+    nn_cost_add_flops(&c, out_elements, pool_flops_per_output(mode, window));
+    nn_cost_add_in_out(&c, in_elements, dtype, out_elements, dtype, accumulate);
     return c;
 }
 
@@ -111,15 +108,15 @@ void nn_epilogue_add_cost(nn_cost *cost, const nn_epilogue *e, uint64_t out_elem
      * read and only an auxiliary output is written. */
     nn_cost c = {0};
     if (e->bias) {
-        add_flops(&c, out_elements, 1);
-        add_read(&c, e->bias_elements, e->bias_dtype);
+        nn_cost_add_flops(&c, out_elements, 1);
+        nn_cost_add_read(&c, e->bias_elements, e->bias_dtype);
     }
     if (e->residual) { /* alpha2 x z + acc: a multiply and an add */
-        add_flops(&c, out_elements, 2);
-        add_read(&c, out_elements, e->residual_dtype);
+        nn_cost_add_flops(&c, out_elements, 2);
+        nn_cost_add_read(&c, out_elements, e->residual_dtype);
     }
-    add_flops(&c, out_elements, nn_activation_flops_per_element(e->activation));
+    nn_cost_add_flops(&c, out_elements, nn_activation_flops_per_element(e->activation));
     if (e->aux_output)
-        add_written(&c, out_elements, e->aux_dtype);
+        nn_cost_add_written(&c, out_elements, e->aux_dtype);
     nn_cost_add(cost, &c);
 }

@@ -44,33 +44,21 @@ uint64_t nn_reduction_flops(nn_reduction_kind kind, uint64_t in_elements, uint64
     return 0;
 }
 
-typedef struct norm_rate {
-    uint64_t per_element, per_group;
-} norm_rate;
-
-static norm_rate norm_rate_of(nn_norm_kind kind, nn_norm_phase phase)
+static uint64_t norm_flops_per_element(nn_norm_kind kind, nn_norm_phase phase)
 {
     bool rms = kind == NN_NORM_RMS;
     switch (phase) {
-    case NN_NORM_APPLY: return (norm_rate){4, 2};
-    case NN_NORM_FORWARD:
-        if (rms) return (norm_rate){4, 3};
-        /* Batch norm training also updates both running statistics, 3 FLOPs each. */
-        return (norm_rate){8, kind == NN_NORM_BATCH ? 4 + 6 : 4};
-    case NN_NORM_BACKWARD: return (norm_rate){rms ? 10 : 13, 4};
+    case NN_NORM_APPLY: return nn_bn_flops_per_element(NN_BN_INFERENCE);
+    case NN_NORM_FORWARD: return rms ? 4 : nn_bn_flops_per_element(NN_BN_TRAINING);
+    case NN_NORM_BACKWARD: return rms ? 6 : nn_bn_flops_per_element(NN_BN_BACKWARD);
     }
-    return (norm_rate){0, 0};
+    return 0;
 }
 
-uint64_t nn_norm_flops(nn_norm_kind kind, nn_norm_phase phase, uint64_t elements, uint64_t groups,
-                       bool *overflow)
+uint64_t nn_norm_flops(nn_norm_kind kind, nn_norm_phase phase, uint64_t elements, bool *overflow)
 {
-    norm_rate r = norm_rate_of(kind, phase);
-    const uint64_t per_elements[2] = {elements, r.per_element};
-    const uint64_t per_groups[2] = {groups, r.per_group};
-    uint64_t flops = nn_product_u64(per_elements, 2, overflow);
-    nn_accumulate_u64(&flops, nn_product_u64(per_groups, 2, overflow), overflow);
-    return flops;
+    const uint64_t f[2] = {elements, norm_flops_per_element(kind, phase)};
+    return nn_product_u64(f, 2, overflow);
 }
 
 /* S = b h s_q s_k, the number of attention scores. */

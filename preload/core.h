@@ -257,6 +257,9 @@ typedef enum nn_param_rule {
     NN_PARAM_UNLESS_ACTIVATION, /* a bias: unless an earlier operation wrote it */
     NN_PARAM_WEIGHT_OPERAND,    /* a GEMM operand: the first such candidate of the call
                                    that no earlier operation wrote, if any */
+    NN_PARAM_BUFFER,            /* state the model keeps but does not learn (batch norm's
+                                   running mean and variance): counted once per address
+                                   in a total of its own, never as parameters */
 } nn_param_rule;
 
 /* A device buffer an operation may read as weights. */

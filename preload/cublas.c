@@ -422,3 +422,18 @@ GEMM_STRIDED_EX(cublasGemmStridedBatchedEx_64, int64_t)
 
 GEMM_BATCHED_EX(cublasGemmBatchedEx, int)
 GEMM_BATCHED_EX(cublasGemmBatchedEx_64, int64_t)
+
+/* ------------------------------------------------ shared with cublas_vec.c */
+
+void *nn_cublas_stream(const nn_copy *copy, cublasHandle_t handle)
+{
+    return handle_stream(copy, handle);
+}
+
+bool nn_cublas_beta_nonzero(const nn_copy *copy, cublasHandle_t handle, const void *beta,
+                            size_t size, int parts)
+{
+    struct gemm_call g = {.copy = copy, .handle = handle, .beta = beta, .beta_size = size,
+                          .beta_parts = parts, .beta_float = true};
+    return gemm_accumulates(&g);
+}

@@ -105,9 +105,9 @@ static void describe_execution(nn_op *op, const nn_graph_execution *ex)
     op->cost = g->cost;
     memcpy(op->shape, g->shape, sizeof op->shape);
     for (int i = 0; i < g->n_params; i++)
-        if (ex->param_ptrs[i] && !g->params[i].buffer)
+        if (ex->param_ptrs[i])
             nn_op_add_param(op, ex->param_ptrs[i], g->params[i].elements, g->params[i].dtype,
-                            g->params[i].rule);
+                            g->params[i].buffer ? NN_PARAM_BUFFER : g->params[i].rule);
     if (g->n_outputs && ex->output_ptrs[0]) {
         op->output = ex->output_ptrs[0];
         op->output_bytes = g->outputs[0].bytes;

@@ -69,7 +69,8 @@ typedef struct node_cost {
     nn_cost cost;
     bool counted;
     const char *name;
-    bool heavy; /* a convolution, matmul, normalisation or attention: names the graph */
+    int rank; /* what names a graph: 2 a convolution, matmul or attention, 1 a
+                 normalisation, 0 the rest */
     nn_dtype dtype;
     char shape[NN_SHAPE_LEN];
 } node_cost;
@@ -166,7 +167,8 @@ static void conv_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g)
     writes(&nc->cost, out);
     if (dir != NN_CONV_BACKWARD_FILTER) note_param(g, w, NN_PARAM_ALWAYS, false);
     note_output(g, out);
-    nc->counted = nc->heavy = true;
+    nc->counted = true;
+    nc->rank = 2;
     nc->name = dir == NN_CONV_FORWARD         ? "conv_fwd"
                : dir == NN_CONV_BACKWARD_DATA ? "conv_bwd_data"
                                               : "conv_bwd_filter";
@@ -223,7 +225,8 @@ static void matmul_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g)
     if (s.a_matrices == 1) note_param(g, a, NN_PARAM_WEIGHT_OPERAND, false);
     if (s.b_matrices == 1) note_param(g, b, NN_PARAM_WEIGHT_OPERAND, false);
     note_output(g, c);
-    nc->counted = nc->heavy = true;
+    nc->counted = true;
+    nc->rank = 2;
     nc->name = "matmul";
     nc->dtype = a->dtype;
     describe(nc, a, " * ", b, c);
@@ -322,21 +325,13 @@ static nn_norm_kind norm_kind(cudnnBackendNormMode_t m)
     }
 }
 
-/* Statistics groups: per channel for batch norm; for the others, one per set of
- * elements the scale spans (a row for layer norm). */
-static uint64_t norm_groups(nn_norm_kind kind, const nn_graph_tensor *x,
-                            const nn_graph_tensor *scale, const nn_graph_tensor *stat,
-                            bool *overflow)
+/* Named as the legacy API's batch norm rows are (bn_inference, bn_training,
+ * bn_backward). */
+static const char *norm_name(nn_norm_kind kind, nn_norm_phase phase)
 {
-    if (kind == NN_NORM_BATCH) return x->nb >= 2 && x->dims[1] > 0 ? (uint64_t)x->dims[1] : 0;
-    if (stat->present) return elements_of(stat, overflow);
-    uint64_t per_group = scale->present ? elements_of(scale, overflow) : 0;
-    return per_group ? elements_of(x, overflow) / per_group : 0;
-}
-
-static const char *norm_name(nn_norm_kind kind, bool backward)
-{
-    if (kind == NN_NORM_BATCH) return backward ? "batchnorm_bwd" : "batchnorm";
+    bool backward = phase == NN_NORM_BACKWARD;
+    if (kind == NN_NORM_BATCH)
+        return backward ? "bn_backward" : phase == NN_NORM_APPLY ? "bn_inference" : "bn_training";
     if (kind == NN_NORM_RMS) return backward ? "rmsnorm_bwd" : "rmsnorm";
     return backward ? "layernorm_bwd" : "layernorm";
 }
@@ -352,10 +347,8 @@ static void norm_forward_node(const nn_graph_node *n, node_cost *nc, nn_graph_co
                               ? NN_NORM_APPLY
                               : NN_NORM_FORWARD;
     uint64_t elements = elements_of(&t[NN_ROLE_NF_X], &nc->cost.overflow);
-    uint64_t groups = norm_groups(kind, &t[NN_ROLE_NF_X], &t[NN_ROLE_NF_SCALE], &t[NN_ROLE_NF_MEAN],
-                                  &nc->cost.overflow);
     nn_accumulate_u64(&nc->cost.flops,
-                      nn_norm_flops(kind, phase, elements, groups, &nc->cost.overflow),
+                      nn_norm_flops(kind, phase, elements, &nc->cost.overflow),
                       &nc->cost.overflow);
     reads(&nc->cost, &t[NN_ROLE_NF_X]);
     reads(&nc->cost, &t[NN_ROLE_NF_SCALE]);
@@ -381,8 +374,9 @@ static void norm_forward_node(const nn_graph_node *n, node_cost *nc, nn_graph_co
         note_param(g, &t[NN_ROLE_NF_IN_RUN_VAR], NN_PARAM_ALWAYS, true);
     }
     note_output(g, &t[NN_ROLE_NF_Y]);
-    nc->counted = nc->heavy = true;
-    nc->name = norm_name(kind, false);
+    nc->counted = true;
+    nc->rank = 1;
+    nc->name = norm_name(kind, phase);
     nc->dtype = t[NN_ROLE_NF_X].dtype;
     describe(nc, &t[NN_ROLE_NF_X], "", NULL, &t[NN_ROLE_NF_Y]);
 }
@@ -393,10 +387,8 @@ static void norm_backward_node(const nn_graph_node *n, node_cost *nc, nn_graph_c
     if (!t[NN_ROLE_NB_X].present || !t[NN_ROLE_NB_DX].present) return;
     nn_norm_kind kind = norm_kind(n->norm_mode);
     uint64_t elements = elements_of(&t[NN_ROLE_NB_X], &nc->cost.overflow);
-    uint64_t groups = norm_groups(kind, &t[NN_ROLE_NB_X], &t[NN_ROLE_NB_SCALE], &t[NN_ROLE_NB_MEAN],
-                                  &nc->cost.overflow);
     nn_accumulate_u64(&nc->cost.flops,
-                      nn_norm_flops(kind, NN_NORM_BACKWARD, elements, groups, &nc->cost.overflow),
+                      nn_norm_flops(kind, NN_NORM_BACKWARD, elements, &nc->cost.overflow),
                       &nc->cost.overflow);
     static const int in[] = {NN_ROLE_NB_X, NN_ROLE_NB_DY, NN_ROLE_NB_SCALE, NN_ROLE_NB_MEAN,
                              NN_ROLE_NB_INV_VAR};
@@ -405,8 +397,9 @@ static void norm_backward_node(const nn_graph_node *n, node_cost *nc, nn_graph_c
     for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) writes(&nc->cost, &t[out[i]]);
     note_param(g, &t[NN_ROLE_NB_SCALE], NN_PARAM_UNLESS_ACTIVATION, false);
     note_output(g, &t[NN_ROLE_NB_DX]);
-    nc->counted = nc->heavy = true;
-    nc->name = norm_name(kind, true);
+    nc->counted = true;
+    nc->rank = 1;
+    nc->name = norm_name(kind, NN_NORM_BACKWARD);
     nc->dtype = t[NN_ROLE_NB_X].dtype;
     describe(nc, &t[NN_ROLE_NB_DY], "", NULL, &t[NN_ROLE_NB_DX]);
 }
@@ -439,7 +432,8 @@ static void sdpa_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g, b
         note_output(g, &t[out[i]]);
     }
     /* Q, K and V are activations: attention has no parameter of its own. */
-    nc->counted = nc->heavy = true;
+    nc->counted = true;
+    nc->rank = 2;
     nc->name = backward ? "sdpa_bwd" : "sdpa_fwd";
     nc->dtype = q->dtype;
     describe(nc, q, " @ ", k, backward ? &t[NN_ROLE_SDPA_DQ] : &t[NN_ROLE_SDPA_O]);
@@ -482,12 +476,13 @@ static void node_cost_of(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g
 
 /* ------------------------------------------------------------ the graph */
 
-/* The graph is named after its one heavy operation (a convolution with its fused
- * bias and activation is a conv_fwd), or after its only operation; else "graph". */
-static void name_graph(nn_graph_cost *g, const node_cost *first, const node_cost *heavy,
-                       unsigned heavy_count)
+/* The graph is named after its one operation of the highest rank (a convolution
+ * with its fused batch norm, bias and activation is a conv_fwd), or after its only
+ * operation; else "graph". */
+static void name_graph(nn_graph_cost *g, const node_cost *first, const node_cost *top,
+                       unsigned top_count)
 {
-    const node_cost *named = heavy_count == 1 ? heavy : g->n_ops == 1 ? first : NULL;
+    const node_cost *named = top_count == 1 ? top : g->n_ops == 1 ? first : NULL;
     g->op = named && named->name ? named->name : "graph";
     if (named) memcpy(g->shape, named->shape, sizeof g->shape);
     g->dtype = (named ? named : first)->dtype;
@@ -506,8 +501,8 @@ void nn_graph_cost_of_nodes(const nn_graph_node *const *nodes, unsigned n, nn_gr
     g->known = true;
     g->op = "graph";
     g->n_ops = n;
-    node_cost first = {0}, heavy = {0};
-    unsigned heavy_count = 0;
+    node_cost first = {0}, top = {0};
+    unsigned top_count = 0;
     for (unsigned i = 0; i < n; i++) {
         node_cost nc;
         node_cost_of(nodes[i], &nc, g);
@@ -518,7 +513,8 @@ void nn_graph_cost_of_nodes(const nn_graph_node *const *nodes, unsigned n, nn_gr
         }
         nn_cost_add(&g->cost, &nc.cost);
         if (i == 0) first = nc;
-        if (nc.heavy && heavy_count++ == 0) heavy = nc;
+        if (nc.rank > top.rank) top = nc, top_count = 1;
+        else if (nc.rank && nc.rank == top.rank) top_count++;
     }
-    if (n) name_graph(g, &first, &heavy, heavy_count);
+    if (n) name_graph(g, &first, &top, top_count);
 }

@@ -19,6 +19,7 @@
 #include "cuda_graphs.h"
 #include "cuda_types.h"
 #include "cudnn_read.h"
+#include "cudnn_shared.h"
 #include "timing.h"
 
 /* ------------------------------------------------------------ reading descriptors */
@@ -40,6 +41,10 @@ static void resolve_getters(const nn_copy *copy, struct cudnn_getters *g)
     g->activation = (__typeof__(g->activation))nn_copy_lookup(copy, "cudnnGetActivationDescriptor");
     g->pooling = (__typeof__(g->pooling))nn_copy_lookup(copy, "cudnnGetPoolingNdDescriptor");
     g->stream = (__typeof__(g->stream))nn_copy_lookup(copy, "cudnnGetStream");
+    g->lrn = (__typeof__(g->lrn))nn_copy_lookup(copy, "cudnnGetLRNDescriptor");
+    g->op_tensor = (__typeof__(g->op_tensor))nn_copy_lookup(copy, "cudnnGetOpTensorDescriptor");
+    g->rnn = (__typeof__(g->rnn))nn_copy_lookup(copy, "cudnnGetRNNDescriptor_v8");
+    g->rnn_data = (__typeof__(g->rnn_data))nn_copy_lookup(copy, "cudnnGetRNNDataDescriptor");
     if (!g->tensor || !g->filter)
         nn_warn_once(
             "cuDNN's descriptor getters are missing: cuDNN calls are counted without cost");
@@ -450,4 +455,27 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnPoolingForward,
     }
     nn_leave();
     return st;
+}
+
+/* ------------------------------------------------------------ shared with cudnn_*.c */
+
+const struct cudnn_getters *nn_cudnn_getters(const nn_copy *copy)
+{
+    return getters(copy);
+}
+
+bool nn_cudnn_scalar_is_zero(const void *scalar, nn_dtype data)
+{
+    return cudnn_scalar_is_zero(scalar, data);
+}
+
+void nn_cudnn_note_output(nn_op *op, const void *ptr, const nn_tensor_info *t)
+{
+    note_output(op, ptr, t);
+}
+
+void nn_cudnn_describe_unary(nn_op *op, const nn_tensor_info *x, const nn_tensor_info *y,
+                             const char *what)
+{
+    describe_unary(op, x, y, what);
 }

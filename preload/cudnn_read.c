@@ -5,6 +5,8 @@
 
 #include "cuda_types.h"
 
+#include <stdlib.h>
+
 bool nn_read_tensor(const struct cudnn_getters *g, cudnnTensorDescriptor_t d, nn_tensor_info *t)
 {
     int dims[NN_CUDNN_MAX_DIMS], strides[NN_CUDNN_MAX_DIMS], nb = 0;
@@ -114,4 +116,114 @@ bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w, const 
         s->kernel[i] = w->dims[2 + i];
     }
     return true;
+}
+
+bool nn_read_lrn(const struct cudnn_getters *g, cudnnLRNDescriptor_t d, uint64_t *window)
+{
+    unsigned n;
+    double alpha, beta, k;
+    if (!g->lrn || !d || g->lrn(d, &n, &alpha, &beta, &k) != CUDNN_STATUS_SUCCESS || n == 0)
+        return false;
+    *window = n;
+    return true;
+}
+
+bool nn_read_op_tensor(const struct cudnn_getters *g, cudnnOpTensorDescriptor_t d,
+                       const char **name, bool *unary)
+{
+    cudnnOpTensorOp_t op;
+    cudnnDataType_t type;
+    cudnnNanPropagation_t nan;
+    if (!g->op_tensor || !d || g->op_tensor(d, &op, &type, &nan) != CUDNN_STATUS_SUCCESS)
+        return false;
+    *unary = op == CUDNN_OP_TENSOR_SQRT || op == CUDNN_OP_TENSOR_NOT;
+    switch (op) {
+    case CUDNN_OP_TENSOR_ADD: *name = "add"; return true;
+    case CUDNN_OP_TENSOR_MUL: *name = "mul"; return true;
+    case CUDNN_OP_TENSOR_MIN: *name = "min"; return true;
+    case CUDNN_OP_TENSOR_MAX: *name = "max"; return true;
+    case CUDNN_OP_TENSOR_SQRT: *name = "sqrt"; return true;
+    case CUDNN_OP_TENSOR_NOT: *name = "not"; return true;
+    default: return false;
+    }
+}
+
+static bool rnn_cell_from(cudnnRNNMode_t mode, nn_rnn_cell *cell)
+{
+    switch (mode) {
+    case CUDNN_RNN_RELU: *cell = NN_RNN_RELU; return true;
+    case CUDNN_RNN_TANH: *cell = NN_RNN_TANH; return true;
+    case CUDNN_LSTM: *cell = NN_RNN_LSTM; return true;
+    case CUDNN_GRU: *cell = NN_RNN_GRU; return true;
+    default: return false;
+    }
+}
+
+bool nn_read_rnn(const struct cudnn_getters *g, cudnnRNNDescriptor_t d, nn_rnn_shape *s)
+{
+    cudnnRNNAlgo_t algo;
+    cudnnRNNMode_t mode;
+    cudnnRNNBiasMode_t bias;
+    cudnnDirectionMode_t dir;
+    cudnnRNNInputMode_t input;
+    cudnnDataType_t type, math_prec;
+    cudnnMathType_t math;
+    int32_t input_size, hidden, proj, layers;
+    cudnnDropoutDescriptor_t dropout;
+    uint32_t aux;
+    if (!g->rnn || !d ||
+        g->rnn(d, &algo, &mode, &bias, &dir, &input, &type, &math_prec, &math, &input_size,
+               &hidden, &proj, &layers, &dropout, &aux) != CUDNN_STATUS_SUCCESS ||
+        input_size <= 0 || hidden <= 0 || proj <= 0 || layers <= 0)
+        return false;
+    *s = (nn_rnn_shape){.input_size = (uint64_t)input_size,
+                        .hidden_size = (uint64_t)hidden,
+                        .proj_size = (uint64_t)proj,
+                        .layers = (uint64_t)layers,
+                        .directions = dir == CUDNN_BIDIRECTIONAL ? 2 : 1,
+                        .bias_vectors = bias == CUDNN_RNN_DOUBLE_BIAS ? 2
+                                        : bias == CUDNN_RNN_NO_BIAS   ? 0
+                                                                      : 1,
+                        .skip_input = input == CUDNN_SKIP_INPUT,
+                        .dtype = nn_from_cudnn_dtype(type)};
+    return rnn_cell_from(mode, &s->cell);
+}
+
+bool nn_read_rnn_steps(const struct cudnn_getters *g, cudnnRNNDataDescriptor_t d,
+                       uint64_t *steps, uint64_t *batch, uint64_t *buffer_elements)
+{
+    /* cuDNN 9.x's getter has been seen to return success without writing anything:
+     * every output starts invalid, so that such an answer is refused. cuDNN wants
+     * somewhere to write the padding symbol (up to a double). */
+    cudnnDataType_t type;
+    cudnnRNNDataLayout_t layout;
+    int max_len = 0, batch_size = 0, vector = 0;
+    double padding;
+    /* A first call with no room for the lengths gives the batch size. */
+    if (!g->rnn_data || !d ||
+        g->rnn_data(d, &type, &layout, &max_len, &batch_size, &vector, 0, NULL, &padding) !=
+            CUDNN_STATUS_SUCCESS ||
+        batch_size <= 0 || max_len <= 0 || vector <= 0 || batch_size > NN_RNN_MAX_BATCH)
+        return false;
+    int *lengths = malloc((size_t)batch_size * sizeof *lengths);
+    if (!lengths) return false;
+    for (int i = 0; i < batch_size; i++) lengths[i] = -1;
+    /* The second answer must describe the same batch the array was sized for. */
+    int asked = batch_size;
+    bool ok = g->rnn_data(d, &type, &layout, &max_len, &batch_size, &vector, asked, lengths,
+                          &padding) == CUDNN_STATUS_SUCCESS &&
+              batch_size == asked && max_len > 0 && vector > 0;
+    uint64_t sum = 0;
+    for (int i = 0; ok && i < batch_size; i++) {
+        if (lengths[i] < 0 || lengths[i] > max_len) ok = false;
+        else sum += (uint64_t)lengths[i]; /* at most 2^31 x 2^31: no overflow */
+    }
+    free(lengths);
+    *steps = sum;
+    *batch = (uint64_t)batch_size;
+    /* three factors below 2^31: below 2^93, so checked */
+    const uint64_t dims[3] = {(uint64_t)max_len, (uint64_t)batch_size, (uint64_t)vector};
+    bool overflow = false;
+    *buffer_elements = nn_product_u64(dims, 3, &overflow);
+    return ok && !overflow;
 }

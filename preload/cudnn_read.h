@@ -25,6 +25,15 @@ struct cudnn_getters {
     cudnnStatus_t (*pooling)(const cudnnPoolingDescriptor_t, int, cudnnPoolingMode_t *,
                              cudnnNanPropagation_t *, int *, int[], int[], int[]);
     cudnnStatus_t (*stream)(cudnnHandle_t, cudaStream_t *);
+    cudnnStatus_t (*lrn)(cudnnLRNDescriptor_t, unsigned *, double *, double *, double *);
+    cudnnStatus_t (*op_tensor)(const cudnnOpTensorDescriptor_t, cudnnOpTensorOp_t *,
+                               cudnnDataType_t *, cudnnNanPropagation_t *);
+    cudnnStatus_t (*rnn)(cudnnRNNDescriptor_t, cudnnRNNAlgo_t *, cudnnRNNMode_t *,
+                         cudnnRNNBiasMode_t *, cudnnDirectionMode_t *, cudnnRNNInputMode_t *,
+                         cudnnDataType_t *, cudnnDataType_t *, cudnnMathType_t *, int32_t *,
+                         int32_t *, int32_t *, int32_t *, cudnnDropoutDescriptor_t *, uint32_t *);
+    cudnnStatus_t (*rnn_data)(cudnnRNNDataDescriptor_t, cudnnDataType_t *, cudnnRNNDataLayout_t *,
+                              int *, int *, int *, int, int[], void *);
 };
 
 typedef struct nn_tensor_info {
@@ -50,6 +59,24 @@ bool nn_read_activation(const struct cudnn_getters *g, cudnnActivationDescriptor
                         nn_activation *a);
 bool nn_read_pooling(const struct cudnn_getters *g, cudnnPoolingDescriptor_t d, nn_pool_mode *mode,
                      uint64_t *window);
+
+/* The window (lrnN channels) of a cross-channel LRN. */
+bool nn_read_lrn(const struct cudnn_getters *g, cudnnLRNDescriptor_t d, uint64_t *window);
+/* An op-tensor's operation; *unary for those that ignore B (sqrt, not). */
+bool nn_read_op_tensor(const struct cudnn_getters *g, cudnnOpTensorDescriptor_t d,
+                       const char **name, bool *unary);
+
+/* An RNN descriptor's cell, sizes, layers, directions, biases and input mode
+ * (steps and batch are left to nn_read_rnn_steps). */
+bool nn_read_rnn(const struct cudnn_getters *g, cudnnRNNDescriptor_t d, nn_rnn_shape *s);
+/* Larger RNN batches (far beyond what cuDNN runs) are not read: the lengths are
+ * copied to the heap. */
+#define NN_RNN_MAX_BATCH (1 << 20)
+/* The time steps of an RNN data descriptor in all (the sum of its sequence
+ * lengths), its batch size, and the elements of its buffer (max length x batch x
+ * vector size, padding included). */
+bool nn_read_rnn_steps(const struct cudnn_getters *g, cudnnRNNDataDescriptor_t d,
+                       uint64_t *steps, uint64_t *batch, uint64_t *buffer_elements);
 
 /*
  * The convolution of input x, filter w and output y (forward terms). Groups come

@@ -37,10 +37,19 @@ static uint64_t n_chunks, n_listed;
 static nn_frame_op *history[NN_MAX_HISTORY / HISTORY_CHUNK];
 static uint64_t history_len;
 
-/* address -> elements (value) and nn_dtype (extra) of each parameter buffer */
-static nn_addrmap params = {.max_slots = MAX_PARAM_BUFFERS};
-/* parameters of buffers since freed: they were read as weights all the same */
-static uint64_t retired_params, retired_param_bytes;
+/*
+ * A set of buffers counted once by address: address -> elements (value) and
+ * nn_dtype (extra). Buffers since freed stay counted in `retired`: they were read
+ * all the same. Parameters are one set; buffers the model keeps but does not learn
+ * (batch norm's running statistics) are another, reported apart.
+ */
+typedef struct counted_set {
+    nn_addrmap map;
+    uint64_t retired, retired_bytes;
+} counted_set;
+
+static counted_set params = {.map = {.max_slots = MAX_PARAM_BUFFERS}};
+static counted_set state_buffers = {.map = {.max_slots = MAX_PARAM_BUFFERS}};
 /* device allocations (cudaMalloc) -> size, to forget a buffer when it is freed */
 static nn_addrmap allocations = {.max_slots = MAX_ALLOCATIONS};
 /* device memory written by recorded operations: activations */
@@ -48,12 +57,12 @@ static nn_ranges written = {.max_ranges = MAX_WRITTEN_RANGES};
 
 /* ------------------------------------------------------------ parameters */
 
-/* Adds one parameter buffer to the totals, once per address: a buffer read again
- * with more elements (a larger view of it) raises its count to the larger size. */
-static void params_note(const nn_param_ref *p)
+/* Adds one buffer to a set, once per address: a buffer read again with more
+ * elements (a larger view of it) raises its count to the larger size. */
+static void set_note(counted_set *set, const nn_param_ref *p)
 {
     if (!p->addr || !p->elements) return;
-    nn_addrmap_slot *s = nn_addrmap_insert(&params, (uintptr_t)p->addr);
+    nn_addrmap_slot *s = nn_addrmap_insert(&set->map, (uintptr_t)p->addr);
     if (!s) {
         nn_warn_once("more than %u parameter buffers: later ones are not counted",
                      MAX_PARAM_BUFFERS / 2);
@@ -66,21 +75,38 @@ static void params_note(const nn_param_ref *p)
     }
 }
 
-static uint64_t param_bytes(const nn_addrmap_slot *s, bool *overflow)
+static uint64_t slot_bytes(const nn_addrmap_slot *s, bool *overflow)
 {
     return nn_bytes_of(s->value, (nn_dtype)s->extra, overflow);
 }
 
-static void params_sum(uint64_t *elements, uint64_t *bytes, bool *overflow)
+static void set_sum(const counted_set *set, uint64_t *elements, uint64_t *bytes, bool *overflow)
 {
-    *elements = retired_params;
-    *bytes = retired_param_bytes;
-    for (uint64_t i = 0; i < params.cap; i++) {
-        const nn_addrmap_slot *s = &params.slots[i];
+    *elements = set->retired;
+    *bytes = set->retired_bytes;
+    for (uint64_t i = 0; i < set->map.cap; i++) {
+        const nn_addrmap_slot *s = &set->map.slots[i];
         if (!s->key) continue;
         *overflow |= !nn_add_u64(*elements, s->value, elements);
-        *overflow |= !nn_add_u64(*bytes, param_bytes(s, overflow), bytes);
+        *overflow |= !nn_add_u64(*bytes, slot_bytes(s, overflow), bytes);
     }
+}
+
+/* The buffer at a freed address leaves the set, still counted as retired. */
+static void set_retire(counted_set *set, uintptr_t a)
+{
+    nn_addrmap_slot *s = nn_addrmap_find(&set->map, a);
+    if (!s) return;
+    bool overflow = false;
+    nn_add_u64(set->retired, s->value, &set->retired);
+    nn_add_u64(set->retired_bytes, slot_bytes(s, &overflow), &set->retired_bytes);
+    nn_addrmap_erase(&set->map, a);
+}
+
+static void set_clear(counted_set *set)
+{
+    nn_addrmap_clear(&set->map);
+    set->retired = set->retired_bytes = 0;
 }
 
 /* ------------------------------------------------------------ device memory */
@@ -111,13 +137,8 @@ void nn_note_free(const void *ptr)
         nn_ranges_remove(&written, a, a + alloc->value);
         nn_addrmap_erase(&allocations, a);
     }
-    nn_addrmap_slot *param = nn_addrmap_find(&params, a);
-    if (param) {
-        bool overflow = false;
-        nn_add_u64(retired_params, param->value, &retired_params);
-        nn_add_u64(retired_param_bytes, param_bytes(param, &overflow), &retired_param_bytes);
-        nn_addrmap_erase(&params, a);
-    }
+    set_retire(&params, a);
+    set_retire(&state_buffers, a);
     pthread_mutex_unlock(&lock);
 }
 
@@ -141,13 +162,18 @@ static uint64_t settle_params(const nn_op *op, uint64_t *signature)
     bool operand_taken = false;
     for (int i = 0; i < op->n_params; i++) {
         const nn_param_ref *p = &op->params[i];
+        if (p->rule == NN_PARAM_BUFFER) { /* state, not weights: in a total of its own */
+            set_note(&state_buffers, p);
+            *signature = mix(*signature, (uint64_t)(uintptr_t)p->addr);
+            continue;
+        }
         bool activation = nn_ranges_contains(&written, (uintptr_t)p->addr);
         bool take = p->rule == NN_PARAM_ALWAYS ||
                     (p->rule == NN_PARAM_UNLESS_ACTIVATION && !activation) ||
                     (p->rule == NN_PARAM_WEIGHT_OPERAND && !operand_taken && !activation);
         if (!take) continue;
         if (p->rule == NN_PARAM_WEIGHT_OPERAND) operand_taken = true;
-        params_note(p);
+        set_note(&params, p);
         *signature = mix(*signature, (uint64_t)(uintptr_t)p->addr);
         nn_add_u64(read, p->elements, &read);
     }
@@ -348,7 +374,8 @@ void nn_snapshot_unlock(void)
 nn_totals nn_totals_get(void)
 {
     nn_totals t = totals;
-    params_sum(&t.params, &t.param_bytes, &t.cost.overflow);
+    set_sum(&params, &t.params, &t.param_bytes, &t.cost.overflow);
+    set_sum(&state_buffers, &t.buffers, &t.buffer_bytes, &t.cost.overflow);
     return t;
 }
 
@@ -373,10 +400,10 @@ static void reset_after_fork(void)
     n_chunks = n_listed = 0;
     for (size_t c = 0; c < NN_MAX_HISTORY / HISTORY_CHUNK; c++) free(history[c]), history[c] = NULL;
     history_len = 0;
-    nn_addrmap_clear(&params);
+    set_clear(&params);
+    set_clear(&state_buffers);
     nn_addrmap_clear(&allocations);
     nn_ranges_clear(&written);
-    retired_params = retired_param_bytes = 0;
     memset(&totals, 0, sizeof totals);
     recorded_any = 0;
 }

@@ -17,6 +17,8 @@ typedef struct nn_totals {
     nn_cost cost;
     uint64_t params; /* elements of distinct parameter buffers */
     uint64_t param_bytes;
+    uint64_t buffers; /* elements of distinct buffers (NN_PARAM_BUFFER), apart from params */
+    uint64_t buffer_bytes;
     bool params_incomplete;
 } nn_totals;
 

@@ -184,6 +184,10 @@ static void print_totals(nn_out *fd, const nn_totals *t)
     nn_out_printf(fd, "  params         %s (%s), %s bytes%s\n", nn_fmt_grouped(t->params, a),
                   nn_fmt_scaled(t->params, b), nn_fmt_grouped(t->param_bytes, c),
                   t->params_incomplete ? " (incomplete)" : "");
+    if (t->buffers)
+        nn_out_printf(fd, "  buffers        %s (%s), %s bytes (running statistics: not parameters)\n",
+                      nn_fmt_grouped(t->buffers, a), nn_fmt_scaled(t->buffers, b),
+                      nn_fmt_grouped(t->buffer_bytes, c));
     nn_out_printf(fd, "  MACs           %s (%s)\n", nn_fmt_grouped(t->cost.macs, a),
                   nn_fmt_scaled(t->cost.macs, b));
     nn_out_printf(fd, "  FLOPs          %s (%s)\n", nn_fmt_grouped(t->cost.flops, a),
@@ -248,13 +252,15 @@ static void json_totals(nn_out *f, const nn_totals *t)
     nn_out_printf(f,
                   "\"totals\": {\"calls\": %llu, \"failed_calls\": %llu, "
                   "\"unknown_cost_calls\": %llu, \"macs\": %llu, \"flops\": %llu, "
-                  "\"params\": %llu, \"param_bytes\": %llu, \"bytes_read\": %llu, "
+                  "\"params\": %llu, \"param_bytes\": %llu, \"buffers\": %llu, "
+                  "\"buffer_bytes\": %llu, \"bytes_read\": %llu, "
                   "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s, "
                   "\"bytes_incomplete\": %s}",
                   (unsigned long long)t->calls, (unsigned long long)t->failed_calls,
                   (unsigned long long)t->unknown_cost_calls, (unsigned long long)t->cost.macs,
                   (unsigned long long)t->cost.flops, (unsigned long long)t->params,
-                  (unsigned long long)t->param_bytes, (unsigned long long)t->cost.bytes_read,
+                  (unsigned long long)t->param_bytes, (unsigned long long)t->buffers,
+                  (unsigned long long)t->buffer_bytes, (unsigned long long)t->cost.bytes_read,
                   (unsigned long long)t->cost.bytes_written, t->cost.overflow ? "true" : "false",
                   t->params_incomplete ? "true" : "false",
                   t->cost.unknown_dtype ? "true" : "false");

@@ -237,7 +237,11 @@ static void print_totals(FILE *f, const nn_trace_totals *t, bool params_known)
         fprintf(f, "  params         %s (%s), %s bytes%s\n", nn_fmt_grouped(t->params, a),
                 nn_fmt_scaled(t->params, b), nn_fmt_grouped(t->param_bytes, c),
                 t->params_incomplete ? " (incomplete)" : "");
-    else
+    if (params_known && t->buffers)
+        fprintf(f, "  buffers        %s (%s), %s bytes (running statistics: not parameters)\n",
+                nn_fmt_grouped(t->buffers, a), nn_fmt_scaled(t->buffers, b),
+                nn_fmt_grouped(t->buffer_bytes, c));
+    if (!params_known)
         fprintf(f, "  params         unknown (the trace has no END record)\n");
     fprintf(f, "  MACs           %s (%s)\n", nn_fmt_grouped(t->macs, a), nn_fmt_scaled(t->macs, b));
     fprintf(f, "  FLOPs          %s (%s)\n", nn_fmt_grouped(t->flops, a), nn_fmt_scaled(t->flops, b));
@@ -343,6 +347,8 @@ static nn_trace_totals merged_totals(const nn_trace_summary *s, size_t n)
         accumulate(&m.flops, t->flops, &m.overflow);
         accumulate(&m.params, t->params, &m.overflow);
         accumulate(&m.param_bytes, t->param_bytes, &m.overflow);
+        accumulate(&m.buffers, t->buffers, &m.overflow);
+        accumulate(&m.buffer_bytes, t->buffer_bytes, &m.overflow);
         accumulate(&m.bytes_read, t->bytes_read, &m.overflow);
         accumulate(&m.bytes_written, t->bytes_written, &m.overflow);
         m.overflow |= t->overflow;
@@ -453,13 +459,15 @@ static void json_totals(FILE *f, const char *in, const nn_trace_totals *t)
     fprintf(f,
             "%s\"totals\": {\"calls\": %llu, \"failed_calls\": %llu, "
             "\"unknown_cost_calls\": %llu, \"macs\": %llu, \"flops\": %llu, "
-            "\"params\": %llu, \"param_bytes\": %llu, \"bytes_read\": %llu, "
+            "\"params\": %llu, \"param_bytes\": %llu, \"buffers\": %llu, "
+            "\"buffer_bytes\": %llu, \"bytes_read\": %llu, "
             "\"bytes_written\": %llu, \"overflow\": %s, \"params_incomplete\": %s, "
             "\"bytes_incomplete\": %s},\n",
             in, (unsigned long long)t->calls, (unsigned long long)t->failed_calls,
             (unsigned long long)t->unknown_cost_calls, (unsigned long long)t->macs,
             (unsigned long long)t->flops, (unsigned long long)t->params,
-            (unsigned long long)t->param_bytes, (unsigned long long)t->bytes_read,
+            (unsigned long long)t->param_bytes, (unsigned long long)t->buffers,
+            (unsigned long long)t->buffer_bytes, (unsigned long long)t->bytes_read,
             (unsigned long long)t->bytes_written, yes(t->overflow), yes(t->params_incomplete),
             yes(t->bytes_incomplete));
 }

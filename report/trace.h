@@ -107,6 +107,7 @@ typedef struct nn_trace_frame {
 typedef struct nn_trace_totals {
     uint64_t calls, failed_calls, unknown_cost_calls, macs, flops, params, param_bytes,
         bytes_read, bytes_written;
+    uint64_t buffers, buffer_bytes; /* not parameters (running statistics); 0 in older traces */
     bool overflow, params_incomplete, bytes_incomplete;
 } nn_trace_totals;
 

@@ -365,6 +365,8 @@ static int parse_end_json(parser *p, size_t offset, size_t len)
         get_u64(p, offset, tot, w, "flops", &s->flops) ||
         get_u64(p, offset, tot, w, "params", &s->params) ||
         get_u64(p, offset, tot, w, "param_bytes", &s->param_bytes) ||
+        get_u64(p, offset, tot, w, "buffers", &s->buffers) ||
+        get_u64(p, offset, tot, w, "buffer_bytes", &s->buffer_bytes) ||
         get_u64(p, offset, tot, w, "bytes_read", &s->bytes_read) ||
         get_u64(p, offset, tot, w, "bytes_written", &s->bytes_written) ||
         get_bool(p, offset, tot, w, "overflow", &s->overflow) ||

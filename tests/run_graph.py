@@ -125,6 +125,27 @@ def check_autotuning(r, ops, i):
           f"(got {f['count']} frames of {f['calls_per_frame']} calls, {f['macs_per_frame']:,} MACs)")
 
 
+# Convolution, batch norm at inference and ReLU in one graph, on the plain
+# convolution's output y (2 x 8 x 16 x 16 = 4,096 elements): 110,592 MACs; FLOPs
+# 2 x MACs + batch norm 4 per element + ReLU 1 per element = 221,184 + 20,480.
+# Bytes: x 1,536 and w 216 elements read, the four 8-element statistics read, y
+# written; the intermediate tensors are virtual. Parameters: the filter (216), scale
+# and bias (8 + 8); buffers: mean and inverse variance (8 + 8).
+def check_conv_bn(r, ops, i):
+    row = ops[i]
+    y = 2 * 8 * 16 * 16
+    check(row["op"] == "conv_fwd" and "3 ops" in row["shape"],
+          f"conv + batch norm + ReLU: one conv_fwd row, a graph of 3 ops ({row['shape']})")
+    check(row["macs"] == CONV_MACS and row["flops"] == 2 * CONV_MACS + 5 * y,
+          f"MACs {CONV_MACS:,}; FLOPs 2 x MACs + 5 x {y:,} (got {row['flops']:,})")
+    check(row["bytes_read"] == (1536 + 216 + 4 * 8) * F32 and row["bytes_written"] == y * F32,
+          "virtual intermediates move no memory: x, w, statistics read, y written")
+    check(row["params"] == 216 + 16, "the filter, scale and bias are parameters (232)")
+    check(r["totals"].get("buffers") == 16,
+          f"mean and inverse variance are buffers (16), not parameters (got {r['totals'].get('buffers')})")
+    return i + 1
+
+
 def test_graph_api():
     print("cuDNN graph API: convolutions, attention, a populated CUDA graph")
     rc, out, err, r = run([GRAPH_API], json_out=True)
@@ -136,11 +157,13 @@ def test_graph_api():
     i = check_convolutions(ops)
     i = check_attention(ops, i)
     i = check_populated(ops, i)
+    i = check_conv_bn(r, ops, i)
     check_autotuning(r, ops, i)
     conv_params = sum(c[3] for c in CONV_CASES)  # legacy and graph share each filter: 850
-    # The populated graph and the autotuning each have a filter buffer of their own.
-    check(r["totals"]["params"] == conv_params + 2 * CONV_CASES[0][3],
-          f"distinct parameters: {conv_params} + 2 more filters of 216")
+    # The populated graph, the autotuning and the conv-BN graph each have a filter of
+    # their own.
+    check(r["totals"]["params"] == conv_params + 3 * CONV_CASES[0][3] + 16,
+          f"distinct parameters: {conv_params} + 3 more filters of 216 + a scale and bias of 8")
     check(r["totals"]["failed_calls"] == 1, "one failed call")
 
 

@@ -556,6 +556,62 @@ static void autotuning(cudnnHandle_t h)
     cudnnDestroyConvolutionDescriptor(cd);
 }
 
+/* ------------------------------------------------------------ normalisation */
+
+/*
+ * One graph: the plain convolution (2x3x16x16 * 8x3x3x3 -> 2x8x16x16), then batch
+ * norm at inference on its output (virtual: it stays on chip), with scale, bias,
+ * mean and inverse variance of 1x8x1x1, then ReLU.
+ */
+static void conv_bn_relu(cudnnHandle_t h)
+{
+    const struct conv_case *c = &conv_cases[0];
+    const int64_t ch[4] = {1, 8, 1, 1};
+    desc_t tx = tensor('x', 4, c->x, NULL, false, false),
+           tw = tensor('w', 4, c->w, NULL, false, false),
+           conv_out = tensor(200, 4, c->y, NULL, true, false),
+           bn_out = tensor(201, 4, c->y, NULL, true, false),
+           ty = tensor('y', 4, c->y, NULL, false, false),
+           scale = tensor('s', 4, ch, NULL, false, false),
+           bias = tensor('b', 4, ch, NULL, false, false),
+           mean = tensor('m', 4, ch, NULL, false, false),
+           inv_var = tensor('v', 4, ch, NULL, false, false);
+    int64_t sp = 2;
+    cudnnDataType_t comp = CUDNN_DATA_FLOAT;
+    desc_t conv = create(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+    set(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &sp);
+    set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
+    set(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, c->pre);
+    set(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, c->post);
+    done(conv);
+    desc_t conv_op = create(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, tx);
+    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, tw);
+    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, conv_out);
+    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv);
+    done(conv_op);
+    cudnnBackendNormMode_t mode = CUDNN_BATCH_NORM;
+    cudnnBackendNormFwdPhase_t phase = CUDNN_NORM_FWD_INFERENCE;
+    desc_t bn = create(CUDNN_BACKEND_OPERATION_NORM_FORWARD_DESCRIPTOR);
+    set(bn, CUDNN_ATTR_OPERATION_NORM_FWD_MODE, CUDNN_TYPE_NORM_MODE, 1, &mode);
+    set(bn, CUDNN_ATTR_OPERATION_NORM_FWD_PHASE, CUDNN_TYPE_NORM_FWD_PHASE, 1, &phase);
+    set_desc(bn, CUDNN_ATTR_OPERATION_NORM_FWD_XDESC, conv_out);
+    set_desc(bn, CUDNN_ATTR_OPERATION_NORM_FWD_SCALE_DESC, scale);
+    set_desc(bn, CUDNN_ATTR_OPERATION_NORM_FWD_BIAS_DESC, bias);
+    set_desc(bn, CUDNN_ATTR_OPERATION_NORM_FWD_MEAN_DESC, mean);
+    set_desc(bn, CUDNN_ATTR_OPERATION_NORM_FWD_INV_VARIANCE_DESC, inv_var);
+    set_desc(bn, CUDNN_ATTR_OPERATION_NORM_FWD_YDESC, bn_out);
+    done(bn);
+    desc_t ops[] = {conv_op, bn, pointwise(CUDNN_POINTWISE_RELU_FWD, bn_out, NULL, ty)};
+    desc_t plan = plan_for(h, ops, 3);
+    void *x = device((size_t)product(c->x, 4)), *w = device((size_t)product(c->w, 4)),
+         *y = device((size_t)product(c->y, 4));
+    void *stats[4] = {device(8), device(8), device(8), device(8)};
+    int64_t uids[] = {'x', 'w', 'y', 's', 'b', 'm', 'v'};
+    void *ptrs[] = {x, w, y, stats[0], stats[1], stats[2], stats[3]};
+    CHECK(cudnnBackendExecute(h, plan, variant_pack(uids, ptrs, 7)));
+}
+
 int main(void)
 {
     cudnnHandle_t h;
@@ -566,6 +622,7 @@ int main(void)
     convolutions(h);
     attention(h);
     populated_graph(h, stream);
+    conv_bn_relu(h);
     autotuning(h);
     CHECK_CUDA(cudaStreamSynchronize(stream));
     release_all();

@@ -93,11 +93,54 @@ static void matmul_path(void)
     if (!c.overflow && c.flops < 2 * c.macs) abort(); /* elementwise FLOPs only add */
 }
 
+static cudnnStatus_t fake_rnn(cudnnRNNDescriptor_t d, cudnnRNNAlgo_t *algo, cudnnRNNMode_t *mode,
+                              cudnnRNNBiasMode_t *bias, cudnnDirectionMode_t *dir,
+                              cudnnRNNInputMode_t *input, cudnnDataType_t *type,
+                              cudnnDataType_t *math_prec, cudnnMathType_t *math,
+                              int32_t *input_size, int32_t *hidden, int32_t *proj,
+                              int32_t *layers, cudnnDropoutDescriptor_t *dropout, uint32_t *aux)
+{
+    (void)d;
+    *algo = (cudnnRNNAlgo_t)next_i32(), *mode = (cudnnRNNMode_t)next_i32();
+    *bias = (cudnnRNNBiasMode_t)next_i32(), *dir = (cudnnDirectionMode_t)next_i32();
+    *input = (cudnnRNNInputMode_t)next_i32(), *type = (cudnnDataType_t)next_i32();
+    *math_prec = (cudnnDataType_t)next_i32(), *math = (cudnnMathType_t)next_i32();
+    *input_size = next_i32(), *hidden = next_i32(), *proj = next_i32(), *layers = next_i32();
+    *dropout = NULL, *aux = 0;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static cudnnStatus_t fake_rnn_data(cudnnRNNDataDescriptor_t d, cudnnDataType_t *type,
+                                   cudnnRNNDataLayout_t *layout, int *max_len, int *batch,
+                                   int *vector, int requested, int lengths[], void *padding)
+{
+    (void)d, (void)padding;
+    *type = (cudnnDataType_t)next_i32(), *layout = (cudnnRNNDataLayout_t)next_i32();
+    *max_len = next_i32(), *batch = next_i32() & 0xffff, *vector = next_i32();
+    for (int i = 0; i < requested; i++) lengths[i] = next_i32();
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static void rnn_path(void)
+{
+    static const struct cudnn_getters g = {.rnn = fake_rnn, .rnn_data = fake_rnn_data};
+    void *any = (void *)&g;
+    nn_rnn_shape s;
+    uint64_t elements;
+    if (!nn_read_rnn(&g, any, &s) || !nn_read_rnn_steps(&g, any, &s.steps, &s.batch, &elements))
+        return;
+    for (int pass = 0; pass < 3; pass++) {
+        nn_cost c = nn_rnn_cost(&s, (nn_rnn_pass)pass);
+        if (!c.overflow && c.flops < 2 * c.macs) abort(); /* gate math only adds */
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     in = data;
     left = size;
     conv_path();
     matmul_path();
+    rnn_path();
     return 0;
 }

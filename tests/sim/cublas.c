@@ -1000,3 +1000,189 @@ LEGACY_GEMM(cublasSgemm, float, CUDA_R_32F)
 LEGACY_GEMM(cublasDgemm, double, CUDA_R_64F)
 LEGACY_GEMM(cublasCgemm, cuComplex, CUDA_C_32F)
 LEGACY_GEMM(cublasZgemm, cuDoubleComplex, CUDA_C_64F)
+
+/* ---------------------------------------------------- gemv, dot, geam */
+/*
+ * Argument checks as cuBLAS documents them: CUBLAS_STATUS_NOT_INITIALIZED for a bad
+ * handle, CUBLAS_STATUS_INVALID_VALUE for negative sizes, zero increments, short
+ * leading dimensions, NULL scalars or an in-place geam with a transposed operand.
+ * m = 0 or n = 0 returns at once, without a kernel. No CPU math: nnspy never reads
+ * these results.
+ */
+
+static cublasStatus_t vec_launch(cublasHandle_t h, uint64_t flops, uint64_t bytes)
+{
+    return nnspy_sim_launch(h->stream, flops, bytes) == cudaSuccess
+               ? CUBLAS_STATUS_SUCCESS
+               : CUBLAS_STATUS_EXECUTION_FAILED;
+}
+
+typedef struct gemv_call {
+    cublasHandle_t h;
+    cublasOperation_t trans;
+    int64_t m, n, lda, incx, incy, batch;
+    const void *alpha, *beta;
+    cudaDataType t;
+} gemv_call;
+
+static cublasStatus_t gemv_run(const gemv_call *g)
+{
+    if (!valid_handle(g->h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!valid_op(g->trans) || g->m < 0 || g->n < 0 || g->batch < 0 || g->lda < max1(g->m) ||
+        g->incx == 0 || g->incy == 0 || !g->alpha || !g->beta)
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if (g->m == 0 || g->n == 0 || g->batch == 0)
+        return CUBLAS_STATUS_SUCCESS;
+    uint64_t m = (uint64_t)g->m, n = (uint64_t)g->n, b = (uint64_t)g->batch;
+    uint64_t flops = sim_mul(2, sim_mul(sim_mul(m, n), b));
+    uint64_t bytes = sim_dtype_bytes(g->t, sim_mul(sim_add(sim_mul(m, n), sim_add(m, n)), b));
+    return vec_launch(g->h, flops, bytes);
+}
+
+#define SIM_GEMV(name, I, T, dtype)                                                              \
+    cublasStatus_t name(cublasHandle_t handle, cublasOperation_t trans, I m, I n,              \
+                        const T *alpha, const T *A, I lda, const T *x, I incx, const T *beta,  \
+                        T *y, I incy)                                                          \
+    {                                                                                          \
+        (void)A, (void)x, (void)y;                                                             \
+        return gemv_run(&(gemv_call){handle, trans, m, n, lda, incx, incy, 1, alpha, beta,     \
+                                     dtype});                                                  \
+    }
+
+SIM_GEMV(cublasSgemv_v2, int, float, CUDA_R_32F)
+SIM_GEMV(cublasDgemv_v2, int, double, CUDA_R_64F)
+SIM_GEMV(cublasCgemv_v2, int, cuComplex, CUDA_C_32F)
+SIM_GEMV(cublasZgemv_v2, int, cuDoubleComplex, CUDA_C_64F)
+SIM_GEMV(cublasSgemv_v2_64, int64_t, float, CUDA_R_32F)
+SIM_GEMV(cublasDgemv_v2_64, int64_t, double, CUDA_R_64F)
+SIM_GEMV(cublasCgemv_v2_64, int64_t, cuComplex, CUDA_C_32F)
+SIM_GEMV(cublasZgemv_v2_64, int64_t, cuDoubleComplex, CUDA_C_64F)
+
+#define SIM_GEMV_STRIDED(name, I, T, dtype)                                                      \
+    cublasStatus_t name(cublasHandle_t handle, cublasOperation_t trans, I m, I n,              \
+                        const T *alpha, const T *A, I lda, long long strideA, const T *x,      \
+                        I incx, long long stridex, const T *beta, T *y, I incy,                \
+                        long long stridey, I batchCount)                                       \
+    {                                                                                          \
+        (void)A, (void)x, (void)y, (void)strideA, (void)stridex, (void)stridey;                \
+        return gemv_run(&(gemv_call){handle, trans, m, n, lda, incx, incy, batchCount, alpha,  \
+                                     beta, dtype});                                            \
+    }
+
+SIM_GEMV_STRIDED(cublasSgemvStridedBatched, int, float, CUDA_R_32F)
+SIM_GEMV_STRIDED(cublasDgemvStridedBatched, int, double, CUDA_R_64F)
+SIM_GEMV_STRIDED(cublasCgemvStridedBatched, int, cuComplex, CUDA_C_32F)
+SIM_GEMV_STRIDED(cublasZgemvStridedBatched, int, cuDoubleComplex, CUDA_C_64F)
+SIM_GEMV_STRIDED(cublasSgemvStridedBatched_64, int64_t, float, CUDA_R_32F)
+SIM_GEMV_STRIDED(cublasDgemvStridedBatched_64, int64_t, double, CUDA_R_64F)
+SIM_GEMV_STRIDED(cublasCgemvStridedBatched_64, int64_t, cuComplex, CUDA_C_32F)
+SIM_GEMV_STRIDED(cublasZgemvStridedBatched_64, int64_t, cuDoubleComplex, CUDA_C_64F)
+
+#define SIM_GEMV_ARRAY(name, I, T, dtype)                                                        \
+    cublasStatus_t name(cublasHandle_t handle, cublasOperation_t trans, I m, I n,              \
+                        const T *alpha, const T *const Aarray[], I lda, const T *const xarray[], \
+                        I incx, const T *beta, T *const yarray[], I incy, I batchCount)        \
+    {                                                                                          \
+        if (batchCount > 0 && (!Aarray || !xarray || !yarray))                                 \
+            return CUBLAS_STATUS_INVALID_VALUE;                                                \
+        return gemv_run(&(gemv_call){handle, trans, m, n, lda, incx, incy, batchCount, alpha,  \
+                                     beta, dtype});                                            \
+    }
+
+SIM_GEMV_ARRAY(cublasSgemvBatched, int, float, CUDA_R_32F)
+SIM_GEMV_ARRAY(cublasDgemvBatched, int, double, CUDA_R_64F)
+SIM_GEMV_ARRAY(cublasCgemvBatched, int, cuComplex, CUDA_C_32F)
+SIM_GEMV_ARRAY(cublasZgemvBatched, int, cuDoubleComplex, CUDA_C_64F)
+SIM_GEMV_ARRAY(cublasSgemvBatched_64, int64_t, float, CUDA_R_32F)
+SIM_GEMV_ARRAY(cublasDgemvBatched_64, int64_t, double, CUDA_R_64F)
+SIM_GEMV_ARRAY(cublasCgemvBatched_64, int64_t, cuComplex, CUDA_C_32F)
+SIM_GEMV_ARRAY(cublasZgemvBatched_64, int64_t, cuDoubleComplex, CUDA_C_64F)
+
+/* n <= 0: the result is 0 (in host pointer mode, written at once), no kernel. */
+static cublasStatus_t dot_run(cublasHandle_t h, int64_t n, const void *x, const void *y,
+                              void *result, cudaDataType t, cudaDataType rt)
+{
+    if (!valid_handle(h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!result || (n > 0 && (!x || !y)))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if (!sim_dtype_bits(t) || !sim_dtype_bits(rt))
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    if (n <= 0) {
+        if (h->pointer_mode == CUBLAS_POINTER_MODE_HOST)
+            memset(result, 0, sim_dtype_bits(rt) / 8);
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    return vec_launch(h, sim_mul(2, (uint64_t)n), sim_dtype_bytes(t, sim_mul(2, (uint64_t)n)));
+}
+
+#define SIM_DOT(name, I, T, dtype)                                                               \
+    cublasStatus_t name(cublasHandle_t handle, I n, const T *x, I incx, const T *y, I incy,    \
+                        T *result)                                                             \
+    {                                                                                          \
+        (void)incx, (void)incy;                                                                \
+        return dot_run(handle, n, x, y, result, dtype, dtype);                                 \
+    }
+
+SIM_DOT(cublasSdot_v2, int, float, CUDA_R_32F)
+SIM_DOT(cublasDdot_v2, int, double, CUDA_R_64F)
+SIM_DOT(cublasSdot_v2_64, int64_t, float, CUDA_R_32F)
+SIM_DOT(cublasDdot_v2_64, int64_t, double, CUDA_R_64F)
+
+#define SIM_DOT_EX(name, I)                                                                      \
+    cublasStatus_t name(cublasHandle_t handle, I n, const void *x, cudaDataType xType, I incx, \
+                        const void *y, cudaDataType yType, I incy, void *result,               \
+                        cudaDataType resultType, cudaDataType executionType)                   \
+    {                                                                                          \
+        (void)incx, (void)incy, (void)executionType;                                           \
+        if (xType != yType)                                                                    \
+            return CUBLAS_STATUS_NOT_SUPPORTED;                                                \
+        return dot_run(handle, n, x, y, result, xType, resultType);                            \
+    }
+
+SIM_DOT_EX(cublasDotEx, int)
+SIM_DOT_EX(cublasDotcEx, int)
+SIM_DOT_EX(cublasDotEx_64, int64_t)
+SIM_DOT_EX(cublasDotcEx_64, int64_t)
+
+typedef struct geam_call {
+    cublasHandle_t h;
+    cublasOperation_t ta, tb;
+    int64_t m, n, lda, ldb, ldc;
+    const void *alpha, *beta, *A, *B, *C;
+    cudaDataType t;
+} geam_call;
+
+static cublasStatus_t geam_run(const geam_call *g)
+{
+    if (!valid_handle(g->h))
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!valid_op(g->ta) || !valid_op(g->tb) || g->m < 0 || g->n < 0 || !g->alpha ||
+        !g->beta || g->lda < max1(g->ta == CUBLAS_OP_N ? g->m : g->n) ||
+        g->ldb < max1(g->tb == CUBLAS_OP_N ? g->m : g->n) || g->ldc < max1(g->m) ||
+        (g->C == g->A && g->ta != CUBLAS_OP_N) || (g->C == g->B && g->tb != CUBLAS_OP_N))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    if (g->m == 0 || g->n == 0)
+        return CUBLAS_STATUS_SUCCESS;
+    uint64_t e = sim_mul((uint64_t)g->m, (uint64_t)g->n);
+    return vec_launch(g->h, sim_mul(3, e), sim_dtype_bytes(g->t, sim_mul(3, e)));
+}
+
+#define SIM_GEAM(name, I, T, dtype)                                                              \
+    cublasStatus_t name(cublasHandle_t handle, cublasOperation_t transa,                       \
+                        cublasOperation_t transb, I m, I n, const T *alpha, const T *A, I lda, \
+                        const T *beta, const T *B, I ldb, T *C, I ldc)                         \
+    {                                                                                          \
+        return geam_run(&(geam_call){handle, transa, transb, m, n, lda, ldb, ldc, alpha, beta, \
+                                     A, B, C, dtype});                                         \
+    }
+
+SIM_GEAM(cublasSgeam, int, float, CUDA_R_32F)
+SIM_GEAM(cublasDgeam, int, double, CUDA_R_64F)
+SIM_GEAM(cublasCgeam, int, cuComplex, CUDA_C_32F)
+SIM_GEAM(cublasZgeam, int, cuDoubleComplex, CUDA_C_64F)
+SIM_GEAM(cublasSgeam_64, int64_t, float, CUDA_R_32F)
+SIM_GEAM(cublasDgeam_64, int64_t, double, CUDA_R_64F)
+SIM_GEAM(cublasCgeam_64, int64_t, cuComplex, CUDA_C_32F)
+SIM_GEAM(cublasZgeam_64, int64_t, cuDoubleComplex, CUDA_C_64F)

@@ -2362,3 +2362,850 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(
     return no_workspace(handle, conv_check(convDesc, xDesc, gradDesc, dyDesc), algo,
                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, sizeInBytes);
 }
+
+/* ------------------------------------------- kernels: training and backward passes */
+/*
+ * These validate their arguments as cuDNN documents (CUDNN_STATUS_BAD_PARAM for a
+ * NULL handle, pointer or descriptor, mismatched shapes or types, an out-of-range
+ * mode, epsilon below CUDNN_BN_MIN_EPSILON) and advance the virtual clock. They do
+ * no CPU math, even with NNSPY_SIM_MATH: nnspy never reads the results.
+ */
+
+/* The per-channel descriptor of a batch norm fits x and mode. */
+static int bn_fits(const tensor_t *x, const tensor_t *bn, cudnnBatchNormMode_t mode)
+{
+    int dim[MAX_DIMS];
+    if (!bn || FOREIGN(bn) || bn->nb != x->nb || mode < CUDNN_BATCHNORM_PER_ACTIVATION ||
+        mode > CUDNN_BATCHNORM_SPATIAL_PERSISTENT)
+        return 0;
+    bn_dims(x, mode, dim);
+    for (int i = 0; i < x->nb; i++)
+        if (bn->dim[i] != dim[i])
+            return 0;
+    return 1;
+}
+
+/* Two tensors of one shape and type, both ours. */
+static int twins(const tensor_t *a, const tensor_t *b)
+{
+    return a && b && !FOREIGN(a) && !FOREIGN(b) && same_dims(a, b) && a->dtype == b->dtype;
+}
+
+/* Optional outputs come in pairs: both given, or neither. */
+static int paired(const void *a, const void *b)
+{
+    return (a == NULL) == (b == NULL);
+}
+
+/* Kernel time from `passes` reads and writes of x-sized tensors: the model wants a
+ * plausible duration, not the exact traffic. */
+static cudnnStatus_t launch_passes(cudnnHandle_t h, const tensor_t *x, uint64_t flops_per_element,
+                                   uint64_t passes)
+{
+    uint64_t elements = (uint64_t)tensor_elements(x);
+    return launch(h, sim_mul(elements, flops_per_element), sim_mul(tensor_bytes(x), passes));
+}
+
+static int bn_training_args_ok(cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alpha,
+                               const void *beta, const tensor_t *x, const void *xp,
+                               const tensor_t *y, const void *yp, const tensor_t *bn,
+                               const void *scale, const void *bias, const void *run_mean,
+                               const void *run_var, double epsilon, const void *save_mean,
+                               const void *save_inv_var)
+{
+    return valid_handle(handle) && alpha && beta && xp && yp && scale && bias && twins(x, y) &&
+           x->nb >= 4 && bn_fits(x, bn, mode) && epsilon >= CUDNN_BN_MIN_EPSILON &&
+           paired(run_mean, run_var) && paired(save_mean, save_inv_var);
+}
+
+cudnnStatus_t cudnnBatchNormalizationForwardTraining(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alpha, const void *beta,
+    const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t yDesc,
+    void *y, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void *bnScale,
+    const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
+    void *resultRunningVariance, double epsilon, void *resultSaveMean,
+    void *resultSaveInvVariance)
+{
+    (void)exponentialAverageFactor;
+    if (!bn_training_args_ok(handle, mode, alpha, beta, xDesc, x, yDesc, y,
+                             bnScaleBiasMeanVarDesc, bnScale, bnBias, resultRunningMean,
+                             resultRunningVariance, epsilon, resultSaveMean,
+                             resultSaveInvVariance))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 8, 3); /* x read twice, y written */
+}
+
+/* The Ex forms' fused ops: z for BN_ADD_ACTIVATION, an activation unless BN alone. */
+static int bn_ops_ok(cudnnBatchNormOps_t ops, const tensor_t *x, const tensor_t *z, const void *zp,
+                     cudnnActivationDescriptor_t act)
+{
+    if (ops < CUDNN_BATCHNORM_OPS_BN || ops > CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION)
+        return 0;
+    if (ops != CUDNN_BATCHNORM_OPS_BN && !act)
+        return 0;
+    return ops != CUDNN_BATCHNORM_OPS_BN_ADD_ACTIVATION || (zp && twins(x, z));
+}
+
+cudnnStatus_t cudnnBatchNormalizationForwardTrainingEx(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, cudnnBatchNormOps_t bnOps, const void *alpha,
+    const void *beta, const cudnnTensorDescriptor_t xDesc, const void *xData,
+    const cudnnTensorDescriptor_t zDesc, const void *zData, const cudnnTensorDescriptor_t yDesc,
+    void *yData, const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void *bnScale,
+    const void *bnBias, double exponentialAverageFactor, void *resultRunningMean,
+    void *resultRunningVariance, double epsilon, void *resultSaveMean,
+    void *resultSaveInvVariance, cudnnActivationDescriptor_t activationDesc, void *workspace,
+    size_t workSpaceSizeInBytes, void *reserveSpace, size_t reserveSpaceSizeInBytes)
+{
+    (void)exponentialAverageFactor, (void)workspace, (void)workSpaceSizeInBytes;
+    (void)reserveSpace, (void)reserveSpaceSizeInBytes;
+    if (!bn_training_args_ok(handle, mode, alpha, beta, xDesc, xData, yDesc, yData,
+                             bnScaleBiasMeanVarDesc, bnScale, bnBias, resultRunningMean,
+                             resultRunningVariance, epsilon, resultSaveMean,
+                             resultSaveInvVariance) ||
+        !bn_ops_ok(bnOps, xDesc, zDesc, zData, activationDesc))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 10, 4);
+}
+
+cudnnStatus_t cudnnBatchNormalizationBackward(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void *alphaDataDiff,
+    const void *betaDataDiff, const void *alphaParamDiff, const void *betaParamDiff,
+    const cudnnTensorDescriptor_t xDesc, const void *x, const cudnnTensorDescriptor_t dyDesc,
+    const void *dy, const cudnnTensorDescriptor_t dxDesc, void *dx,
+    const cudnnTensorDescriptor_t dBnScaleBiasDesc, const void *bnScale, void *dBnScaleResult,
+    void *dBnBiasResult, double epsilon, const void *savedMean, const void *savedInvVariance)
+{
+    if (!valid_handle(handle) || !alphaDataDiff || !betaDataDiff || !alphaParamDiff ||
+        !betaParamDiff || !x || !dy || !dx || !bnScale || !dBnScaleResult || !dBnBiasResult ||
+        !twins(xDesc, dyDesc) || !twins(xDesc, dxDesc) || xDesc->nb < 4 ||
+        !bn_fits(xDesc, dBnScaleBiasDesc, mode) || epsilon < CUDNN_BN_MIN_EPSILON ||
+        !paired(savedMean, savedInvVariance))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 9, 3);
+}
+
+cudnnStatus_t cudnnBatchNormalizationBackwardEx(
+    cudnnHandle_t handle, cudnnBatchNormMode_t mode, cudnnBatchNormOps_t bnOps,
+    const void *alphaDataDiff, const void *betaDataDiff, const void *alphaParamDiff,
+    const void *betaParamDiff, const cudnnTensorDescriptor_t xDesc, const void *xData,
+    const cudnnTensorDescriptor_t yDesc, const void *yData, const cudnnTensorDescriptor_t dyDesc,
+    const void *dyData, const cudnnTensorDescriptor_t dzDesc, void *dzData,
+    const cudnnTensorDescriptor_t dxDesc, void *dxData,
+    const cudnnTensorDescriptor_t dBnScaleBiasDesc, const void *bnScaleData,
+    const void *bnBiasData, void *dBnScaleData, void *dBnBiasData, double epsilon,
+    const void *savedMean, const void *savedInvVariance,
+    cudnnActivationDescriptor_t activationDesc, void *workSpace, size_t workSpaceSizeInBytes,
+    void *reserveSpace, size_t reserveSpaceSizeInBytes)
+{
+    (void)workSpace, (void)workSpaceSizeInBytes, (void)reserveSpace, (void)reserveSpaceSizeInBytes;
+    if (!valid_handle(handle) || !alphaDataDiff || !betaDataDiff || !alphaParamDiff ||
+        !betaParamDiff || !xData || !dyData || !dxData || !bnScaleData || !dBnScaleData ||
+        !dBnBiasData || !twins(xDesc, dyDesc) || !twins(xDesc, dxDesc) || xDesc->nb < 4 ||
+        !bn_fits(xDesc, dBnScaleBiasDesc, mode) || epsilon < CUDNN_BN_MIN_EPSILON ||
+        !paired(savedMean, savedInvVariance) ||
+        !bn_ops_ok(bnOps, xDesc, dzDesc, dzData, activationDesc) ||
+        (bnOps != CUDNN_BATCHNORM_OPS_BN && (!yData || !bnBiasData || !twins(xDesc, yDesc))))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 12, 4);
+}
+
+/* y, dy of one shape; x, dx of another; all of one type. */
+static int backward_args_ok(cudnnHandle_t handle, const void *alpha, const void *beta,
+                            const tensor_t *y, const void *yp, const tensor_t *dy, const void *dyp,
+                            const tensor_t *x, const void *xp, const tensor_t *dx, const void *dxp)
+{
+    return valid_handle(handle) && alpha && beta && yp && dyp && xp && dxp && twins(y, dy) &&
+           twins(x, dx) && x->dtype == y->dtype;
+}
+
+cudnnStatus_t cudnnActivationBackward(cudnnHandle_t handle,
+                                      cudnnActivationDescriptor_t activationDesc,
+                                      const void *alpha, const cudnnTensorDescriptor_t yDesc,
+                                      const void *y, const cudnnTensorDescriptor_t dyDesc,
+                                      const void *dy, const cudnnTensorDescriptor_t xDesc,
+                                      const void *x, const void *beta,
+                                      const cudnnTensorDescriptor_t dxDesc, void *dx)
+{
+    if (!activationDesc ||
+        !backward_args_ok(handle, alpha, beta, yDesc, y, dyDesc, dy, xDesc, x, dxDesc, dx) ||
+        !same_dims(xDesc, yDesc))
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 2, 4);
+}
+
+cudnnStatus_t cudnnPoolingBackward(cudnnHandle_t handle, const cudnnPoolingDescriptor_t poolingDesc,
+                                   const void *alpha, const cudnnTensorDescriptor_t yDesc,
+                                   const void *y, const cudnnTensorDescriptor_t dyDesc,
+                                   const void *dy, const cudnnTensorDescriptor_t xDesc,
+                                   const void *x, const void *beta,
+                                   const cudnnTensorDescriptor_t dxDesc, void *dx)
+{
+    int out[MAX_DIMS];
+    if (!poolingDesc ||
+        !backward_args_ok(handle, alpha, beta, yDesc, y, dyDesc, dy, xDesc, x, dxDesc, dx) ||
+        pooling_output(poolingDesc, xDesc, out) != CUDNN_STATUS_SUCCESS)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < yDesc->nb; i++)
+        if (yDesc->nb != xDesc->nb || out[i] != yDesc->dim[i])
+            return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, xDesc, 2, 2);
+}
+
+cudnnStatus_t cudnnSoftmaxBackward(cudnnHandle_t handle, cudnnSoftmaxAlgorithm_t algo,
+                                   cudnnSoftmaxMode_t mode, const void *alpha,
+                                   const cudnnTensorDescriptor_t yDesc, const void *y,
+                                   const cudnnTensorDescriptor_t dyDesc, const void *dy,
+                                   const void *beta, const cudnnTensorDescriptor_t dxDesc, void *dx)
+{
+    if (!valid_handle(handle) || !alpha || !beta || !y || !dy || !dx || !twins(yDesc, dyDesc) ||
+        !twins(yDesc, dxDesc) || algo < CUDNN_SOFTMAX_FAST || algo > CUDNN_SOFTMAX_LOG ||
+        (mode != CUDNN_SOFTMAX_MODE_INSTANCE && mode != CUDNN_SOFTMAX_MODE_CHANNEL) ||
+        yDesc->nb < 2)
+        return CUDNN_STATUS_BAD_PARAM;
+    return launch_passes(handle, yDesc, 4, 3);
+}
+
+/* ------------------------------------------------------------------ dropout */
+
+struct cudnnDropoutStruct {
+    int set;
+    float rate;
+    void *states;
+    size_t state_bytes;
+    unsigned long long seed;
+};
+
+CREATE_DESTROY(cudnnCreateDropoutDescriptor, cudnnDestroyDropoutDescriptor,
+               cudnnDropoutDescriptor_t)
+
+/* The generator's state: a fixed size, as cuDNN's depends only on the device. */
+#define DROPOUT_STATE_BYTES (64u * 1024)
+
+cudnnStatus_t cudnnDropoutGetStatesSize(cudnnHandle_t handle, size_t *sizeInBytes)
+{
+    if (!valid_handle(handle) || !sizeInBytes)
+        return CUDNN_STATUS_BAD_PARAM;
+    *sizeInBytes = DROPOUT_STATE_BYTES;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* The mask: one byte per element of x. */
+cudnnStatus_t cudnnDropoutGetReserveSpaceSize(cudnnTensorDescriptor_t xdesc, size_t *sizeInBytes)
+{
+    if (!xdesc || FOREIGN(xdesc) || !sizeInBytes)
+        return CUDNN_STATUS_BAD_PARAM;
+    *sizeInBytes = (size_t)tensor_elements(xdesc);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetDropoutDescriptor(cudnnDropoutDescriptor_t dropoutDesc,
+                                        cudnnHandle_t handle, float dropout, void *states,
+                                        size_t stateSizeInBytes, unsigned long long seed)
+{
+    if (!dropoutDesc || !valid_handle(handle) || dropout < 0 || dropout > 1 ||
+        (states && stateSizeInBytes < DROPOUT_STATE_BYTES))
+        return CUDNN_STATUS_BAD_PARAM;
+    *dropoutDesc = (struct cudnnDropoutStruct){1, dropout, states, stateSizeInBytes, seed};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetDropoutDescriptor(cudnnDropoutDescriptor_t dropoutDesc,
+                                        cudnnHandle_t handle, float *dropout, void **states,
+                                        unsigned long long *seed)
+{
+    if (!dropoutDesc || !valid_handle(handle) || !dropout || !states || !seed)
+        return CUDNN_STATUS_BAD_PARAM;
+    *dropout = dropoutDesc->rate;
+    *states = dropoutDesc->states;
+    *seed = dropoutDesc->seed;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static cudnnStatus_t dropout_run(cudnnHandle_t handle, const cudnnDropoutDescriptor_t d,
+                                 const tensor_t *in, const void *inp, const tensor_t *out,
+                                 const void *outp, const void *reserve, size_t reserve_bytes)
+{
+    if (!valid_handle(handle) || !d || !d->set || !d->states || !inp || !outp || !reserve ||
+        !twins(in, out))
+        return CUDNN_STATUS_BAD_PARAM;
+    if (reserve_bytes < (size_t)tensor_elements(in))
+        return CUDNN_STATUS_INVALID_VALUE;
+    return launch(handle, sim_mul((uint64_t)tensor_elements(in), 2),
+                  sim_add(sim_mul(tensor_bytes(in), 2), reserve_bytes));
+}
+
+cudnnStatus_t cudnnDropoutForward(cudnnHandle_t handle, const cudnnDropoutDescriptor_t dropoutDesc,
+                                  const cudnnTensorDescriptor_t xdesc, const void *x,
+                                  const cudnnTensorDescriptor_t ydesc, void *y, void *reserveSpace,
+                                  size_t reserveSpaceSizeInBytes)
+{
+    return dropout_run(handle, dropoutDesc, xdesc, x, ydesc, y, reserveSpace,
+                       reserveSpaceSizeInBytes);
+}
+
+cudnnStatus_t cudnnDropoutBackward(cudnnHandle_t handle, const cudnnDropoutDescriptor_t dropoutDesc,
+                                   const cudnnTensorDescriptor_t dydesc, const void *dy,
+                                   const cudnnTensorDescriptor_t dxdesc, void *dx,
+                                   void *reserveSpace, size_t reserveSpaceSizeInBytes)
+{
+    return dropout_run(handle, dropoutDesc, dydesc, dy, dxdesc, dx, reserveSpace,
+                       reserveSpaceSizeInBytes);
+}
+
+/* ------------------------------------------------------------------ RNN */
+/*
+ * The v8 RNN API: descriptors as cuDNN keeps them, the weight-space size from the
+ * cell's matrices and biases, and forward and backward passes that validate their
+ * arguments (CUDNN_STATUS_BAD_PARAM for NULL or mismatched descriptors, a vector
+ * size that is not the descriptor's, a weight space smaller than required) and
+ * advance the virtual clock. No CPU math.
+ */
+
+struct cudnnRNNStruct {
+    int set;
+    cudnnRNNAlgo_t algo;
+    cudnnRNNMode_t mode;
+    cudnnRNNBiasMode_t bias;
+    cudnnDirectionMode_t dir;
+    cudnnRNNInputMode_t input_mode;
+    cudnnDataType_t dtype, math_prec;
+    cudnnMathType_t math;
+    int32_t input, hidden, proj, layers;
+    cudnnDropoutDescriptor_t dropout;
+    uint32_t aux;
+};
+
+struct cudnnRNNDataStruct {
+    int set;
+    cudnnDataType_t dtype;
+    cudnnRNNDataLayout_t layout;
+    int max_len, batch, vector;
+    int *lengths;
+};
+
+CREATE_DESTROY(cudnnCreateRNNDescriptor, cudnnDestroyRNNDescriptor, cudnnRNNDescriptor_t)
+
+cudnnStatus_t cudnnSetRNNDescriptor_v8(cudnnRNNDescriptor_t rnnDesc, cudnnRNNAlgo_t algo,
+                                       cudnnRNNMode_t cellMode, cudnnRNNBiasMode_t biasMode,
+                                       cudnnDirectionMode_t dirMode,
+                                       cudnnRNNInputMode_t inputMode, cudnnDataType_t dataType,
+                                       cudnnDataType_t mathPrec, cudnnMathType_t mathType,
+                                       int32_t inputSize, int32_t hiddenSize, int32_t projSize,
+                                       int32_t numLayers, cudnnDropoutDescriptor_t dropoutDesc,
+                                       uint32_t auxFlags)
+{
+    if (!rnnDesc || cellMode < CUDNN_RNN_RELU || cellMode > CUDNN_GRU ||
+        biasMode < CUDNN_RNN_NO_BIAS || biasMode > CUDNN_RNN_SINGLE_REC_BIAS ||
+        (dirMode != CUDNN_UNIDIRECTIONAL && dirMode != CUDNN_BIDIRECTIONAL) ||
+        (inputMode != CUDNN_LINEAR_INPUT && inputMode != CUDNN_SKIP_INPUT) ||
+        (dataType != CUDNN_DATA_FLOAT && dataType != CUDNN_DATA_HALF &&
+         dataType != CUDNN_DATA_DOUBLE) ||
+        inputSize <= 0 || hiddenSize <= 0 || numLayers <= 0 || projSize <= 0 ||
+        projSize > hiddenSize || (projSize != hiddenSize && cellMode != CUDNN_LSTM) ||
+        (inputMode == CUDNN_SKIP_INPUT && inputSize != hiddenSize))
+        return CUDNN_STATUS_BAD_PARAM;
+    *rnnDesc = (struct cudnnRNNStruct){1,          algo,       cellMode,  biasMode,  dirMode,
+                                       inputMode,  dataType,   mathPrec,  mathType,  inputSize,
+                                       hiddenSize, projSize,   numLayers, dropoutDesc, auxFlags};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+#define PUT(p, v)                                                                                \
+    do {                                                                                         \
+        if (p)                                                                                   \
+            *(p) = (v);                                                                          \
+    } while (0)
+
+cudnnStatus_t cudnnGetRNNDescriptor_v8(cudnnRNNDescriptor_t rnnDesc, cudnnRNNAlgo_t *algo,
+                                       cudnnRNNMode_t *cellMode, cudnnRNNBiasMode_t *biasMode,
+                                       cudnnDirectionMode_t *dirMode,
+                                       cudnnRNNInputMode_t *inputMode, cudnnDataType_t *dataType,
+                                       cudnnDataType_t *mathPrec, cudnnMathType_t *mathType,
+                                       int32_t *inputSize, int32_t *hiddenSize, int32_t *projSize,
+                                       int32_t *numLayers, cudnnDropoutDescriptor_t *dropoutDesc,
+                                       uint32_t *auxFlags)
+{
+    if (!rnnDesc || !rnnDesc->set)
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnRNNStruct *r = rnnDesc;
+    PUT(algo, r->algo);
+    PUT(cellMode, r->mode);
+    PUT(biasMode, r->bias);
+    PUT(dirMode, r->dir);
+    PUT(inputMode, r->input_mode);
+    PUT(dataType, r->dtype);
+    PUT(mathPrec, r->math_prec);
+    PUT(mathType, r->math);
+    PUT(inputSize, r->input);
+    PUT(hiddenSize, r->hidden);
+    PUT(projSize, r->proj);
+    PUT(numLayers, r->layers);
+    PUT(dropoutDesc, r->dropout);
+    PUT(auxFlags, r->aux);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static int rnn_gates(cudnnRNNMode_t m)
+{
+    return m == CUDNN_LSTM ? 4 : m == CUDNN_GRU ? 3 : 1;
+}
+
+/* Elements of the weight space: per layer and direction, the input and recurrent
+ * matrices, the bias vectors and an LSTM's projection. */
+static uint64_t rnn_weight_elements(const struct cudnnRNNStruct *r)
+{
+    uint64_t gh = (uint64_t)rnn_gates(r->mode) * (uint64_t)r->hidden, dirs = r->dir ? 2 : 1;
+    uint64_t biases = r->bias == CUDNN_RNN_DOUBLE_BIAS ? 2 : r->bias == CUDNN_RNN_NO_BIAS ? 0 : 1;
+    uint64_t total = 0;
+    for (int l = 0; l < r->layers; l++) {
+        uint64_t in = l ? dirs * (uint64_t)r->proj
+                        : (r->input_mode == CUDNN_SKIP_INPUT ? 0 : (uint64_t)r->input);
+        uint64_t per = sim_add(sim_mul(gh, sim_add(in, (uint64_t)r->proj)), sim_mul(gh, biases));
+        if (r->proj != r->hidden)
+            per = sim_add(per, sim_mul((uint64_t)r->hidden, (uint64_t)r->proj));
+        total = sim_add(total, sim_mul(per, dirs));
+    }
+    return total;
+}
+
+cudnnStatus_t cudnnGetRNNWeightSpaceSize(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                         size_t *weightSpaceSize)
+{
+    if (!valid_handle(handle) || !rnnDesc || !rnnDesc->set || !weightSpaceSize)
+        return CUDNN_STATUS_BAD_PARAM;
+    *weightSpaceSize = (size_t)sim_mul(rnn_weight_elements(rnnDesc), type_size(rnnDesc->dtype));
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateRNNDataDescriptor(cudnnRNNDataDescriptor_t *rnnDataDesc)
+{
+    if (!rnnDataDesc)
+        return CUDNN_STATUS_BAD_PARAM;
+    *rnnDataDesc = calloc(1, sizeof **rnnDataDesc);
+    return *rnnDataDesc ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+}
+
+cudnnStatus_t cudnnDestroyRNNDataDescriptor(cudnnRNNDataDescriptor_t rnnDataDesc)
+{
+    if (rnnDataDesc)
+        free(rnnDataDesc->lengths);
+    free(rnnDataDesc);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetRNNDataDescriptor(cudnnRNNDataDescriptor_t rnnDataDesc,
+                                        cudnnDataType_t dataType, cudnnRNNDataLayout_t layout,
+                                        int maxSeqLength, int batchSize, int vectorSize,
+                                        const int seqLengthArray[], void *paddingFill)
+{
+    (void)paddingFill;
+    if (!rnnDataDesc || !seqLengthArray || maxSeqLength <= 0 || batchSize <= 0 ||
+        vectorSize <= 0 || layout < CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_UNPACKED ||
+        layout > CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < batchSize; i++)
+        if (seqLengthArray[i] <= 0 || seqLengthArray[i] > maxSeqLength)
+            return CUDNN_STATUS_BAD_PARAM;
+    int *lengths = malloc((size_t)batchSize * sizeof *lengths);
+    if (!lengths)
+        return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    memcpy(lengths, seqLengthArray, (size_t)batchSize * sizeof *lengths);
+    free(rnnDataDesc->lengths);
+    *rnnDataDesc = (struct cudnnRNNDataStruct){1,         dataType,   layout, maxSeqLength,
+                                               batchSize, vectorSize, lengths};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetRNNDataDescriptor(cudnnRNNDataDescriptor_t rnnDataDesc,
+                                        cudnnDataType_t *dataType, cudnnRNNDataLayout_t *layout,
+                                        int *maxSeqLength, int *batchSize, int *vectorSize,
+                                        int arrayLengthRequested, int seqLengthArray[],
+                                        void *paddingFill)
+{
+    (void)paddingFill;
+    if (!rnnDataDesc || !rnnDataDesc->set || !dataType || !layout || !maxSeqLength ||
+        !batchSize || !vectorSize || arrayLengthRequested < 0 ||
+        (arrayLengthRequested > 0 && !seqLengthArray))
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnRNNDataStruct *d = rnnDataDesc;
+    *dataType = d->dtype, *layout = d->layout, *maxSeqLength = d->max_len;
+    *batchSize = d->batch, *vectorSize = d->vector;
+    int n = arrayLengthRequested < d->batch ? arrayLengthRequested : d->batch;
+    if (n > 0)
+        memcpy(seqLengthArray, d->lengths, (size_t)n * sizeof *seqLengthArray);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+static int64_t rnn_steps(const struct cudnnRNNDataStruct *d)
+{
+    int64_t s = 0;
+    for (int i = 0; i < d->batch; i++)
+        s += d->lengths[i];
+    return s;
+}
+
+cudnnStatus_t cudnnGetRNNTempSpaceSizes(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                        cudnnForwardMode_t fwdMode,
+                                        cudnnRNNDataDescriptor_t xDesc, size_t *workSpaceSize,
+                                        size_t *reserveSpaceSize)
+{
+    if (!valid_handle(handle) || !rnnDesc || !rnnDesc->set || !xDesc || !xDesc->set ||
+        (fwdMode != CUDNN_FWD_MODE_INFERENCE && fwdMode != CUDNN_FWD_MODE_TRAINING))
+        return CUDNN_STATUS_BAD_PARAM;
+    /* the gates of every step of every layer: a plausible scratch size */
+    uint64_t gates = sim_mul(sim_mul((uint64_t)rnn_steps(xDesc), (uint64_t)rnnDesc->layers),
+                             sim_mul((uint64_t)rnn_gates(rnnDesc->mode), (uint64_t)rnnDesc->hidden));
+    uint64_t bytes = sim_mul(sim_mul(gates, rnnDesc->dir ? 2 : 1), type_size(rnnDesc->dtype));
+    PUT(workSpaceSize, (size_t)bytes);
+    PUT(reserveSpaceSize, fwdMode == CUDNN_FWD_MODE_TRAINING ? (size_t)bytes : 0);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* x's vectors are the input size, y's the directions' outputs, same batch. */
+static int rnn_args_ok(cudnnHandle_t handle, const struct cudnnRNNStruct *r,
+                       const struct cudnnRNNDataStruct *x, const struct cudnnRNNDataStruct *y,
+                       size_t weight_bytes, const void *weights)
+{
+    int dirs = r && r->dir ? 2 : 1;
+    return valid_handle(handle) && r && r->set && x && x->set && y && y->set && weights &&
+           x->vector == r->input && y->vector == dirs * r->proj && x->batch == y->batch &&
+           x->dtype == r->dtype && y->dtype == r->dtype &&
+           weight_bytes >= sim_mul(rnn_weight_elements(r), type_size(r->dtype));
+}
+
+static cudnnStatus_t rnn_launch(cudnnHandle_t h, const struct cudnnRNNStruct *r,
+                                const struct cudnnRNNDataStruct *x)
+{
+    uint64_t w = rnn_weight_elements(r), steps = (uint64_t)rnn_steps(x);
+    return launch(h, sim_mul(2, sim_mul(w, steps)),
+                  sim_mul(sim_add(w, sim_mul(steps, (uint64_t)(x->vector + r->hidden))),
+                          type_size(r->dtype)));
+}
+
+cudnnStatus_t cudnnRNNForward(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                              cudnnForwardMode_t fwdMode, const int32_t devSeqLengths[],
+                              cudnnRNNDataDescriptor_t xDesc, const void *x,
+                              cudnnRNNDataDescriptor_t yDesc, void *y,
+                              cudnnTensorDescriptor_t hDesc, const void *hx, void *hy,
+                              cudnnTensorDescriptor_t cDesc, const void *cx, void *cy,
+                              size_t weightSpaceSize, const void *weightSpace,
+                              size_t workSpaceSize, void *workSpace, size_t reserveSpaceSize,
+                              void *reserveSpace)
+{
+    (void)hDesc, (void)hx, (void)hy, (void)cDesc, (void)cx, (void)cy;
+    (void)workSpaceSize, (void)workSpace, (void)reserveSpaceSize, (void)reserveSpace;
+    if (!devSeqLengths || !x || !y ||
+        (fwdMode != CUDNN_FWD_MODE_INFERENCE && fwdMode != CUDNN_FWD_MODE_TRAINING) ||
+        !rnn_args_ok(handle, rnnDesc, xDesc, yDesc, weightSpaceSize, weightSpace))
+        return CUDNN_STATUS_BAD_PARAM;
+    return rnn_launch(handle, rnnDesc, xDesc);
+}
+
+cudnnStatus_t cudnnRNNBackwardData_v8(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                      const int32_t devSeqLengths[],
+                                      cudnnRNNDataDescriptor_t yDesc, const void *y,
+                                      const void *dy, cudnnRNNDataDescriptor_t xDesc, void *dx,
+                                      cudnnTensorDescriptor_t hDesc, const void *hx,
+                                      const void *dhy, void *dhx, cudnnTensorDescriptor_t cDesc,
+                                      const void *cx, const void *dcy, void *dcx,
+                                      size_t weightSpaceSize, const void *weightSpace,
+                                      size_t workSpaceSize, void *workSpace,
+                                      size_t reserveSpaceSize, void *reserveSpace)
+{
+    (void)hDesc, (void)hx, (void)dhy, (void)dhx, (void)cDesc, (void)cx, (void)dcy, (void)dcx;
+    (void)workSpaceSize, (void)workSpace;
+    if (!devSeqLengths || !y || !dy || !dx || !reserveSpace || !reserveSpaceSize ||
+        !rnn_args_ok(handle, rnnDesc, xDesc, yDesc, weightSpaceSize, weightSpace))
+        return CUDNN_STATUS_BAD_PARAM;
+    return rnn_launch(handle, rnnDesc, xDesc);
+}
+
+cudnnStatus_t cudnnRNNBackwardWeights_v8(cudnnHandle_t handle, cudnnRNNDescriptor_t rnnDesc,
+                                         cudnnWgradMode_t addGrad, const int32_t devSeqLengths[],
+                                         cudnnRNNDataDescriptor_t xDesc, const void *x,
+                                         cudnnTensorDescriptor_t hDesc, const void *hx,
+                                         cudnnRNNDataDescriptor_t yDesc, const void *y,
+                                         size_t weightSpaceSize, void *dweightSpace,
+                                         size_t workSpaceSize, void *workSpace,
+                                         size_t reserveSpaceSize, void *reserveSpace)
+{
+    (void)hDesc, (void)hx, (void)workSpaceSize, (void)workSpace;
+    if (!devSeqLengths || !x || !y || addGrad != CUDNN_WGRAD_MODE_ADD || !reserveSpace ||
+        !reserveSpaceSize ||
+        !rnn_args_ok(handle, rnnDesc, xDesc, yDesc, weightSpaceSize, dweightSpace))
+        return CUDNN_STATUS_BAD_PARAM;
+    return rnn_launch(handle, rnnDesc, xDesc);
+}
+
+/* ---------------------------------------------------------- multi-head attention */
+/*
+ * The attention and sequence-data descriptors, the weight buffer's size, and the
+ * three passes: they validate their arguments (CUDNN_STATUS_BAD_PARAM for a NULL
+ * or unset descriptor, a vector size other than the descriptor's, a batch or beam
+ * beyond its maximum, a weight buffer smaller than required) and advance the
+ * virtual clock. No CPU math.
+ */
+
+struct cudnnAttnStruct {
+    int set;
+    unsigned mode;
+    int heads;
+    double scaler;
+    cudnnDataType_t dtype, compute;
+    cudnnMathType_t math;
+    cudnnDropoutDescriptor_t attn_dropout, post_dropout;
+    int q, k, v, q_proj, k_proj, v_proj, o_proj, qo_max, kv_max, max_batch, max_beam;
+};
+
+struct cudnnSeqDataStruct {
+    int set;
+    cudnnDataType_t dtype;
+    int dim[CUDNN_SEQDATA_DIM_COUNT];
+    cudnnSeqDataAxis_t axes[CUDNN_SEQDATA_DIM_COUNT];
+    int *lengths;
+    size_t n_lengths;
+};
+
+CREATE_DESTROY(cudnnCreateAttnDescriptor, cudnnDestroyAttnDescriptor, cudnnAttnDescriptor_t)
+
+cudnnStatus_t cudnnSetAttnDescriptor(cudnnAttnDescriptor_t attnDesc, unsigned attnMode,
+                                     int nHeads, double smScaler, cudnnDataType_t dataType,
+                                     cudnnDataType_t computePrec, cudnnMathType_t mathType,
+                                     cudnnDropoutDescriptor_t attnDropoutDesc,
+                                     cudnnDropoutDescriptor_t postDropoutDesc, int qSize,
+                                     int kSize, int vSize, int qProjSize, int kProjSize,
+                                     int vProjSize, int oProjSize, int qoMaxSeqLength,
+                                     int kvMaxSeqLength, int maxBatchSize, int maxBeamSize)
+{
+    /* Q K^T needs one dimension for queries and keys: the projections', or the
+     * inputs' when unprojected. */
+    int head_q = qProjSize ? qProjSize : qSize, head_k = kProjSize ? kProjSize : kSize;
+    if (!attnDesc || nHeads <= 0 || qSize <= 0 || kSize <= 0 || vSize <= 0 || qProjSize < 0 ||
+        kProjSize < 0 || vProjSize < 0 || oProjSize < 0 || head_q != head_k ||
+        qoMaxSeqLength <= 0 || kvMaxSeqLength <= 0 || maxBatchSize <= 0 || maxBeamSize <= 0 ||
+        smScaler < 0 || (attnMode & ~(CUDNN_ATTN_QUERYMAP_ONE_TO_ONE | CUDNN_ATTN_ENABLE_PROJ_BIASES)))
+        return CUDNN_STATUS_BAD_PARAM;
+    *attnDesc = (struct cudnnAttnStruct){
+        1,          attnMode,       nHeads,    smScaler,       dataType,
+        computePrec, mathType,      attnDropoutDesc, postDropoutDesc, qSize,
+        kSize,      vSize,          qProjSize, kProjSize,      vProjSize,
+        oProjSize,  qoMaxSeqLength, kvMaxSeqLength, maxBatchSize, maxBeamSize};
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetAttnDescriptor(cudnnAttnDescriptor_t attnDesc, unsigned *attnMode,
+                                     int *nHeads, double *smScaler, cudnnDataType_t *dataType,
+                                     cudnnDataType_t *computePrec, cudnnMathType_t *mathType,
+                                     cudnnDropoutDescriptor_t *attnDropoutDesc,
+                                     cudnnDropoutDescriptor_t *postDropoutDesc, int *qSize,
+                                     int *kSize, int *vSize, int *qProjSize, int *kProjSize,
+                                     int *vProjSize, int *oProjSize, int *qoMaxSeqLength,
+                                     int *kvMaxSeqLength, int *maxBatchSize, int *maxBeamSize)
+{
+    if (!attnDesc || !attnDesc->set)
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnAttnStruct *a = attnDesc;
+    PUT(attnMode, a->mode);
+    PUT(nHeads, a->heads);
+    PUT(smScaler, a->scaler);
+    PUT(dataType, a->dtype);
+    PUT(computePrec, a->compute);
+    PUT(mathType, a->math);
+    PUT(attnDropoutDesc, a->attn_dropout);
+    PUT(postDropoutDesc, a->post_dropout);
+    PUT(qSize, a->q);
+    PUT(kSize, a->k);
+    PUT(vSize, a->v);
+    PUT(qProjSize, a->q_proj);
+    PUT(kProjSize, a->k_proj);
+    PUT(vProjSize, a->v_proj);
+    PUT(oProjSize, a->o_proj);
+    PUT(qoMaxSeqLength, a->qo_max);
+    PUT(kvMaxSeqLength, a->kv_max);
+    PUT(maxBatchSize, a->max_batch);
+    PUT(maxBeamSize, a->max_beam);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* Elements of the weight buffer: the four projection matrices and their biases. */
+static uint64_t attn_weight_elements(const struct cudnnAttnStruct *a)
+{
+    uint64_t h = (uint64_t)a->heads, head_v = (uint64_t)(a->v_proj ? a->v_proj : a->v);
+    uint64_t w = sim_mul(h, sim_add(sim_add(sim_mul((uint64_t)a->q_proj, (uint64_t)a->q),
+                                            sim_mul((uint64_t)a->k_proj, (uint64_t)a->k)),
+                                    sim_mul((uint64_t)a->v_proj, (uint64_t)a->v)));
+    w = sim_add(w, sim_mul((uint64_t)a->o_proj, sim_mul(h, head_v)));
+    if (a->mode & CUDNN_ATTN_ENABLE_PROJ_BIASES)
+        w = sim_add(w, sim_add(sim_mul(h, (uint64_t)(a->q_proj + a->k_proj + a->v_proj)),
+                               (uint64_t)a->o_proj));
+    return w;
+}
+
+cudnnStatus_t cudnnGetMultiHeadAttnBuffers(cudnnHandle_t handle,
+                                           const cudnnAttnDescriptor_t attnDesc,
+                                           size_t *weightSizeInBytes, size_t *workSpaceSizeInBytes,
+                                           size_t *reserveSpaceSizeInBytes)
+{
+    if (!valid_handle(handle) || !attnDesc || !attnDesc->set || !weightSizeInBytes ||
+        !workSpaceSizeInBytes)
+        return CUDNN_STATUS_BAD_PARAM;
+    const struct cudnnAttnStruct *a = attnDesc;
+    uint64_t scores = sim_mul(sim_mul((uint64_t)a->qo_max, (uint64_t)a->kv_max),
+                              sim_mul((uint64_t)a->heads, (uint64_t)(a->max_batch * a->max_beam)));
+    *weightSizeInBytes = (size_t)sim_mul(attn_weight_elements(a), type_size(a->dtype));
+    *workSpaceSizeInBytes = (size_t)sim_mul(scores, type_size(a->dtype));
+    PUT(reserveSpaceSizeInBytes, *workSpaceSizeInBytes);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnCreateSeqDataDescriptor(cudnnSeqDataDescriptor_t *seqDataDesc)
+{
+    if (!seqDataDesc)
+        return CUDNN_STATUS_BAD_PARAM;
+    *seqDataDesc = calloc(1, sizeof **seqDataDesc);
+    return *seqDataDesc ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+}
+
+cudnnStatus_t cudnnDestroySeqDataDescriptor(cudnnSeqDataDescriptor_t seqDataDesc)
+{
+    if (seqDataDesc)
+        free(seqDataDesc->lengths);
+    free(seqDataDesc);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnSetSeqDataDescriptor(cudnnSeqDataDescriptor_t seqDataDesc,
+                                        cudnnDataType_t dataType, int nbDims, const int dimA[],
+                                        const cudnnSeqDataAxis_t axes[], size_t seqLengthArraySize,
+                                        const int seqLengthArray[], void *paddingFill)
+{
+    (void)paddingFill;
+    if (!seqDataDesc || nbDims != CUDNN_SEQDATA_DIM_COUNT || !dimA || !axes || !seqLengthArray)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (int i = 0; i < CUDNN_SEQDATA_DIM_COUNT; i++)
+        if (dimA[i] <= 0 || axes[i] < CUDNN_SEQDATA_TIME_DIM || axes[i] > CUDNN_SEQDATA_VECT_DIM)
+            return CUDNN_STATUS_BAD_PARAM;
+    size_t n = (size_t)dimA[CUDNN_SEQDATA_BATCH_DIM] * (size_t)dimA[CUDNN_SEQDATA_BEAM_DIM];
+    if (seqLengthArraySize != n)
+        return CUDNN_STATUS_BAD_PARAM;
+    for (size_t i = 0; i < n; i++)
+        if (seqLengthArray[i] < 0 || seqLengthArray[i] > dimA[CUDNN_SEQDATA_TIME_DIM])
+            return CUDNN_STATUS_BAD_PARAM;
+    int *lengths = malloc(n * sizeof *lengths);
+    if (!lengths)
+        return CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED;
+    memcpy(lengths, seqLengthArray, n * sizeof *lengths);
+    free(seqDataDesc->lengths);
+    seqDataDesc->set = 1;
+    seqDataDesc->dtype = dataType;
+    memcpy(seqDataDesc->dim, dimA, sizeof seqDataDesc->dim);
+    memcpy(seqDataDesc->axes, axes, sizeof seqDataDesc->axes);
+    seqDataDesc->lengths = lengths;
+    seqDataDesc->n_lengths = n;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+cudnnStatus_t cudnnGetSeqDataDescriptor(const cudnnSeqDataDescriptor_t seqDataDesc,
+                                        cudnnDataType_t *dataType, int *nbDims,
+                                        int nbDimsRequested, int dimA[], cudnnSeqDataAxis_t axes[],
+                                        size_t *seqLengthArraySize, size_t seqLengthSizeRequested,
+                                        int seqLengthArray[], void *paddingFill)
+{
+    (void)paddingFill;
+    if (!seqDataDesc || !seqDataDesc->set || !dataType || !nbDims || !seqLengthArraySize ||
+        nbDimsRequested < 0 || (nbDimsRequested && (!dimA || !axes)) ||
+        (seqLengthSizeRequested && !seqLengthArray))
+        return CUDNN_STATUS_BAD_PARAM;
+    *dataType = seqDataDesc->dtype;
+    *nbDims = CUDNN_SEQDATA_DIM_COUNT;
+    for (int i = 0; i < nbDimsRequested && i < CUDNN_SEQDATA_DIM_COUNT; i++)
+        dimA[i] = seqDataDesc->dim[i], axes[i] = seqDataDesc->axes[i];
+    *seqLengthArraySize = seqDataDesc->n_lengths;
+    size_t n = seqLengthSizeRequested < seqDataDesc->n_lengths ? seqLengthSizeRequested
+                                                               : seqDataDesc->n_lengths;
+    if (n)
+        memcpy(seqLengthArray, seqDataDesc->lengths, n * sizeof *seqLengthArray);
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* A sequence of `vector`-sized elements, within the descriptor's limits. */
+static int seq_fits(const struct cudnnSeqDataStruct *s, const struct cudnnAttnStruct *a,
+                    int vector, int max_time)
+{
+    return s && s->set && s->dtype == a->dtype && s->dim[CUDNN_SEQDATA_VECT_DIM] == vector &&
+           s->dim[CUDNN_SEQDATA_BATCH_DIM] <= a->max_batch &&
+           s->dim[CUDNN_SEQDATA_BEAM_DIM] <= a->max_beam &&
+           s->dim[CUDNN_SEQDATA_TIME_DIM] <= max_time;
+}
+
+static int attn_args_ok(cudnnHandle_t handle, const struct cudnnAttnStruct *a,
+                        const struct cudnnSeqDataStruct *q, const struct cudnnSeqDataStruct *k,
+                        const struct cudnnSeqDataStruct *v, size_t weight_bytes,
+                        const void *weights)
+{
+    return valid_handle(handle) && a && a->set && seq_fits(q, a, a->q, a->qo_max) &&
+           seq_fits(k, a, a->k, a->kv_max) && seq_fits(v, a, a->v, a->kv_max) &&
+           (attn_weight_elements(a) == 0 ||
+            (weights && weight_bytes >= sim_mul(attn_weight_elements(a), type_size(a->dtype))));
+}
+
+static cudnnStatus_t attn_launch(cudnnHandle_t h, const struct cudnnAttnStruct *a)
+{
+    uint64_t w = attn_weight_elements(a);
+    uint64_t tokens = sim_mul((uint64_t)a->qo_max, (uint64_t)(a->max_batch * a->max_beam));
+    return launch(h, sim_mul(2, sim_mul(w, tokens)), sim_mul(sim_add(w, tokens), type_size(a->dtype)));
+}
+
+cudnnStatus_t cudnnMultiHeadAttnForward(
+    cudnnHandle_t handle, const cudnnAttnDescriptor_t attnDesc, int currIdx, const int loWinIdx[],
+    const int hiWinIdx[], const int devSeqLengthsQO[], const int devSeqLengthsKV[],
+    const cudnnSeqDataDescriptor_t qDesc, const void *queries, const void *residuals,
+    const cudnnSeqDataDescriptor_t kDesc, const void *keys, const cudnnSeqDataDescriptor_t vDesc,
+    const void *values, const cudnnSeqDataDescriptor_t oDesc, void *out, size_t weightSizeInBytes,
+    const void *weights, size_t workSpaceSizeInBytes, void *workSpace,
+    size_t reserveSpaceSizeInBytes, void *reserveSpace)
+{
+    (void)residuals, (void)workSpaceSizeInBytes, (void)workSpace;
+    (void)reserveSpaceSizeInBytes, (void)reserveSpace;
+    if (!loWinIdx || !hiWinIdx || !devSeqLengthsQO || !devSeqLengthsKV || !queries || !keys ||
+        !values || !out || !oDesc || !oDesc->set ||
+        (attnDesc && currIdx >= attnDesc->qo_max) ||
+        !attn_args_ok(handle, attnDesc, qDesc, kDesc, vDesc, weightSizeInBytes, weights))
+        return CUDNN_STATUS_BAD_PARAM;
+    return attn_launch(handle, attnDesc);
+}
+
+cudnnStatus_t cudnnMultiHeadAttnBackwardData(
+    cudnnHandle_t handle, const cudnnAttnDescriptor_t attnDesc, const int loWinIdx[],
+    const int hiWinIdx[], const int devSeqLengthsDQDO[], const int devSeqLengthsDKDV[],
+    const cudnnSeqDataDescriptor_t doDesc, const void *dout, const cudnnSeqDataDescriptor_t dqDesc,
+    void *dqueries, const void *queries, const cudnnSeqDataDescriptor_t dkDesc, void *dkeys,
+    const void *keys, const cudnnSeqDataDescriptor_t dvDesc, void *dvalues, const void *values,
+    size_t weightSizeInBytes, const void *weights, size_t workSpaceSizeInBytes, void *workSpace,
+    size_t reserveSpaceSizeInBytes, void *reserveSpace)
+{
+    (void)workSpaceSizeInBytes, (void)workSpace;
+    if (!loWinIdx || !hiWinIdx || !devSeqLengthsDQDO || !devSeqLengthsDKDV || !dout ||
+        !dqueries || !queries || !dkeys || !keys || !dvalues || !values || !doDesc ||
+        !doDesc->set || !reserveSpace || !reserveSpaceSizeInBytes ||
+        !attn_args_ok(handle, attnDesc, dqDesc, dkDesc, dvDesc, weightSizeInBytes, weights))
+        return CUDNN_STATUS_BAD_PARAM;
+    return attn_launch(handle, attnDesc);
+}
+
+cudnnStatus_t cudnnMultiHeadAttnBackwardWeights(
+    cudnnHandle_t handle, const cudnnAttnDescriptor_t attnDesc, cudnnWgradMode_t addGrad,
+    const cudnnSeqDataDescriptor_t qDesc, const void *queries, const cudnnSeqDataDescriptor_t kDesc,
+    const void *keys, const cudnnSeqDataDescriptor_t vDesc, const void *values,
+    const cudnnSeqDataDescriptor_t doDesc, const void *dout, size_t weightSizeInBytes,
+    const void *weights, void *dweights, size_t workSpaceSizeInBytes, void *workSpace,
+    size_t reserveSpaceSizeInBytes, void *reserveSpace)
+{
+    (void)workSpaceSizeInBytes, (void)workSpace;
+    if ((addGrad != CUDNN_WGRAD_MODE_ADD && addGrad != CUDNN_WGRAD_MODE_SET) || !queries ||
+        !keys || !values || !dout || !doDesc || !doDesc->set || !dweights || !reserveSpace ||
+        !reserveSpaceSizeInBytes ||
+        !attn_args_ok(handle, attnDesc, qDesc, kDesc, vDesc, weightSizeInBytes, weights))
+        return CUDNN_STATUS_BAD_PARAM;
+    return attn_launch(handle, attnDesc);
+}

@@ -834,6 +834,243 @@ static void test_epilogue(void **state)
     nn_epilogue_add_cost(NULL, &relu, 10); /* tolerated, nothing to add to */
 }
 
+/* ------------------------------------------- normalisation and the rest of cuDNN */
+
+static void test_bn_inference(void **state)
+{
+    (void)state;
+    /* ResNet BN1: x 1x64x56x56 = 200704 f32, 64 channels, 4 per-channel tensors read
+     * (scale, shift, mean, variance). FLOPs 4 x 200704 = 802816. Read 200704 x 4 +
+     * 4 x 64 x 4 = 802816 + 1024 = 803840; written 200704 x 4 = 802816. */
+    nn_bn_shape s = {.phase = NN_BN_INFERENCE, .elements = 200704, .channels = 64,
+                     .x_dtype = NN_DTYPE_F32, .y_dtype = NN_DTYPE_F32,
+                     .param_dtype = NN_DTYPE_F32, .channel_tensors_read = 4};
+    ASSERT_COST(nn_bn_cost(&s), 0, 802816, 803840, 802816, false, false);
+    /* f16 data, f32 statistics, accumulating: x 2 x 200704 = 401408, y read too
+     * 401408, stats 1024: read 803840; written 401408. */
+    s.x_dtype = s.y_dtype = NN_DTYPE_F16;
+    s.accumulate = true;
+    ASSERT_COST(nn_bn_cost(&s), 0, 802816, 803840, 401408, false, false);
+    assert_int_equal(nn_bn_flops_per_element(NN_BN_INFERENCE), 4);
+}
+
+static void test_bn_training_and_backward(void **state)
+{
+    (void)state;
+    /* Training, 1000 f32 elements, 10 channels: scale and shift read, running mean
+     * and variance updated (read and written), saved mean and inverse variance
+     * written. FLOPs 8 x 1000 = 8000. Read 4000 + 4 x 10 x 4 = 4160; written 4000
+     * + 4 x 10 x 4 = 4160. */
+    nn_bn_shape s = {.phase = NN_BN_TRAINING, .elements = 1000, .channels = 10,
+                     .x_dtype = NN_DTYPE_F32, .y_dtype = NN_DTYPE_F32,
+                     .param_dtype = NN_DTYPE_F32, .channel_tensors_read = 2,
+                     .channel_tensors_updated = 2, .channel_tensors_written = 2};
+    ASSERT_COST(nn_bn_cost(&s), 0, 8000, 4160, 4160, false, false);
+    /* Ex with z and ReLU: 8 + 1 + 1 = 10 per element = 10000; z read 4000 more. */
+    s.residual = true;
+    s.activation = NN_ACT_RELU;
+    ASSERT_COST(nn_bn_cost(&s), 0, 10000, 8160, 4160, false, false);
+    /* Backward: x and dy read (8000), scale and saved mean, inverse variance read
+     * (3 x 40 = 120): 8120; dx written 4000 + dscale, dshift 80 = 4080. 9 x 1000. */
+    nn_bn_shape b = {.phase = NN_BN_BACKWARD, .elements = 1000, .channels = 10,
+                     .x_dtype = NN_DTYPE_F32, .y_dtype = NN_DTYPE_F32,
+                     .param_dtype = NN_DTYPE_F32, .channel_tensors_read = 3,
+                     .channel_tensors_written = 2};
+    ASSERT_COST(nn_bn_cost(&b), 0, 9000, 8120, 4080, false, false);
+    /* Backward Ex with ReLU and residual: ReLU's gradient 1 + 1 = 2 more per element
+     * (11000), y read (4000 more: 12120), dz written (4000 more: 8080). */
+    b.residual = true;
+    b.activation = NN_ACT_RELU;
+    ASSERT_COST(nn_bn_cost(&b), 0, 11000, 12120, 8080, false, false);
+    assert_true(nn_bn_cost(NULL).unknown_dtype);
+}
+
+static void test_softmax_lrn(void **state)
+{
+    (void)state;
+    /* Softmax over 1000 f32 logits: accurate 5 x 1000, fast 3 x 1000, log 5 x 1000;
+     * read 4000, written 4000. */
+    ASSERT_COST(nn_softmax_cost(NN_SOFTMAX_ACCURATE, false, 1000, NN_DTYPE_F32, false), 0, 5000,
+                4000, 4000, false, false);
+    ASSERT_COST(nn_softmax_cost(NN_SOFTMAX_FAST, false, 1000, NN_DTYPE_F32, false), 0, 3000,
+                4000, 4000, false, false);
+    ASSERT_COST(nn_softmax_cost(NN_SOFTMAX_LOG, false, 1000, NN_DTYPE_F32, false), 0, 5000, 4000,
+                4000, false, false);
+    /* Backward: 4 x 1000; y and dy read (8000), dx written 4000; accumulating, dx
+     * read too: 12000. */
+    ASSERT_COST(nn_softmax_cost(NN_SOFTMAX_ACCURATE, true, 1000, NN_DTYPE_F32, true), 0, 4000,
+                12000, 4000, false, false);
+    /* AlexNet's LRN (n = 5) on 64x55x55 = 193600 elements: 2 x 5 + 3 = 13 per
+     * element = 2516800; read = written = 774400. */
+    ASSERT_COST(nn_lrn_cost(5, 193600, NN_DTYPE_F32, false), 0, 2516800, 774400, 774400, false,
+                false);
+}
+
+static void test_op_tensor_scale_transform_dropout(void **state)
+{
+    (void)state;
+    /* Add of two 100-element f32 tensors into C: 100 FLOPs; reads 400 + 400. */
+    ASSERT_COST(nn_op_tensor_cost(false, 100, NN_DTYPE_F32, 100, NN_DTYPE_F32, 100, NN_DTYPE_F32,
+                                  false),
+                0, 100, 800, 400, false, false);
+    /* B a 10-element broadcast, C accumulated: reads 400 + 40 + 400 = 840. */
+    ASSERT_COST(nn_op_tensor_cost(false, 100, NN_DTYPE_F32, 10, NN_DTYPE_F32, 100, NN_DTYPE_F32,
+                                  true),
+                0, 100, 840, 400, false, false);
+    /* sqrt is unary: B not read, 400 read. */
+    ASSERT_COST(nn_op_tensor_cost(true, 100, NN_DTYPE_F32, 100, NN_DTYPE_F32, 100, NN_DTYPE_F32,
+                                  false),
+                0, 100, 400, 400, false, false);
+    /* Scale 50 f16 in place: 50 FLOPs, 100 bytes read and written. */
+    ASSERT_COST(nn_scale_tensor_cost(50, NN_DTYPE_F16), 0, 50, 100, 100, false, false);
+    /* Transform 50 f32 -> f16: no FLOPs, 200 read, 100 written. */
+    ASSERT_COST(nn_transform_cost(50, NN_DTYPE_F32, NN_DTYPE_F16, false), 0, 0, 200, 100, false,
+                false);
+    /* Dropout forward on 100 f32, a 100-byte mask: 2 x 100 FLOPs, read 400, written
+     * 400 + 100; backward: 100 FLOPs, read 400 + 100, written 400. */
+    ASSERT_COST(nn_dropout_cost(false, 100, NN_DTYPE_F32, 100), 0, 200, 400, 500, false, false);
+    ASSERT_COST(nn_dropout_cost(true, 100, NN_DTYPE_F32, 100), 0, 100, 500, 400, false, false);
+}
+
+static void test_backward_activation_pooling(void **state)
+{
+    (void)state;
+    /* Sigmoid backward on 10 f32: (4 + 1) x 10 = 50 FLOPs; reads y, dy, x = 120;
+     * writes dx 40. */
+    ASSERT_COST(nn_activation_backward_cost(NN_ACT_SIGMOID, 10, NN_DTYPE_F32, false), 0, 50, 120,
+                40, false, false);
+    /* Max pool 3x3 backward, AlexNet pool1: 55x55x64 = 193600 in, 27x27x64 = 46656
+     * out. FLOPs as forward: 8 x 46656 = 373248. Reads y, dy (2 x 186624) + x
+     * 774400 = 1147648; writes dx 774400. */
+    ASSERT_COST(nn_pool_backward_cost(NN_POOL_MAX, 9, 193600, 46656, NN_DTYPE_F32, false), 0,
+                373248, 1147648, 774400, false, false);
+}
+
+/* --------------------------------------------------- BLAS level 1 and 2, geam */
+
+static void test_gemv(void **state)
+{
+    (void)state;
+    /* A 4096x9216 f32 (AlexNet's fc6 at batch 1), x 9216, y 4096: 37748736 MACs,
+     * 75497472 FLOPs. Read A 150994944 + x 36864 = 151031808; written 16384. */
+    nn_gemv_shape s = {.rows = 4096, .cols = 9216, .batch = 1, .a_matrices = 1,
+                       .a_dtype = NN_DTYPE_F32, .x_dtype = NN_DTYPE_F32,
+                       .y_dtype = NN_DTYPE_F32};
+    ASSERT_COST(nn_gemv_cost(&s, false), 37748736, 75497472, 151031808, 16384, false, false);
+    /* Transposed: x has 4096 elements (16384 bytes), y 9216 (36864); accumulating
+     * reads y: 150994944 + 16384 + 36864 = 151048192. */
+    s.transposed = true;
+    ASSERT_COST(nn_gemv_cost(&s, true), 37748736, 75497472, 151048192, 36864, false, false);
+    /* Strided batch of 3, one broadcast 2x3 complex float A (8-byte elements):
+     * MACs 2 x 3 x 3 x 4 = 72, FLOPs 144; read A 48 + x 3 x 3 x 8 = 72 -> 120;
+     * written y 3 x 2 x 8 = 48. */
+    nn_gemv_shape c = {.rows = 2, .cols = 3, .batch = 3, .a_matrices = 1,
+                       .a_dtype = NN_DTYPE_C32F, .x_dtype = NN_DTYPE_C32F,
+                       .y_dtype = NN_DTYPE_C32F, .complex_math = true};
+    ASSERT_COST(nn_gemv_cost(&c, false), 72, 144, 120, 48, false, false);
+}
+
+static void test_dot_geam(void **state)
+{
+    (void)state;
+    /* dot of 1000 doubles: 1000 MACs, 2000 FLOPs, reads 16000, writes 8. */
+    ASSERT_COST(nn_dot_cost(1000, NN_DTYPE_F64, NN_DTYPE_F64, NN_DTYPE_F64, false), 1000, 2000,
+                16000, 8, false, false);
+    /* complex float: 4 x 10 = 40 MACs; reads 2 x 80, writes 8. */
+    ASSERT_COST(nn_dot_cost(10, NN_DTYPE_C32F, NN_DTYPE_C32F, NN_DTYPE_C32F, true), 40, 80, 160,
+                8, false, false);
+    /* geam 30x40 f32 with B: 1200 adds; reads 2 x 4800, writes 4800. */
+    ASSERT_COST(nn_geam_cost(30, 40, true, NN_DTYPE_F32, false), 0, 1200, 9600, 4800, false,
+                false);
+    /* beta = 0 (a transpose): no FLOPs, A read only. */
+    ASSERT_COST(nn_geam_cost(30, 40, false, NN_DTYPE_F32, false), 0, 0, 4800, 4800, false, false);
+    /* complex double with B: 2 real adds x 1200; 16-byte elements. */
+    ASSERT_COST(nn_geam_cost(30, 40, true, NN_DTYPE_C64F, true), 0, 2400, 38400, 19200, false,
+                false);
+}
+
+static void test_rnn(void **state)
+{
+    (void)state;
+    assert_int_equal(nn_rnn_gates(NN_RNN_LSTM), 4);
+    assert_int_equal(nn_rnn_gates(NN_RNN_GRU), 3);
+    assert_int_equal(nn_rnn_gates(NN_RNN_TANH), 1);
+    /* One tanh RNN layer, input 10, hidden 20, no bias, 5 steps, batch 1, f32.
+     * MACs per step 1 x 20 x (10 + 20) = 600; x 5 = 3000. Params 600. Gate math
+     * 2 per unit: 5 x 20 x 2 = 200; FLOPs 6000 + 200 = 6200.
+     * Bytes: x 5 x 10 = 50, weights 600, h 20 read -> 670 x 4 = 2680; y 5 x 20 =
+     * 100 and h 20 written -> 120 x 4 = 480. */
+    nn_rnn_shape s = {.cell = NN_RNN_TANH, .input_size = 10, .hidden_size = 20, .proj_size = 20,
+                      .layers = 1, .directions = 1, .steps = 5, .batch = 1,
+                      .dtype = NN_DTYPE_F32};
+    bool overflow = false;
+    assert_int_equal(nn_rnn_params(&s, &overflow), 600);
+    ASSERT_COST(nn_rnn_cost(&s, NN_RNN_FORWARD), 3000, 6200, 2680, 480, false, false);
+    /* Backward weights: same MACs, no gate math; reads x 50, h 20, y 100 = 170
+     * elements x 4 = 680 bytes, writes the 600 weights' gradients (2400 bytes). */
+    ASSERT_COST(nn_rnn_cost(&s, NN_RNN_BACKWARD_WEIGHTS), 3000, 6000, 680, 2400, false, false);
+    /* LSTM with projection 8 (hidden 16, input 4), 2 layers, 2 directions, double
+     * bias. Layer 0 per direction: 4 x 16 x (4 + 8) = 768 + projection 16 x 8 =
+     * 128 -> 896; layer 1 inputs 2 x 8 = 16: 4 x 16 x (16 + 8) = 1536 + 128 = 1664.
+     * Per step: 2 directions x (896 + 1664) = 5120. Params 5120 + biases 2 layers x
+     * 2 directions x 2 x 64 = 512 -> 5632. */
+    nn_rnn_shape l = {.cell = NN_RNN_LSTM, .input_size = 4, .hidden_size = 16, .proj_size = 8,
+                      .layers = 2, .directions = 2, .steps = 3, .batch = 1, .bias_vectors = 2,
+                      .dtype = NN_DTYPE_F32};
+    assert_int_equal(nn_rnn_params(&l, &overflow), 5632);
+    /* MACs 3 x 5120 = 15360; gate math 3 x 2 x 2 x 16 x (22 + 8) = 5760. */
+    nn_cost c = nn_rnn_cost(&l, NN_RNN_FORWARD);
+    assert_int_equal(c.macs, 15360);
+    assert_int_equal(c.flops, 2 * 15360 + 5760);
+    /* skip input: layer 0 multiplies no input. GRU, hidden 8, 1 layer, 1 direction:
+     * 3 x 8 x (0 + 8) = 192 per step; 1 bias vector: 24 more params. */
+    nn_rnn_shape g = {.cell = NN_RNN_GRU, .input_size = 8, .hidden_size = 8, .proj_size = 8,
+                      .layers = 1, .directions = 1, .steps = 1, .batch = 1, .bias_vectors = 1,
+                      .skip_input = true, .dtype = NN_DTYPE_F32};
+    assert_int_equal(nn_rnn_params(&g, &overflow), 216);
+    assert_int_equal(nn_rnn_cost(&g, NN_RNN_FORWARD).macs, 192);
+    assert_false(overflow);
+    assert_true(nn_rnn_cost(NULL, NN_RNN_FORWARD).unknown_dtype);
+}
+
+static void test_attention(void **state)
+{
+    (void)state;
+    /* 2 heads of 4 (projections 4), embedding 8, output projection 8, no biases;
+     * one sequence of 3 tokens, full attention: 9 scores per head.
+     * Projections: q 3 x 2 x 8 x 4 = 192, k 192, v 192, o 3 x 2 x 4 x 8 = 192 ->
+     * 768. Q K^T + P V: 9 x 2 x (4 + 4) = 144. MACs 912. Softmax 5 x 9 x 2 = 90:
+     * FLOPs 1824 + 90 = 1914. Params 2 x (32 + 32 + 32) + 8 x 8 = 256.
+     * Bytes (f32): read q, k, v 3 x 8 each = 72, weights 256 -> 328 x 4 = 1312;
+     * written 3 x 8 x 4 = 96. */
+    nn_attn_shape s = {.heads = 2, .q_size = 8, .k_size = 8, .v_size = 8, .q_proj = 4,
+                       .k_proj = 4, .v_proj = 4, .o_proj = 8, .q_tokens = 3, .k_tokens = 3,
+                       .scores = 9, .dtype = NN_DTYPE_F32};
+    bool overflow = false;
+    assert_int_equal(nn_attn_params(&s, &overflow), 256);
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_FORWARD), 912, 1914, 1312, 96, false, false);
+    /* Biases: 2 x 12 + 8 = 32 more params; adds 3 x 2 x 4 (q) + 3 x 2 x 8 (k, v) +
+     * 3 x 8 (o) = 96 FLOPs; a residual 24 FLOPs and 96 bytes read. Weights 288. */
+    s.proj_biases = true;
+    s.residual = true;
+    assert_int_equal(nn_attn_params(&s, &overflow), 288);
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_FORWARD), 912, 1914 + 96 + 24, (72 + 288 + 24) * 4, 96,
+                false, false);
+    /* Backward data: 768 + 2 x 144 = 1056 MACs; FLOPs 2112 + 4 x 18 = 2184. Reads
+     * q, k, v, weights and dout (24): (72 + 288 + 24) x 4; writes dq, dk, dv 288. */
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_BACKWARD_DATA), 1056, 2184, (72 + 288 + 24) * 4, 288,
+                false, false);
+    /* Backward weights: 768 MACs, 1536 + 96 bias-gradient FLOPs; writes 288 x 4. */
+    ASSERT_COST(nn_attn_cost(&s, NN_ATTN_BACKWARD_WEIGHTS), 768, 1632, (72 + 288 + 24) * 4, 1152,
+                false, false);
+    /* Without projections: each head works on the 8 inputs; no weights at all. */
+    nn_attn_shape raw = {.heads = 1, .q_size = 8, .k_size = 8, .v_size = 8, .q_tokens = 3,
+                         .k_tokens = 3, .scores = 9, .dtype = NN_DTYPE_F32};
+    assert_int_equal(nn_attn_params(&raw, &overflow), 0);
+    assert_int_equal(nn_attn_cost(&raw, NN_ATTN_FORWARD).macs, 9 * 16);
+    assert_false(overflow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -868,6 +1105,15 @@ int main(void)
         cmocka_unit_test(test_add_tensor_cost),
         cmocka_unit_test(test_pool_cost),
         cmocka_unit_test(test_epilogue),
+        cmocka_unit_test(test_bn_inference),
+        cmocka_unit_test(test_bn_training_and_backward),
+        cmocka_unit_test(test_softmax_lrn),
+        cmocka_unit_test(test_op_tensor_scale_transform_dropout),
+        cmocka_unit_test(test_backward_activation_pooling),
+        cmocka_unit_test(test_gemv),
+        cmocka_unit_test(test_dot_geam),
+        cmocka_unit_test(test_rnn),
+        cmocka_unit_test(test_attention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,10 @@ static const struct cudnn_getters real_cudnn = {
     .filter = cudnnGetFilterNdDescriptor,
     .activation = cudnnGetActivationDescriptor,
     .pooling = cudnnGetPoolingNdDescriptor,
+    .lrn = cudnnGetLRNDescriptor,
+    .op_tensor = cudnnGetOpTensorDescriptor,
+    .rnn = cudnnGetRNNDescriptor_v8,
+    .rnn_data = cudnnGetRNNDataDescriptor,
 };
 
 static const struct cublaslt_getters real_lt = {
@@ -378,6 +382,118 @@ static void lt_row_order_bias_stride_beta_zero(void **state)
     cublasLtMatmulDescDestroy(desc);
 }
 
+static void lrn_and_op_tensor(void **state)
+{
+    (void)state;
+    cudnnLRNDescriptor_t lrn;
+    assert_int_equal(cudnnCreateLRNDescriptor(&lrn), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnSetLRNDescriptor(lrn, 5, 1e-4, 0.75, 2.0), CUDNN_STATUS_SUCCESS);
+    uint64_t window = 0;
+    assert_true(nn_read_lrn(&real_cudnn, lrn, &window));
+    assert_int_equal(window, 5);
+    cudnnDestroyLRNDescriptor(lrn);
+
+    cudnnOpTensorDescriptor_t op;
+    const char *name = NULL;
+    bool unary = true;
+    assert_int_equal(cudnnCreateOpTensorDescriptor(&op), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnSetOpTensorDescriptor(op, CUDNN_OP_TENSOR_ADD, CUDNN_DATA_FLOAT,
+                                                CUDNN_NOT_PROPAGATE_NAN),
+                     CUDNN_STATUS_SUCCESS);
+    assert_true(nn_read_op_tensor(&real_cudnn, op, &name, &unary));
+    assert_string_equal(name, "add");
+    assert_false(unary);
+    assert_int_equal(cudnnSetOpTensorDescriptor(op, CUDNN_OP_TENSOR_SQRT, CUDNN_DATA_FLOAT,
+                                                CUDNN_NOT_PROPAGATE_NAN),
+                     CUDNN_STATUS_SUCCESS);
+    assert_true(nn_read_op_tensor(&real_cudnn, op, &name, &unary));
+    assert_string_equal(name, "sqrt");
+    assert_true(unary); /* B is ignored */
+    cudnnDestroyOpTensorDescriptor(op);
+    assert_false(nn_read_op_tensor(&real_cudnn, NULL, &name, &unary));
+    assert_false(nn_read_lrn(&real_cudnn, NULL, &window));
+}
+
+/* The per-channel descriptor cuDNN derives for batch norm, as a wrapper reads it:
+ * spatial mode on 8x64x56x56 half gives 1x64x1x1 float (64 channels), per
+ * activation 1x64x56x56 (200704 = 64 x 56 x 56). */
+static void batch_norm_channels(void **state)
+{
+    (void)state;
+    cudnnTensorDescriptor_t x = tensor4d(CUDNN_TENSOR_NCHW, CUDNN_DATA_HALF, 8, 64, 56, 56), bn;
+    assert_int_equal(cudnnCreateTensorDescriptor(&bn), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnDeriveBNTensorDescriptor(bn, x, CUDNN_BATCHNORM_SPATIAL),
+                     CUDNN_STATUS_SUCCESS);
+    nn_tensor_info t;
+    assert_true(nn_read_tensor(&real_cudnn, bn, &t));
+    assert_int_equal(t.elements, 64);
+    assert_int_equal(t.dtype, NN_DTYPE_F32);
+    assert_int_equal(cudnnDeriveBNTensorDescriptor(bn, x, CUDNN_BATCHNORM_PER_ACTIVATION),
+                     CUDNN_STATUS_SUCCESS);
+    assert_true(nn_read_tensor(&real_cudnn, bn, &t));
+    assert_int_equal(t.elements, 200704);
+    cudnnDestroyTensorDescriptor(bn);
+    cudnnDestroyTensorDescriptor(x);
+}
+
+/* An LSTM with a projection, as nn.LSTM(100, 64, num_layers=3, proj_size=32,
+ * bidirectional=True) sets it, and its data descriptor of 3 sequences. */
+static void rnn_descriptors(void **state)
+{
+    (void)state;
+    cudnnRNNDescriptor_t rnn;
+    assert_int_equal(cudnnCreateRNNDescriptor(&rnn), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnSetRNNDescriptor_v8(rnn, CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM,
+                                              CUDNN_RNN_DOUBLE_BIAS, CUDNN_BIDIRECTIONAL,
+                                              CUDNN_LINEAR_INPUT, CUDNN_DATA_HALF,
+                                              CUDNN_DATA_FLOAT, CUDNN_TENSOR_OP_MATH, 100, 64, 32,
+                                              3, NULL, 0),
+                     CUDNN_STATUS_SUCCESS);
+    nn_rnn_shape s;
+    assert_true(nn_read_rnn(&real_cudnn, rnn, &s));
+    assert_int_equal(s.cell, NN_RNN_LSTM);
+    assert_int_equal(s.input_size, 100);
+    assert_int_equal(s.hidden_size, 64);
+    assert_int_equal(s.proj_size, 32);
+    assert_int_equal(s.layers, 3);
+    assert_int_equal(s.directions, 2);
+    assert_int_equal(s.bias_vectors, 2);
+    assert_false(s.skip_input);
+    assert_int_equal(s.dtype, NN_DTYPE_F16);
+    cudnnDestroyRNNDescriptor(rnn);
+
+    cudnnRNNDataDescriptor_t data;
+    static const int lengths[3] = {7, 5, 2};
+    float pad = 0;
+    assert_int_equal(cudnnCreateRNNDataDescriptor(&data), CUDNN_STATUS_SUCCESS);
+    assert_int_equal(cudnnSetRNNDataDescriptor(data, CUDNN_DATA_FLOAT,
+                                               CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, 7, 3,
+                                               100, lengths, &pad),
+                     CUDNN_STATUS_SUCCESS);
+    /* cuDNN 9's getter returns success here without writing any output (seen with
+     * this toolkit: no GPU needed to see it). The reader must refuse that answer,
+     * not report garbage; the wrapper takes the lengths from the Set call instead. */
+    uint64_t steps = 0, batch = 0, elements = 0;
+    cudnnDataType_t type = (cudnnDataType_t)-1;
+    cudnnRNNDataLayout_t layout;
+    int max_len = -5, batch_size = -5, vector = -5, got[3] = {-1, -1, -1};
+    double padding;
+    assert_int_equal(cudnnGetRNNDataDescriptor(data, &type, &layout, &max_len, &batch_size,
+                                               &vector, 3, got, &padding),
+                     CUDNN_STATUS_SUCCESS);
+    if (max_len == 7) { /* a library whose getter works */
+        assert_true(nn_read_rnn_steps(&real_cudnn, data, &steps, &batch, &elements));
+        assert_int_equal(steps, 14);             /* 7 + 5 + 2 */
+        assert_int_equal(batch, 3);
+        assert_int_equal(elements, 7 * 3 * 100); /* padded: 2100 */
+    } else {
+        assert_int_equal(max_len, -5);
+        assert_false(nn_read_rnn_steps(&real_cudnn, data, &steps, &batch, &elements));
+    }
+    cudnnDestroyRNNDataDescriptor(data);
+    assert_false(nn_read_rnn(&real_cudnn, NULL, &s));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +506,9 @@ int main(void)
         cmocka_unit_test(grouped_conv_shape),
         cmocka_unit_test(conv3d_shape),
         cmocka_unit_test(activation_and_pooling),
+        cmocka_unit_test(lrn_and_op_tensor),
+        cmocka_unit_test(batch_norm_channels),
+        cmocka_unit_test(rnn_descriptors),
         cmocka_unit_test(lt_linear_with_bias_relu),
         cmocka_unit_test(lt_batched_broadcast),
         cmocka_unit_test(lt_row_order_bias_stride_beta_zero),
