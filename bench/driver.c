@@ -6,6 +6,7 @@
  *   conv  cudnnConvolutionForward   (legacy cuDNN)
  *   gemm  cublasSgemm_v2            (cuBLAS)
  *   lt    cublasLtMatmul            (cuBLASLt)
+ *   graph cudnnBackendExecute       (cuDNN's graph API: the convolution's cached plan)
  *
  * The shapes are tiny: on the simulated device a kernel does no math and only moves
  * a virtual clock, so what is measured is the CPU cost of the call path.
@@ -31,7 +32,7 @@
 #define MAX_THREADS 64
 #define MAX_MIX     16
 
-enum call_kind { CALL_CONV, CALL_GEMM, CALL_LT };
+enum call_kind { CALL_CONV, CALL_GEMM, CALL_LT, CALL_GRAPH };
 
 static enum call_kind mix[MAX_MIX];
 static int mix_len;
@@ -65,6 +66,7 @@ struct worker {
     cublasLtMatmulDesc_t matmul;
     cublasLtMatrixLayout_t a_layout, b_layout, c_layout;
     float *a, *b, *c, *x, *w, *y;
+    cudnnBackendDescriptor_t plan, pack; /* the convolution through the graph API */
 };
 
 static float *device_floats(size_t n)
@@ -88,6 +90,82 @@ static cublasLtMatrixLayout_t layout(int rows, int cols)
     cublasLtMatrixLayout_t l;
     CHECK(cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, (uint64_t)rows, (uint64_t)cols, rows));
     return l;
+}
+
+/* ------------------------------------------------------------ the graph API's plan */
+
+static cudnnBackendDescriptor_t backend(cudnnBackendDescriptorType_t type)
+{
+    cudnnBackendDescriptor_t d;
+    CHECK(cudnnBackendCreateDescriptor(type, &d));
+    return d;
+}
+
+static void set_attr(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t a,
+                     cudnnBackendAttributeType_t t, int64_t n, const void *v)
+{
+    CHECK(cudnnBackendSetAttribute(d, a, t, n, v));
+}
+
+static cudnnBackendDescriptor_t graph_tensor(int64_t uid, int64_t h, int64_t w)
+{
+    int64_t dims[4] = {1, 1, h, w}, strides[4] = {h * w, h * w, w, 1}, align = 4;
+    cudnnDataType_t dt = CUDNN_DATA_FLOAT;
+    cudnnBackendDescriptor_t t = backend(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    set_attr(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
+    set_attr(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims);
+    set_attr(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides);
+    set_attr(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
+    set_attr(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align);
+    CHECK(cudnnBackendFinalize(t));
+    return t;
+}
+
+/* The same convolution as `conv`, as a plan made once and executed at each call. */
+static void graph_setup(struct worker *wk)
+{
+    cudnnBackendDescriptor_t x = graph_tensor('x', 4, 4), w = graph_tensor('w', 3, 3),
+                             y = graph_tensor('y', 2, 2);
+    cudnnBackendDescriptor_t conv = backend(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+    int64_t sp = 2, pad[2] = {0, 0}, one[2] = {1, 1}, got = 0;
+    cudnnDataType_t comp = CUDNN_DATA_FLOAT;
+    set_attr(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &sp);
+    set_attr(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
+    set_attr(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pad);
+    set_attr(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, pad);
+    set_attr(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, one);
+    set_attr(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, one);
+    CHECK(cudnnBackendFinalize(conv));
+    cudnnBackendDescriptor_t op = backend(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+    set_attr(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+    set_attr(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &w);
+    set_attr(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+    set_attr(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+             1, &conv);
+    CHECK(cudnnBackendFinalize(op));
+    cudnnBackendDescriptor_t graph = backend(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+    set_attr(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &op);
+    CHECK(cudnnBackendFinalize(graph));
+    cudnnBackendDescriptor_t heur = backend(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
+    set_attr(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph);
+    set_attr(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+    CHECK(cudnnBackendFinalize(heur));
+    cudnnBackendDescriptor_t cfg = backend(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+    CHECK(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                   1, &got, &cfg));
+    wk->plan = backend(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+    set_attr(wk->plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &wk->cudnn);
+    set_attr(wk->plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+             &cfg);
+    CHECK(cudnnBackendFinalize(wk->plan));
+    int64_t uids[3] = {'x', 'w', 'y'};
+    void *ptrs[3] = {wk->x, wk->w, wk->y}, *workspace = NULL;
+    wk->pack = backend(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+    set_attr(wk->pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
+    set_attr(wk->pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs);
+    set_attr(wk->pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace);
+    CHECK(cudnnBackendFinalize(wk->pack));
 }
 
 static void setup(struct worker *wk)
@@ -117,6 +195,7 @@ static void setup(struct worker *wk)
     wk->x = device_floats(16);
     wk->w = device_floats(9);
     wk->y = device_floats(4);
+    graph_setup(wk);
 }
 
 static void one_call(struct worker *wk, enum call_kind kind)
@@ -136,6 +215,7 @@ static void one_call(struct worker *wk, enum call_kind kind)
                              &ZERO, wk->c, wk->c_layout, wk->c, wk->c_layout, NULL, NULL, 0,
                              wk->stream));
         break;
+    case CALL_GRAPH: CHECK(cudnnBackendExecute(wk->cudnn, wk->plan, wk->pack)); break;
     }
 }
 
@@ -157,6 +237,7 @@ static int parse_mix(char *text)
         if (!strcmp(name, "conv")) mix[mix_len++] = CALL_CONV;
         else if (!strcmp(name, "gemm")) mix[mix_len++] = CALL_GEMM;
         else if (!strcmp(name, "lt")) mix[mix_len++] = CALL_LT;
+        else if (!strcmp(name, "graph")) mix[mix_len++] = CALL_GRAPH;
         else return -1;
     }
     return mix_len ? 0 : -1;

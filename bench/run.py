@@ -35,7 +35,7 @@ LIB = os.path.abspath(f"{B}/libnnspy.so")
 DRIVER = os.path.abspath(f"{B}/bench/driver")
 NNSPY = os.path.abspath(f"{B}/nnspy")
 QUICK = "--quick" in sys.argv
-MIX = "conv,gemm,lt"  # cudnnBackendExecute joins the mix once it is intercepted
+MIX = "conv,gemm,lt,graph"  # legacy convolution, GEMM, Lt matmul, cudnnBackendExecute
 CALLS = 20_000 if QUICK else 200_000  # per thread, per run of part 1
 REPEAT = 3 if QUICK else 7
 LONG_RUNS = (100_000, 1_000_000) if QUICK else (1_000_000, 10_000_000)
@@ -43,21 +43,16 @@ LONG_RUNS = (100_000, 1_000_000) if QUICK else (1_000_000, 10_000_000)
 COUNTING = {"LD_PRELOAD": LIB, "NNSPY_TIMING": "off", "NNSPY_OUTPUT": "off", "NNSPY_MAX_OPS": "0"}
 
 
-def lib_knows(name):
-    """Whether libnnspy.so reads the environment variable `name` (a later feature)."""
-    with open(LIB, "rb") as f:
-        return name.encode() in f.read()
-
-
 # name, extra environment, target in ns added per call (None: no target), shown when.
-# A configuration whose feature is not built yet (attribution: issue 6) is skipped.
+# Call sites are taken only for a trace (their only reader): attribution's cost is
+# the trace with sites (the default) against the trace without (NNSPY_SITES=off).
 CONFIGS = [
     ("counting only", COUNTING, 50, True),
     ("counting + event timing", dict(COUNTING, NNSPY_TIMING="events"), 1000, True),
-    ("counting + trace", dict(COUNTING, NNSPY_OUTPUT="TRACE"), None, True),
-    ("timing + trace", dict(COUNTING, NNSPY_TIMING="events", NNSPY_OUTPUT="TRACE"),
-     None, True),
-    ("counting + attribution", dict(COUNTING, NNSPY_SITES="1"), None, lib_knows("NNSPY_SITES")),
+    ("counting + trace", dict(COUNTING, NNSPY_OUTPUT="TRACE", NNSPY_SITES="off"), None, True),
+    ("counting + trace + attribution", dict(COUNTING, NNSPY_OUTPUT="TRACE"), None, True),
+    ("timing + trace + attribution (the defaults)",
+     dict(COUNTING, NNSPY_TIMING="events", NNSPY_OUTPUT="TRACE"), None, True),
 ]
 
 

@@ -194,9 +194,13 @@ bool nn_summary_frame_interval(const nn_trace_summary *s, size_t k, int64_t *sta
     if (!f->timed || f->count == 0) return false;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = f->first; i < f->first + f->count; i++) {
+        /* A timed frame's untimed calls are those a timed unit stands for (a CUDA
+         * graph launch) or autotuning: not part of its interval. */
+        if (s->fops[i].gpu_start_ns == NN_UNTIMED || s->fops[i].gpu_end_ns == NN_UNTIMED) continue;
         if (s->fops[i].gpu_start_ns < lo) lo = s->fops[i].gpu_start_ns;
         if (s->fops[i].gpu_end_ns > hi) hi = s->fops[i].gpu_end_ns;
     }
+    if (lo > hi) return false;
     *start = lo;
     *end = hi;
     return true;
