@@ -101,18 +101,27 @@ static op_list *map_get(nn_addrmap *m, const void *key)
     return s ? (op_list *)(uintptr_t)s->value : NULL;
 }
 
-/* Binds key to l (taking a reference), dropping what key was bound to. */
-static void map_put(nn_addrmap *m, const void *key, op_list *l)
+/* Binds key to l, handing the map the caller's reference to l, and drops what key
+ * was bound to; false when the map is full (the reference is still the caller's). */
+static bool map_adopt(nn_addrmap *m, const void *key, op_list *l)
 {
     nn_addrmap_slot *s = key ? nn_addrmap_insert(m, (uintptr_t)key) : NULL;
     if (!s) {
         if (key)
             nn_warn_once("more than %u live CUDA graphs: launches of the others count nothing",
                          MAX_GRAPHS);
-        return;
+        return false;
     }
-    list_release((op_list *)(uintptr_t)s->value);
-    s->value = (uint64_t)(uintptr_t)list_ref(l);
+    op_list *old = (op_list *)(uintptr_t)s->value;
+    s->value = (uint64_t)(uintptr_t)l;
+    list_release(old);
+    return true;
+}
+
+/* Binds key to l too (one more reference to it). */
+static void map_put(nn_addrmap *m, const void *key, op_list *l)
+{
+    if (!map_adopt(m, key, list_ref(l))) list_release(l);
 }
 
 static void map_drop(nn_addrmap *m, const void *key)
@@ -185,18 +194,18 @@ void nn_cuda_graph_add_op(void *graph, const nn_op *op)
     op = &kept;
     pthread_mutex_lock(&graphs_lock);
     op_list *l = map_get(&graphs, graph);
-    if (!l && (l = list_new())) {
-        map_put(&graphs, graph, l);
-        list_release(l); /* the map holds it now (or nothing does) */
-        l = map_get(&graphs, graph);
+    if (!l && (l = list_new()) && !map_adopt(&graphs, graph, l)) {
+        list_release(l);
+        l = NULL;
     }
-    /* A list shared with executable graphs already made stays as they saw it. */
+    /* A list shared with executable graphs already made stays as they saw it: the
+     * graph gets a copy of its own (or, with no room for one, nothing is added). */
     if (l && l->refs > 1) {
         op_list *copy = list_new();
         for (uint32_t i = 0; copy && i < l->n; i++) list_append(copy, &l->ops[i]);
-        if (copy) {
-            map_put(&graphs, graph, copy);
+        if (copy && !map_adopt(&graphs, graph, copy)) {
             list_release(copy);
+            copy = NULL;
         }
         l = copy;
     }
