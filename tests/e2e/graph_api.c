@@ -211,14 +211,12 @@ static void legacy_conv(cudnnHandle_t h, const struct conv_case *c, void *x, voi
 }
 
 /* The plan of one convolution, as Conv_v8 builds it (uids 'x', 'w', 'y'). */
-static desc_t conv_plan(cudnnHandle_t h, const struct conv_case *c)
+/* The forward convolution of case c from x to y (tensors of the caller's). */
+static desc_t conv_operation(const struct conv_case *c, desc_t x, desc_t w, desc_t y)
 {
     int64_t sp = c->nb - 2;
     cudnnDataType_t comp = CUDNN_DATA_FLOAT;
     cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
-    desc_t x = tensor('x', c->nb, c->x, NULL, false, false);
-    desc_t w = tensor('w', c->nb, c->w, NULL, false, false);
-    desc_t y = tensor('y', c->nb, c->y, NULL, false, false);
     desc_t conv = create(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
     set(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &sp);
     set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
@@ -236,14 +234,30 @@ static desc_t conv_plan(cudnnHandle_t h, const struct conv_case *c)
     set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha);
     set(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
-    done(op);
+    return done(op);
+}
+
+/* The tensors of case c: uids 'x', 'w', 'y', as Conv_v8 names them. */
+static void conv_tensors(const struct conv_case *c, desc_t *x, desc_t *w, desc_t *y)
+{
+    *x = tensor('x', c->nb, c->x, NULL, false, false);
+    *w = tensor('w', c->nb, c->w, NULL, false, false);
+    *y = tensor('y', c->nb, c->y, NULL, false, false);
+}
+
+/* The plan of one convolution, as Conv_v8 builds it. */
+static desc_t conv_plan(cudnnHandle_t h, const struct conv_case *c)
+{
+    desc_t x, w, y;
+    conv_tensors(c, &x, &w, &y);
+    desc_t op = conv_operation(c, x, w, y);
     desc_t plan = plan_for(h, &op, 1);
-    /* The operation's tensors may go once the graph is built: the plan keeps all. */
+    /* The operation and its tensors may go once the graph is built: the plan keeps
+     * what it needs. */
     destroy(op);
     destroy(x);
     destroy(w);
     destroy(y);
-    destroy(conv);
     return plan;
 }
 
@@ -523,26 +537,9 @@ static void autotuning(cudnnHandle_t h)
         exit(1);
     }
 
-    desc_t plan = conv_plan(h, c), plans[3];
-    destroy(plan);
-    /* conv_plan's operation is gone: build the graph's operation again. */
-    desc_t tx = tensor('x', 4, c->x, NULL, false, false),
-           tw = tensor('w', 4, c->w, NULL, false, false),
-           ty = tensor('y', 4, c->y, NULL, false, false);
-    int64_t sp = 2;
-    cudnnDataType_t comp = CUDNN_DATA_FLOAT;
-    desc_t conv = create(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
-    set(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &sp);
-    set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
-    set(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, c->pre);
-    set(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, c->post);
-    done(conv);
-    desc_t op = create(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, tx);
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, tw);
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, ty);
-    set_desc(op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv);
-    done(op);
+    desc_t tx, tw, ty, plans[3];
+    conv_tensors(c, &tx, &tw, &ty);
+    desc_t op = conv_operation(c, tx, tw, ty);
     plans_of_one_graph(h, op, plans, 3);
     int64_t uids[] = {'x', 'w', 'y'};
     void *ptrs[] = {x, w, y};
@@ -576,20 +573,7 @@ static void conv_bn_relu(cudnnHandle_t h)
            bias = tensor('b', 4, ch, NULL, false, false),
            mean = tensor('m', 4, ch, NULL, false, false),
            inv_var = tensor('v', 4, ch, NULL, false, false);
-    int64_t sp = 2;
-    cudnnDataType_t comp = CUDNN_DATA_FLOAT;
-    desc_t conv = create(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
-    set(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &sp);
-    set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp);
-    set(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, c->pre);
-    set(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, c->post);
-    done(conv);
-    desc_t conv_op = create(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
-    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, tx);
-    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, tw);
-    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, conv_out);
-    set_desc(conv_op, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv);
-    done(conv_op);
+    desc_t conv_op = conv_operation(c, tx, tw, conv_out);
     cudnnBackendNormMode_t mode = CUDNN_BATCH_NORM;
     cudnnBackendNormFwdPhase_t phase = CUDNN_NORM_FWD_INFERENCE;
     desc_t bn = create(CUDNN_BACKEND_OPERATION_NORM_FORWARD_DESCRIPTOR);
