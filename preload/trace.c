@@ -716,6 +716,10 @@ static void forget_after_fork(void)
     if (fd >= 0) close(fd);
     fd = -1;
     state = 0;
+    /* The parent's buffers: the child writes a trace of its own, with its own. */
+    free(ring);
+    free(staging);
+    ring = staging = NULL;
     ring_used = 0;
     dropped = 0;
     writer_running = false;

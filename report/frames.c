@@ -112,6 +112,25 @@ nn_frame nn_frame_measure(const nn_frame_op *ops, size_t first, size_t count)
     return f;
 }
 
+/* Whether ops[first .. end) are all autotuning: such a marked frame is no frame. */
+static bool all_autotuning(const nn_frame_op *ops, size_t first, size_t end)
+{
+    for (size_t i = first; i < end; i++)
+        if (!ops[i].autotune) return false;
+    return true;
+}
+
+/* Marked frames that hold autotuning only (counted as runs, as nn_frames_given). */
+static size_t autotuning_frames(const nn_frame_op *ops, size_t n)
+{
+    size_t frames = 0;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && ops[j].given_frame == ops[i].given_frame; j++) {}
+        frames += ops[i].given_frame != 0 && all_autotuning(ops, i, j);
+    }
+    return frames;
+}
+
 size_t nn_frames_given(const nn_frame_op *ops, size_t n, nn_frame *out, size_t max)
 {
     size_t frames = 0, i = 0;
@@ -119,7 +138,7 @@ size_t nn_frames_given(const nn_frame_op *ops, size_t n, nn_frame *out, size_t m
         uint32_t id = ops[i].given_frame;
         size_t j = i + 1;
         while (j < n && ops[j].given_frame == id) j++;
-        if (id != 0) {
+        if (id != 0 && !all_autotuning(ops, i, j)) {
             if (frames < max) out[frames] = nn_frame_measure(ops, i, j - i);
             frames++;
         }
@@ -249,7 +268,8 @@ void nn_frames_summarize_given(nn_frames_summary *s, const nn_frame_op *ops, siz
     /* In sync mode the last synchronisation opens a frame that the program never
      * uses when it ends there: not a frame. (An empty marked frame is one.) */
     if (sync && count > 0 && !has_calls(ops, n, count)) count--;
-    s->count = count;
+    size_t tuning = autotuning_frames(ops, n);
+    s->count = count > tuning ? count - tuning : 0;
     size_t with_ops = nn_frames_given(ops, n, NULL, 0);
     nn_frame *frames = malloc((with_ops ? with_ops : 1) * sizeof *frames);
     if (!frames) return;

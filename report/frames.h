@@ -56,7 +56,7 @@ nn_frame nn_frame_measure(const nn_frame_op *ops, size_t first, size_t count);
 
 /*
  * Frames from given frame numbers: consecutive operations with the same non-zero
- * number form one frame. Writes at most max frames (in order) and returns how many
+ * number form one frame (unless all of them are autotuning: no frame). Writes at most max frames (in order) and returns how many
  * there are.
  */
 size_t nn_frames_given(const nn_frame_op *ops, size_t n, nn_frame *out, size_t max);

@@ -485,6 +485,9 @@ static int parse_op_body(parser *p, size_t at, const unsigned char *b, nn_trace_
         o->tune_key = rd32(b + 104);
         o->tune_variant = rd32(b + 108);
         o->tune_search = (rd32(b + 112) & NN_TOP_TUNE_SEARCH) != 0;
+    } else {
+        o->tune_key = o->tune_variant = 0;
+        o->tune_search = false;
     }
     o->gpu_start_ns = o->gpu_end_ns = NN_UNTIMED;
     return 0;
@@ -591,6 +594,8 @@ static int packed_next(parser *p, packed_cursor *c, packed_entry *e)
 /* Pass 1: checks a PACKED record's framing; adds its calls to *n_calls. */
 static int packed_count(parser *p, size_t offset, uint32_t len, size_t *n_calls)
 {
+    if (len > NN_TPACK_MAX)
+        return fail(p, offset + 4, "PACKED payload of %u bytes is over its 64 KiB limit", len);
     packed_cursor c = packed_open(p, offset, len);
     packed_entry e;
     int rc;
@@ -674,9 +679,20 @@ static int parse_module(parser *p, size_t pos, const unsigned char *b, uint32_t 
     const unsigned char *path = b + 8 + m->build_id_len;
     size_t path_len = len - 8 - m->build_id_len;
     if (m->id == 0) return fail(p, at, "MODULE with id 0 (0 means none)");
-    if (memchr(path, 0, path_len) || utf8_bad_at(path, path_len) != path_len)
-        return fail(p, at + 8 + m->build_id_len, "MODULE %u: the path is not UTF-8 text", m->id);
-    if (!(m->path = strndup((const char *)path, path_len))) return fail(p, at, "out of memory");
+    /* A Linux path is bytes: one that is not UTF-8 text (or was cut inside a
+     * character) is kept with '?' for each byte that is not (and for a NUL), rather
+     * than refused. */
+    if (!(m->path = malloc(path_len + 1))) return fail(p, at, "out of memory");
+    memcpy(m->path, path, path_len);
+    m->path[path_len] = '\0';
+    for (size_t i = 0; i < path_len; i++)
+        if (m->path[i] == '\0') m->path[i] = '?';
+    for (size_t i = 0; i < path_len;) {
+        size_t bad = utf8_bad_at((const unsigned char *)m->path + i, path_len - i);
+        if (bad == path_len - i) break;
+        m->path[i + bad] = '?';
+        i += bad + 1;
+    }
     p->t->n_modules++;
     return 0;
 }
@@ -914,6 +930,16 @@ static void recompute_totals(nn_trace *t)
 
 /* ------------------------------------------------------------ the file */
 
+/* A record's type as this trace's version defines it: version 1 has no KIND,
+ * PACKED, MODULE or SITE, so such a type there is an unknown record, skipped. */
+static uint16_t record_type(const parser *p, const unsigned char *head)
+{
+    uint16_t type = rd16(head);
+    bool v2_only = type == NN_TREC_KIND || type == NN_TREC_PACKED || type == NN_TREC_MODULE ||
+                   type == NN_TREC_SITE;
+    return v2_only && p->op_payload == NN_TOP_PAYLOAD_V1 ? 0 : type;
+}
+
 static int parse(parser *p)
 {
     const unsigned char *d = p->d;
@@ -961,7 +987,7 @@ static int parse(parser *p)
             limit = pos;
             break;
         }
-        uint16_t type = rd16(d + pos);
+        uint16_t type = record_type(p, d + pos);
         uint32_t len = rd32(d + pos + 4);
         if (len > NN_TREC_MAX_PAYLOAD)
             return fail(p, pos + 4, "record payload of %u bytes is over the 1 MiB limit", len);
@@ -1017,7 +1043,7 @@ static int parse(parser *p)
     }
     int rc = 0;
     for (size_t pos = first; pos < limit && rc == 0;) {
-        uint16_t type = rd16(d + pos);
+        uint16_t type = record_type(p, d + pos);
         uint32_t len = rd32(d + pos + 4);
         const unsigned char *b = d + pos + RECORD_HEAD;
         switch (type) {
@@ -1042,7 +1068,7 @@ static int parse(parser *p)
     for (size_t pos = first; pos < limit && rc == 0;) {
         uint32_t len = rd32(d + pos + 4);
         if (rd16(d + pos) == NN_TREC_GPU_TIME) rc = apply_gpu_time(p, pos, d + pos + RECORD_HEAD);
-        if (rd16(d + pos) == NN_TREC_PACKED) rc = packed_gpu_times(p, pos, len);
+        if (record_type(p, d + pos) == NN_TREC_PACKED) rc = packed_gpu_times(p, pos, len);
         pos += RECORD_HEAD + len;
     }
     if (rc != 0) return -1;

@@ -27,6 +27,7 @@ STRING, OP, GPU_TIME, FRAME, END, KIND, PACKED, MODULE, SITE = 1, 2, 3, 4, 5, 6,
 SUCCEEDED, COST_KNOWN, OVERFLOW, BYTES_INCOMPLETE = 1, 2, 4, 8
 APIS = {"cudnn": 0, "cublas": 1, "cublasLt": 2}
 U64_MAX = 2**64 - 1
+PACKED_MAX = 64 << 10  # payload bytes of one PACKED record, at most
 FUNCTIONS = {"conv_fwd": "cudnnConvolutionForward", "add_tensor": "cudnnAddTensor",
              "activation": "cudnnActivationForward", "gemm": "cublasSgemm_v2",
              "pool_fwd": "cudnnPoolingForward"}
@@ -87,7 +88,14 @@ class Trace:
         return self.last
 
     def entry(self, *numbers):
-        self.pending += b"".join(self.varint(n) for n in numbers)
+        """One PACKED entry; a PACKED record holds at most 64 KiB of them, so a full
+        one is closed first (the next starts from the bases again)."""
+        data = b"".join(self.varint(n) for n in numbers)
+        if len(self.pending) + len(data) > PACKED_MAX:
+            self.flush()
+            return False
+        self.pending += data
+        return True
 
     def flush(self):
         if self.pending:
@@ -98,9 +106,11 @@ class Trace:
         if body not in self.kinds:
             self.kinds[body] = len(self.kinds) + 1
             self.raw(KIND, struct.pack("<I", self.kinds[body]) + body)
-        last = self.bases()
-        self.entry(self.kinds[body] << 2, self.zigzag(call - last["call"] - 1),
-                   self.zigzag(host_ns - last["host"]), self.zigzag(frame - last["frame"]))
+        while True:  # again from fresh bases when the PACKED record was full
+            last = self.bases()
+            if self.entry(self.kinds[body] << 2, self.zigzag(call - last["call"] - 1),
+                          self.zigzag(host_ns - last["host"]), self.zigzag(frame - last["frame"])):
+                break
         last.update(call=call, host=host_ns, frame=frame)
 
     # ------------------------------------------------------------ records
@@ -159,9 +169,12 @@ class Trace:
         if self.version < 2:
             self.raw(GPU_TIME, struct.pack("<Qqq", call, start_ns, end_ns))
             return
-        last = self.bases()
-        self.entry(self.zigzag(call - last["gpu_call"]) << 2 | 1,
-                   self.zigzag(start_ns - last["gpu_start"]), self.zigzag(end_ns - start_ns))
+        while True:  # again from fresh bases when the PACKED record was full
+            last = self.bases()
+            if self.entry(self.zigzag(call - last["gpu_call"]) << 2 | 1,
+                          self.zigzag(start_ns - last["gpu_start"]),
+                          self.zigzag(end_ns - start_ns)):
+                break
         last.update(gpu_call=call, gpu_start=start_ns)
 
     def frame(self, number, begin_ns, end_ns):

@@ -5,7 +5,9 @@ Every expected number is derived by hand below, never taken from nnspy's output.
 Run by `make check` (or `make e2e`).
 """
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import B, alexnet_frame_ns, check, failures  # noqa: E402
@@ -209,9 +211,15 @@ def test_driver_api_graph():
 
 
 def main():
-    test_graph_api()
-    test_alexnet_cuda_graph()
-    test_driver_api_graph()
+    # Traces of the programs run here go to a scratch directory, not the checkout.
+    traces = tempfile.mkdtemp(prefix="nnspy-graph-traces-")
+    os.environ["NNSPY_OUTPUT"] = os.path.join(traces, "%e-%p.nns")
+    try:
+        test_graph_api()
+        test_alexnet_cuda_graph()
+        test_driver_api_graph()
+    finally:
+        shutil.rmtree(traces, ignore_errors=True)
     if failures:
         print(f"run_graph: {len(failures)} check(s) failed")
         sys.exit(1)

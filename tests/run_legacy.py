@@ -7,6 +7,7 @@ never copied from nnspy's output. Run by `make e2e` (and so `make check`).
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import B, LIB, NNSPY, SAN_PRELOAD, SIM, check, failures  # noqa: E402
 
 TESTS = f"{B}/tests"
+# Each run's JSON and trace, removed at the end.
+SCRATCH = tempfile.mkdtemp(prefix="nnspy-legacy-")
 
 
 def run(argv, preload=True, env_extra=None):
@@ -27,7 +30,7 @@ def run(argv, preload=True, env_extra=None):
         env["LD_PRELOAD"] = SAN_PRELOAD
     else:
         env.pop("LD_PRELOAD", None)
-    tmp = tempfile.mkdtemp(prefix="nnspy-legacy-")
+    tmp = tempfile.mkdtemp(dir=SCRATCH)
     json_path, trace = os.path.join(tmp, "r.json"), os.path.join(tmp, "t.nns")
     env.update({"NNSPY_JSON": json_path, "NNSPY_OUTPUT": trace}, **(env_extra or {}))
     p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
@@ -325,9 +328,12 @@ def test_legacy_ops():
 
 
 def main():
-    for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm,
-                 test_legacy_ops, test_blas_vec, test_rnn, test_mha):
-        test()
+    try:
+        for test in (test_bottleneck_inference, test_bottleneck_training, test_failed_batch_norm,
+                     test_legacy_ops, test_blas_vec, test_rnn, test_mha):
+            test()
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)
     if failures:
         print(f"\n{len(failures)} legacy check(s) failed:")
         for f in failures:

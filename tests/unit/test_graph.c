@@ -301,6 +301,23 @@ static void test_mark_autotuning(void **state)
     assert_int_equal(nn_frames_auto(ops, 9, &period), 7);
 }
 
+/* Marked frames (sync, marker) of autotuning only are no frames: a frame of two
+ * benchmark runs, then two frames of model work. */
+static void test_autotuning_frames_given(void **state)
+{
+    (void)state;
+    nn_frame_op ops[4] = {
+        {.given_frame = 1, .autotune = true, .macs = 5},
+        {.given_frame = 1, .autotune = true, .macs = 5},
+        {.given_frame = 2, .macs = 7},
+        {.given_frame = 3, .macs = 7},
+    };
+    nn_frame frames[4];
+    assert_int_equal(nn_frames_given(ops, 4, frames, 4), 2);
+    assert_int_equal(frames[0].first, 2);
+    assert_int_equal(frames[0].macs, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_shadow_conv_with_real_cudnn),
         cmocka_unit_test(test_uncounted_operation),
         cmocka_unit_test(test_mark_autotuning),
+        cmocka_unit_test(test_autotuning_frames_given),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

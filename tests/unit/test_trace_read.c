@@ -951,6 +951,38 @@ static buf site_trace(uint32_t op_site, uint32_t module_in_site, uint32_t site_e
     return b;
 }
 
+/* Version 1 has no KIND, PACKED, MODULE or SITE: such records there are unknown
+ * ones, skipped, and its calls carry no site and no autotuning. A module path that
+ * is not UTF-8 text is kept, with '?' for each stray byte. */
+static void versions_and_module_paths(void **state)
+{
+    (void)state;
+    char err[256];
+    nn_trace t;
+    buf v1 = minimal(NULL);
+    string_rec(&v1, 1, "cublasSgemm_v2");
+    op_rec(&v1, (op_spec){.function = 1, .flags = OK_FLAGS, .macs = 7, .tune_key = 9});
+    record_head(&v1, NN_TREC_KIND, NN_TKIND_PAYLOAD);
+    for (uint32_t i = 0; i < NN_TKIND_PAYLOAD; i++) put(&v1, "\xbe", 1);
+    assert_int_equal(parse(&v1, v1.n, &t, err, sizeof err), 0);
+    assert_int_equal(t.n_ops, 1);
+    assert_int_equal(t.unknown_records, 1);
+    assert_int_equal(t.ops[0].macs, 7);
+    assert_int_equal(t.ops[0].tune_key, 0); /* 104 bytes: no autotuning fields */
+    assert_false(t.ops[0].tune_search);
+    nn_trace_free(&t);
+    free(v1.d);
+
+    buf v2 = minimal(NULL);
+    v2.d[8] = 2;
+    module_rec(&v2, 1, 0, "", "/tmp/caf\xe9/app\xc3");
+    assert_int_equal(parse(&v2, v2.n, &t, err, sizeof err), 0);
+    assert_int_equal(t.n_modules, 1);
+    assert_string_equal(t.modules[0].path, "/tmp/caf?/app?");
+    nn_trace_free(&t);
+    free(v2.d);
+}
+
 static void sites_read_and_checked(void **state)
 {
     (void)state;
@@ -996,6 +1028,7 @@ static void sites_read_and_checked(void **state)
     free(long_site.d);
     buf big_id = {0};
     header(&big_id, HEADER_JSON("auto"));
+    big_id.d[8] = 2; /* MODULE records are version 2's */
     static const char zeros[65];
     module_rec(&big_id, 1, 65, zeros, "");
     assert_int_equal(parse(&big_id, big_id.n, &t, err, sizeof err), -1);
@@ -1255,6 +1288,7 @@ int main(void)
         cmocka_unit_test(every_format_is_well_formed),
         cmocka_unit_test(report_option_parsing),
         cmocka_unit_test(sites_read_and_checked),
+        cmocka_unit_test(versions_and_module_paths),
         cmocka_unit_test(packed_calls_and_gpu_times),
         cmocka_unit_test(packed_truncated_at_every_offset),
         cmocka_unit_test(packed_checked),
