@@ -271,6 +271,7 @@ typedef struct nn_param_ref {
 } nn_param_ref;
 
 #define NN_MAX_PARAMS_PER_OP 8
+#define NN_MAX_MORE_OUTPUTS  3
 #define NN_SHAPE_LEN         120
 
 /* One intercepted call, as the wrappers describe it. */
@@ -285,9 +286,12 @@ typedef struct nn_op {
     nn_param_ref params[NN_MAX_PARAMS_PER_OP];
     int n_params;
     uint64_t workspace_bytes; /* the workspace the program gave the call */
-    /* The buffer this call wrote, so that a later GEMM knows it is an activation. */
+    /* The buffer this call wrote, so that a later GEMM knows it is an activation;
+     * a cuDNN graph may write a few more. */
     const void *output;
     uint64_t output_bytes;
+    const void *more_outputs[NN_MAX_MORE_OUTPUTS];
+    uint64_t more_output_bytes[NN_MAX_MORE_OUTPUTS];
     char shape[NN_SHAPE_LEN]; /* "1x3x224x224 -> 1x64x55x55", empty when unknown */
     bool in_graph_launch; /* replayed by a CUDA graph launch, whose row carries the GPU time */
     /* Autotuning (report/frames.c, nn_frames_mark_autotuning): an explicit search
@@ -296,6 +300,7 @@ typedef struct nn_op {
     bool autotune;
     uint32_t tune_key, tune_variant;
     uint32_t site; /* 0: the current call's site (sites.h); else the site it was captured at */
+    bool params_incomplete; /* more parameter buffers than the op could hold */
 } nn_op;
 
 /* Records one call (thread-safe) and returns its number (calls are numbered from

@@ -103,14 +103,22 @@ static void describe_execution(nn_op *op, const nn_graph_execution *ex)
     if (!g->known) return; /* some operation of the graph could not be counted */
     op->cost_known = true;
     op->cost = g->cost;
+    op->params_incomplete = g->params_incomplete;
     memcpy(op->shape, g->shape, sizeof op->shape);
     for (int i = 0; i < g->n_params; i++)
         if (ex->param_ptrs[i])
             nn_op_add_param(op, ex->param_ptrs[i], g->params[i].elements, g->params[i].dtype,
                             g->params[i].buffer ? NN_PARAM_BUFFER : g->params[i].rule);
-    if (g->n_outputs && ex->output_ptrs[0]) {
-        op->output = ex->output_ptrs[0];
-        op->output_bytes = g->outputs[0].bytes;
+    /* Every output the graph writes to memory is an activation from now on. */
+    for (int i = 0, more = 0; i < g->n_outputs; i++) {
+        if (!ex->output_ptrs[i]) continue;
+        if (!op->output) {
+            op->output = ex->output_ptrs[i];
+            op->output_bytes = g->outputs[i].bytes;
+        } else if (more < NN_MAX_MORE_OUTPUTS) {
+            op->more_outputs[more] = ex->output_ptrs[i];
+            op->more_output_bytes[more++] = g->outputs[i].bytes;
+        }
     }
 }
 

@@ -77,7 +77,11 @@ typedef struct node_cost {
 
 static void note_param(nn_graph_cost *g, const nn_graph_tensor *t, nn_param_rule rule, bool buffer)
 {
-    if (!in_memory(t) || g->n_params >= NN_GRAPH_MAX_PARAMS) return;
+    if (!in_memory(t)) return;
+    if (g->n_params >= NN_GRAPH_MAX_PARAMS) {
+        g->params_incomplete = true;
+        return;
+    }
     bool overflow = false;
     g->params[g->n_params++] =
         (nn_graph_param){t->uid, elements_of(t, &overflow), t->dtype, rule, buffer};
@@ -220,10 +224,12 @@ static void matmul_node(const nn_graph_node *n, node_cost *nc, nn_graph_cost *g)
     reads(&nc->cost, a);
     reads(&nc->cost, b);
     writes(&nc->cost, c);
-    /* A weight is one matrix shared by every product of the batch (as for the
-     * cuBLAS wrappers); A before B. */
-    if (s.a_matrices == 1) note_param(g, a, NN_PARAM_WEIGHT_OPERAND, false);
-    if (s.b_matrices == 1) note_param(g, b, NN_PARAM_WEIGHT_OPERAND, false);
+    /* A weight is one matrix shared by every product of the batch. cuDNN's matmul is
+     * row-major, so a linear layer is X.W: B is its weight unless an earlier call
+     * wrote it (each matmul of a graph has its own); A only when B cannot be (W.X). */
+    bool b_weight = s.b_matrices == 1 && in_memory(b);
+    if (b_weight) note_param(g, b, NN_PARAM_UNLESS_ACTIVATION, false);
+    else if (s.a_matrices == 1) note_param(g, a, NN_PARAM_WEIGHT_OPERAND, false);
     note_output(g, c);
     nc->counted = true;
     nc->rank = 2;

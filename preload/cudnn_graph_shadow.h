@@ -65,6 +65,7 @@ typedef struct nn_graph_cost {
     const char *op; /* conv_fwd, matmul, sdpa_fwd... for a one-operation graph; else "graph" */
     nn_graph_param params[NN_GRAPH_MAX_PARAMS];
     int n_params;
+    bool params_incomplete; /* more parameter tensors than params[] holds */
     nn_graph_output outputs[NN_GRAPH_MAX_OUTPUTS];
     int n_outputs;
     char shape[NN_SHAPE_LEN];

@@ -180,13 +180,20 @@ static uint64_t settle_params(const nn_op *op, uint64_t *signature)
     return read;
 }
 
-static void note_written(const nn_op *op)
+static void note_written_range(const void *ptr, uint64_t bytes)
 {
-    if (!op->output || !op->output_bytes) return;
-    uintptr_t start = (uintptr_t)op->output;
-    uintptr_t end = start + op->output_bytes < start ? UINTPTR_MAX : start + op->output_bytes;
+    if (!ptr || !bytes) return;
+    uintptr_t start = (uintptr_t)ptr;
+    uintptr_t end = start + bytes < start ? UINTPTR_MAX : start + bytes;
     if (!nn_ranges_add(&written, start, end))
         nn_warn_once("too many distinct output buffers to tell all activations apart");
+}
+
+static void note_written(const nn_op *op)
+{
+    note_written_range(op->output, op->output_bytes);
+    for (int i = 0; i < NN_MAX_MORE_OUTPUTS; i++)
+        note_written_range(op->more_outputs[i], op->more_output_bytes[i]);
 }
 
 /* ------------------------------------------------------------ operations */
@@ -288,6 +295,7 @@ uint64_t nn_record(const nn_op *op)
     else {
         nn_cost_add(&totals.cost, &op->cost);
         params_read = settle_params(op, &signature);
+        if (op->params_incomplete) totals.params_incomplete = true;
     }
     /* Whatever its cost, a successful call's output is an activation from now on. */
     if (op->succeeded) note_written(op);
@@ -339,8 +347,11 @@ nn_frame_op *nn_history_copy(size_t *n)
 void nn_op_add_param(nn_op *op, const void *addr, uint64_t elements, nn_dtype dtype,
                      nn_param_rule rule)
 {
-    if (addr && op->n_params < NN_MAX_PARAMS_PER_OP)
+    if (!addr) return;
+    if (op->n_params < NN_MAX_PARAMS_PER_OP)
         op->params[op->n_params++] = (nn_param_ref){addr, elements, dtype, rule};
+    else
+        op->params_incomplete = true; /* the totals say so */
 }
 
 void nn_op_add_gemm_operand(nn_op *op, const void *p, uint64_t rows, uint64_t cols, nn_dtype dtype,

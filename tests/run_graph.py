@@ -101,6 +101,30 @@ def check_populated(ops, i):
     return i + 6
 
 
+# Two linear layers in one graph (row-major): X[32,64].W1[64,128] -> H (virtual),
+# H.W2[128,16] -> Y. MACs 32*128*64 + 32*16*128 = 262,144 + 65,536. Parameters: W1 and
+# W2, 8,192 + 2,048 = 10,240 (X, from the host, is not one: cuDNN's B is the weight).
+def check_mlp(r, ops, i):
+    row = ops[i]
+    check(row["op"] == "graph" and row["macs"] == 262_144 + 65_536,
+          f"two matmuls in one graph: {262_144 + 65_536:,} MACs (got {row['macs']:,})")
+    check(row["params"] == 8_192 + 2_048,
+          f"both weights are parameters, not the input: 10,240 (got {row['params']:,})")
+    return i + 1
+
+
+# A graph writing C and D = ReLU(C) (both in memory), then a GEMM reading D as A with
+# a weight W3 (128 x 16 = 2,048) as B: D is an activation, W3 the GEMM's parameter.
+def check_two_outputs(r, ops, i):
+    graph, gemm = ops[i], ops[i + 1]
+    check(graph["macs"] == 32 * 128 * 64 and graph["params"] == 64 * 128,
+          "the graph: X.W1 (262,144 MACs), W1 its parameter (8,192)")
+    check(gemm["api"] == "cublas" and gemm["params"] == 128 * 16,
+          f"the GEMM after it reads the graph's second output as an activation: its parameter "
+          f"is W3, 2,048 (got {gemm['params']:,})")
+    return i + 2
+
+
 # Autotuning of the plain convolution (110,592 MACs): a legacy search that ran 3
 # algorithms (3 x 110,592 = 331,776 MACs), then 3 plans of one graph run 3 times
 # each, then the second plan 5 times. Every run up to the third plan's last is
@@ -160,12 +184,15 @@ def test_graph_api():
     i = check_attention(ops, i)
     i = check_populated(ops, i)
     i = check_conv_bn(r, ops, i)
+    i = check_mlp(r, ops, i)
+    i = check_two_outputs(r, ops, i)
     check_autotuning(r, ops, i)
     conv_params = sum(c[3] for c in CONV_CASES)  # legacy and graph share each filter: 850
     # The populated graph, the autotuning and the conv-BN graph each have a filter of
     # their own.
-    check(r["totals"]["params"] == conv_params + 3 * CONV_CASES[0][3] + 16,
-          f"distinct parameters: {conv_params} + 3 more filters of 216 + a scale and bias of 8")
+    check(r["totals"]["params"] == conv_params + 3 * CONV_CASES[0][3] + 16 + 10_240 + 8_192 + 2_048,
+          f"distinct parameters: {conv_params} + 3 more filters of 216 + a scale and bias of 8 "
+          "+ the two linear layers' 10,240 + W1 8,192 and W3 2,048 after them")
     check(r["totals"]["failed_calls"] == 1, "one failed call")
 
 

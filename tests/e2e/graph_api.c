@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
@@ -596,6 +597,50 @@ static void conv_bn_relu(cudnnHandle_t h)
     CHECK(cudnnBackendExecute(h, plan, variant_pack(uids, ptrs, 7)));
 }
 
+/* Two linear layers in one graph, row-major as cuDNN's matmul is: X[32,64] . W1[64,128]
+ * -> H (virtual) . W2[128,16] -> Y. */
+static void mlp(cudnnHandle_t h)
+{
+    const int64_t xd[] = {1, 32, 64}, w1d[] = {1, 64, 128}, hd[] = {1, 32, 128},
+                  w2d[] = {1, 128, 16}, yd[] = {1, 32, 16};
+    desc_t x = tensor('x', 3, xd, NULL, false, false), w1 = tensor('1', 3, w1d, NULL, false, false),
+           hidden = tensor(300, 3, hd, NULL, true, false),
+           w2 = tensor('2', 3, w2d, NULL, false, false), y = tensor('y', 3, yd, NULL, false, false);
+    desc_t ops[] = {matmul(x, w1, hidden), matmul(hidden, w2, y)};
+    desc_t plan = plan_for(h, ops, 2);
+    int64_t uids[] = {'x', '1', '2', 'y'};
+    void *ptrs[] = {device(32 * 64), device(64 * 128), device(128 * 16), device(32 * 16)};
+    CHECK(cudnnBackendExecute(h, plan, variant_pack(uids, ptrs, 4)));
+}
+
+/*
+ * A graph with two outputs in memory: C = X[32,64] . W1[64,128] and D = ReLU(C), then
+ * a cuBLAS GEMM that reads D as its A (32 x 128, column-major) with a weight W3
+ * (128 x 16) as B. D, the graph's second output, is an activation: W3 is the GEMM's
+ * weight.
+ */
+static void two_outputs_then_gemm(cudnnHandle_t h, cudaStream_t stream)
+{
+    const int64_t xd[] = {1, 32, 64}, w1d[] = {1, 64, 128}, cd[] = {1, 32, 128};
+    desc_t x = tensor('x', 3, xd, NULL, false, false), w1 = tensor('1', 3, w1d, NULL, false, false),
+           c = tensor('c', 3, cd, NULL, false, false), d = tensor('d', 3, cd, NULL, false, false);
+    desc_t ops[] = {matmul(x, w1, c), pointwise(CUDNN_POINTWISE_RELU_FWD, c, NULL, d)};
+    desc_t plan = plan_for(h, ops, 2);
+    float *dev_d = device(32 * 128), *w3 = device(128 * 16), *out = device(32 * 16);
+    int64_t uids[] = {'x', '1', 'c', 'd'};
+    void *ptrs[] = {device(32 * 64), device(64 * 128), device(32 * 128), dev_d};
+    CHECK(cudnnBackendExecute(h, plan, variant_pack(uids, ptrs, 4)));
+    cublasHandle_t blas;
+    float one = 1, zero = 0;
+    if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS || cublasSetStream(blas, stream) != 0 ||
+        cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, 32, 16, 128, &one, dev_d, 32, w3, 128, &zero,
+                    out, 32) != CUBLAS_STATUS_SUCCESS ||
+        cublasDestroy(blas) != CUBLAS_STATUS_SUCCESS) {
+        fprintf(stderr, "graph_api: the GEMM after the graph failed\n");
+        exit(1);
+    }
+}
+
 int main(void)
 {
     cudnnHandle_t h;
@@ -607,6 +652,8 @@ int main(void)
     attention(h);
     populated_graph(h, stream);
     conv_bn_relu(h);
+    mlp(h);
+    two_outputs_then_gemm(h, stream);
     autotuning(h);
     CHECK_CUDA(cudaStreamSynchronize(stream));
     release_all();
