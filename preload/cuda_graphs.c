@@ -7,9 +7,11 @@
  * graph instantiated from it, and records them again at each cudaGraphLaunch,
  * after a cudaGraphLaunch row that carries the launch's GPU time as one unit.
  *
- * Both the runtime API (PyTorch) and the driver API (XLA) are followed. Graphs
- * built node by node, cloned, or updated in place with cudaGraphExecUpdate are not,
- * except for the nodes cudnnBackendPopulateCudaGraph adds.
+ * Both the runtime API (PyTorch) and the driver API (XLA) are followed, with
+ * captures into a graph the program made and child graph nodes (XLA's command
+ * buffers). Graphs built kernel node by kernel node, cloned, or updated in place
+ * with cudaGraphExecUpdate are not, except for the nodes cudnnBackendPopulateCudaGraph
+ * adds.
  */
 #define _GNU_SOURCE
 #include "cuda_graphs.h"
@@ -132,6 +134,37 @@ static void map_drop(nn_addrmap *m, const void *key)
     list_release(l);
 }
 
+/* Under the lock: the call list of `graph` that may be added to, made if it has
+ * none; a list shared with executable graphs already made stays as they saw it, and
+ * the graph gets a copy of its own. NULL when there is no room. */
+static op_list *writable_list(void *graph)
+{
+    op_list *l = map_get(&graphs, graph);
+    if (!l && (l = list_new()) && !map_adopt(&graphs, graph, l)) {
+        list_release(l);
+        l = NULL;
+    }
+    if (l && l->refs > 1) {
+        op_list *copy = list_new();
+        for (uint32_t i = 0; copy && i < l->n; i++) list_append(copy, &l->ops[i]);
+        if (copy && !map_adopt(&graphs, graph, copy)) {
+            list_release(copy);
+            copy = NULL;
+        }
+        l = copy;
+    }
+    return l;
+}
+
+/* Under the lock: appends the calls of `from` to graph's. */
+static void append_calls(void *graph, const op_list *from)
+{
+    op_list *l = from && from->n ? writable_list(graph) : NULL;
+    /* A graph added to itself as a child: the calls as they were before. */
+    uint32_t n = from ? from->n : 0;
+    for (uint32_t i = 0; l && i < n; i++) list_append(l, &from->ops[i]);
+}
+
 /* ------------------------------------------------------------ captures */
 
 static struct capture *capture_of(void *stream)
@@ -159,13 +192,15 @@ static void capture_begin(void *stream)
                      MAX_CAPTURES);
 }
 
-/* Ends the capture of stream; its calls go to `graph` (NULL: the capture failed). */
+/* Ends the capture of stream; its calls go to `graph` (NULL: the capture failed),
+ * after any it already holds (a capture into an existing graph). */
 static void capture_end(void *stream, void *graph)
 {
     pthread_mutex_lock(&graphs_lock);
     struct capture *c = capture_of(stream);
     if (c) {
-        if (graph) map_put(&graphs, graph, c->ops);
+        if (graph && map_get(&graphs, graph)) append_calls(graph, c->ops);
+        else if (graph) map_put(&graphs, graph, c->ops);
         list_release(c->ops);
         *c = (struct capture){0};
         __atomic_sub_fetch(&active_captures, 1, __ATOMIC_RELEASE);
@@ -191,26 +226,24 @@ void nn_cuda_graph_add_op(void *graph, const nn_op *op)
 {
     nn_op kept = *op;
     if (!kept.site) kept.site = nn_site_current();
-    op = &kept;
     pthread_mutex_lock(&graphs_lock);
-    op_list *l = map_get(&graphs, graph);
-    if (!l && (l = list_new()) && !map_adopt(&graphs, graph, l)) {
-        list_release(l);
-        l = NULL;
-    }
-    /* A list shared with executable graphs already made stays as they saw it: the
-     * graph gets a copy of its own (or, with no room for one, nothing is added). */
-    if (l && l->refs > 1) {
-        op_list *copy = list_new();
-        for (uint32_t i = 0; copy && i < l->n; i++) list_append(copy, &l->ops[i]);
-        if (copy && !map_adopt(&graphs, graph, copy)) {
-            list_release(copy);
-            copy = NULL;
-        }
-        l = copy;
-    }
-    if (l) list_append(l, op);
+    op_list *l = writable_list(graph);
+    if (l) list_append(l, &kept);
     pthread_mutex_unlock(&graphs_lock);
+}
+
+/* A child graph node: the child's calls (as they are now: the node is a copy) run
+ * at each launch of the parent too. */
+static void note_child_added(bool succeeded, void *graph, const void *child)
+{
+    if (!succeeded || !nn_active()) return;
+    int saved = errno;
+    pthread_mutex_lock(&graphs_lock);
+    op_list *calls = list_ref(map_get(&graphs, child));
+    append_calls(graph, calls);
+    list_release(calls);
+    pthread_mutex_unlock(&graphs_lock);
+    errno = saved;
 }
 
 /* ------------------------------------------------------------ launches */
@@ -331,6 +364,32 @@ NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamBeginCapture,
     return st;
 }
 
+/* Capture into a graph the program made (XLA's command buffers trace this way). */
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamBeginCaptureToGraph,
+        (cudaStream_t stream, cudaGraph_t graph, const cudaGraphNode_t *dependencies,
+         const cudaGraphEdgeData *dependencyData, size_t numDependencies,
+         enum cudaStreamCaptureMode mode),
+        (stream, graph, dependencies, dependencyData, numDependencies, mode))
+{
+    NN_REAL_OR_RETURN(cudaStreamBeginCaptureToGraph, cudaErrorInitializationError);
+    bool outer = nn_enter();
+    cudaError_t st = real(stream, graph, dependencies, dependencyData, numDependencies, mode);
+    if (outer) note_capture_begun(st == cudaSuccess, stream);
+    nn_leave();
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaGraphAddChildGraphNode,
+        (cudaGraphNode_t * pGraphNode, cudaGraph_t graph, const cudaGraphNode_t *pDependencies,
+         size_t numDependencies, cudaGraph_t childGraph),
+        (pGraphNode, graph, pDependencies, numDependencies, childGraph))
+{
+    NN_REAL_OR_RETURN(cudaGraphAddChildGraphNode, cudaErrorInitializationError);
+    cudaError_t st = real(pGraphNode, graph, pDependencies, numDependencies, childGraph);
+    note_child_added(st == cudaSuccess, graph, childGraph);
+    return st;
+}
+
 NN_WRAP(NN_FAMILY_CUDART, cudaError_t, cudaStreamEndCapture,
         (cudaStream_t stream, cudaGraph_t *graph), (stream, graph))
 {
@@ -398,6 +457,30 @@ NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuStreamBeginCapture_v2,
     CUresult st = real(hStream, mode);
     if (outer) note_capture_begun(st == CUDA_SUCCESS, hStream);
     nn_leave();
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuStreamBeginCaptureToGraph,
+        (CUstream hStream, CUgraph hGraph, const CUgraphNode *dependencies,
+         const CUgraphEdgeData *dependencyData, size_t numDependencies, CUstreamCaptureMode mode),
+        (hStream, hGraph, dependencies, dependencyData, numDependencies, mode))
+{
+    NN_REAL_OR_RETURN(cuStreamBeginCaptureToGraph, CUDA_ERROR_NOT_INITIALIZED);
+    bool outer = nn_enter();
+    CUresult st = real(hStream, hGraph, dependencies, dependencyData, numDependencies, mode);
+    if (outer) note_capture_begun(st == CUDA_SUCCESS, hStream);
+    nn_leave();
+    return st;
+}
+
+NN_WRAP(NN_FAMILY_CUDA_DRIVER, CUresult, cuGraphAddChildGraphNode,
+        (CUgraphNode * phGraphNode, CUgraph hGraph, const CUgraphNode *dependencies,
+         size_t numDependencies, CUgraph childGraph),
+        (phGraphNode, hGraph, dependencies, numDependencies, childGraph))
+{
+    NN_REAL_OR_RETURN(cuGraphAddChildGraphNode, CUDA_ERROR_NOT_INITIALIZED);
+    CUresult st = real(phGraphNode, hGraph, dependencies, numDependencies, childGraph);
+    note_child_added(st == CUDA_SUCCESS, hGraph, childGraph);
     return st;
 }
 

@@ -218,7 +218,8 @@ def test_alexnet_cuda_graph():
 
 
 def test_driver_api_graph():
-    print("A CUDA graph through the driver API (cuStreamBeginCapture, cuGraphLaunch x 4)")
+    print("CUDA graphs through the driver API: a capture launched 4 times, then a capture "
+          "into a graph made beforehand, added to a parent as a child node, launched twice")
     rc, out, err, r = run([f"{B}/tests/driver_graph"], json_out=True)
     check(rc == 0, f"exit status 0 (got {rc})", err)
     if not r:
@@ -228,13 +229,16 @@ def test_driver_api_graph():
     # 32 x 16 x 8 = 4,096 MACs; each launch replays both.
     conv, gemm = 6 * 36 * 4 * 9, 32 * 16 * 8
     launches = [o for o in r["ops"] if o["op"] == "graph_launch"]
-    check(len(launches) == 4 and len(r["ops"]) == 12, "4 launch rows, each with its 2 calls")
-    check(r["totals"]["macs"] == 4 * (conv + gemm), f"4 x ({conv:,} + {gemm:,}) MACs")
+    check(len(launches) == 6 and len(r["ops"]) == 18, "6 launch rows, each with its 2 calls")
+    check(r["totals"]["macs"] == 6 * (conv + gemm), f"6 x ({conv:,} + {gemm:,}) MACs "
+          f"(got {r['totals']['macs']:,})")
+    check([o["op"] for o in r["ops"][12:]] == ["graph_launch", "conv_fwd", "gemm"] * 2,
+          "the parent's launches replay the child's captured calls")
     # The filter (6x4x3x3 = 216) and the GEMM's A (32 x 8 = 256), counted once.
     check(r["totals"]["params"] == 216 + 256, "parameters counted once: 216 + 256")
     f = r["frames"]
-    check(f["count"] == 4 and f["macs_per_frame"] == conv + gemm,
-          f"4 frames of {conv + gemm:,} MACs (got {f['count']})")
+    check(f["count"] == 6 and f["macs_per_frame"] == conv + gemm,
+          f"6 frames of {conv + gemm:,} MACs (got {f['count']})")
 
 
 def main():

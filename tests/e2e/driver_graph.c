@@ -2,7 +2,10 @@
  * driver_graph.c: a CUDA graph captured and launched through the driver API, as
  * XLA does: one convolution (cuDNN legacy API) and one GEMM (cuBLAS) captured with
  * cuStreamBeginCapture, instantiated with cuGraphInstantiateWithFlags and launched
- * 4 times with cuGraphLaunch. tests/run_graph.py checks the counts.
+ * 4 times with cuGraphLaunch. Then as XLA's command buffers do: the same calls
+ * captured into a graph made beforehand (cuStreamBeginCaptureToGraph), that graph
+ * added to a parent as a child node, the parent launched twice. tests/run_graph.py
+ * checks the counts.
  *
  * Convolution 1x4x8x8 * 6x4x3x3 (no padding) -> 1x6x6x6: 6 x 36 x 4 x 9 = 7,776 MACs.
  * GEMM 32 x 16 x 8: 4,096 MACs.
@@ -82,6 +85,29 @@ int main(void)
         CHECK(cuGraphLaunch(exec, (CUstream)stream) == CUDA_SUCCESS, "cuGraphLaunch");
     CHECK(cuStreamSynchronize((CUstream)stream) == CUDA_SUCCESS, "cuStreamSynchronize");
     CHECK(cuGraphExecDestroy(exec) == CUDA_SUCCESS && cuGraphDestroy(graph) == CUDA_SUCCESS,
+          "destroy");
+
+    CUgraph child, parent, captured;
+    CUgraphNode node;
+    CHECK(cuGraphCreate(&child, 0) == CUDA_SUCCESS && cuGraphCreate(&parent, 0) == CUDA_SUCCESS,
+          "cuGraphCreate");
+    CHECK(cuStreamBeginCaptureToGraph((CUstream)stream, child, NULL, NULL, 0,
+                                      CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) == CUDA_SUCCESS,
+          "cuStreamBeginCaptureToGraph");
+    conv(dnn, x, w, y);
+    CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, 32, 16, 8, &one, a, 32, b, 8, &zero, c, 32) ==
+              CUBLAS_STATUS_SUCCESS,
+          "cublasSgemm");
+    CHECK(cuStreamEndCapture((CUstream)stream, &captured) == CUDA_SUCCESS && captured == child,
+          "cuStreamEndCapture into the graph");
+    CHECK(cuGraphAddChildGraphNode(&node, parent, NULL, 0, child) == CUDA_SUCCESS,
+          "cuGraphAddChildGraphNode");
+    CHECK(cuGraphInstantiate(&exec, parent, 0) == CUDA_SUCCESS, "cuGraphInstantiate");
+    for (int i = 0; i < 2; i++)
+        CHECK(cuGraphLaunch(exec, (CUstream)stream) == CUDA_SUCCESS, "cuGraphLaunch");
+    CHECK(cuStreamSynchronize((CUstream)stream) == CUDA_SUCCESS, "cuStreamSynchronize");
+    CHECK(cuGraphExecDestroy(exec) == CUDA_SUCCESS && cuGraphDestroy(parent) == CUDA_SUCCESS &&
+              cuGraphDestroy(child) == CUDA_SUCCESS,
           "destroy");
     void *buffers[] = {x, w, y, a, b, c};
     for (int i = 0; i < 6; i++) CHECK(cudaFree(buffers[i]) == cudaSuccess, "cudaFree");

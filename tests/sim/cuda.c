@@ -581,3 +581,37 @@ CUresult cuGraphExecDestroy(CUgraphExec hGraphExec)
     NEED_INIT();
     return from_runtime(nnspy_sim_graph_exec_destroy((cudaGraphExec_t)hGraphExec));
 }
+
+CUresult cuGraphCreate(CUgraph *phGraph, unsigned int flags)
+{
+    NEED_INIT();
+    if (flags)
+        return CUDA_ERROR_INVALID_VALUE;
+    return from_runtime(nnspy_sim_graph_create((cudaGraph_t *)phGraph));
+}
+
+/* The sim's graphs are sequences: no dependencies, the captured work goes last. */
+CUresult cuStreamBeginCaptureToGraph(CUstream hStream, CUgraph hGraph,
+                                     const CUgraphNode *dependencies,
+                                     const CUgraphEdgeData *dependencyData,
+                                     size_t numDependencies, CUstreamCaptureMode mode)
+{
+    NEED_INIT();
+    (void)dependencies;
+    (void)dependencyData;
+    if (numDependencies)
+        return CUDA_ERROR_NOT_SUPPORTED;
+    return from_runtime(
+        nnspy_sim_begin_capture_to_graph((cudaStream_t)hStream, (cudaGraph_t)hGraph, (int)mode));
+}
+
+CUresult cuGraphAddChildGraphNode(CUgraphNode *phGraphNode, CUgraph hGraph,
+                                  const CUgraphNode *dependencies, size_t numDependencies,
+                                  CUgraph childGraph)
+{
+    NEED_INIT();
+    (void)dependencies;
+    (void)numDependencies;
+    return from_runtime(nnspy_sim_graph_add_child((cudaGraphNode_t *)phGraphNode,
+                                                  (cudaGraph_t)hGraph, (cudaGraph_t)childGraph));
+}

@@ -1076,18 +1076,22 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureSta
 
 /* Capture on a stream other than the legacy default one; the sim's capture has one
  * mode (what the mode would forbid meanwhile is not checked). */
-cudaError_t nnspy_sim_begin_capture(cudaStream_t stream, int mode)
+/* Captures the stream's work into `into` (an existing graph), or into a new graph. */
+static cudaError_t begin_capture(cudaStream_t stream, struct CUgraph_st *into, int mode)
 {
     runtime_context();
     if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
         mode != cudaStreamCaptureModeRelaxed)
         return cudaErrorInvalidValue;
+    if (into && into->magic != GRAPH_MAGIC)
+        return cudaErrorInvalidValue;
     if (stream == NULL || stream == cudaStreamLegacy)
         return cudaErrorStreamCaptureUnsupported;
-    struct CUgraph_st *g = calloc(1, sizeof *g);
-    if (!g)
+    struct CUgraph_st *g = into ? NULL : calloc(1, sizeof *g);
+    if (!into && !g)
         return cudaErrorMemoryAllocation;
-    g->magic = GRAPH_MAGIC;
+    if (g)
+        g->magic = GRAPH_MAGIC;
     cudaError_t e = cudaSuccess;
     pthread_mutex_lock(&g_lock);
     struct CUstream_st *s = find_stream(stream);
@@ -1096,10 +1100,82 @@ cudaError_t nnspy_sim_begin_capture(cudaStream_t stream, int mode)
     else if (s->capture)
         e = cudaErrorIllegalState;
     else
-        s->capture = g, g = NULL;
+        s->capture = into ? into : g, g = NULL;
     pthread_mutex_unlock(&g_lock);
     free(g);
     return e;
+}
+
+cudaError_t nnspy_sim_begin_capture(cudaStream_t stream, int mode)
+{
+    return begin_capture(stream, NULL, mode);
+}
+
+cudaError_t nnspy_sim_begin_capture_to_graph(cudaStream_t stream, cudaGraph_t graph, int mode)
+{
+    return graph ? begin_capture(stream, graph, mode) : cudaErrorInvalidValue;
+}
+
+cudaError_t cudaStreamBeginCaptureToGraph(cudaStream_t stream, cudaGraph_t graph,
+                                          const cudaGraphNode_t *dependencies,
+                                          const cudaGraphEdgeData *dependencyData,
+                                          size_t numDependencies, enum cudaStreamCaptureMode mode)
+{
+    (void)dependencies;
+    (void)dependencyData;
+    if (numDependencies)
+        return record_error(cudaErrorNotSupported); /* the sim's graphs are sequences */
+    return record_error(nnspy_sim_begin_capture_to_graph(stream, graph, (int)mode));
+}
+
+cudaError_t nnspy_sim_graph_create(cudaGraph_t *pGraph)
+{
+    runtime_context();
+    if (!pGraph)
+        return cudaErrorInvalidValue;
+    struct CUgraph_st *g = calloc(1, sizeof *g);
+    if (!g)
+        return cudaErrorMemoryAllocation;
+    g->magic = GRAPH_MAGIC;
+    *pGraph = g;
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphCreate(cudaGraph_t *pGraph, unsigned int flags)
+{
+    return record_error(flags ? cudaErrorInvalidValue : nnspy_sim_graph_create(pGraph));
+}
+
+/* A child graph node: the child's kernels, copied, run after the parent's. */
+static struct CUgraphNode_st {
+    int unused;
+} g_child_node;
+
+cudaError_t nnspy_sim_graph_add_child(cudaGraphNode_t *pNode, cudaGraph_t graph,
+                                      cudaGraph_t child)
+{
+    runtime_context();
+    if (!pNode || !graph || graph->magic != GRAPH_MAGIC || !child ||
+        child->magic != GRAPH_MAGIC || graph == child)
+        return cudaErrorInvalidValue;
+    cudaError_t e = cudaSuccess;
+    pthread_mutex_lock(&g_lock);
+    size_t n = child->n;
+    for (size_t i = 0; i < n && e == cudaSuccess; i++)
+        e = graph_append(graph, child->kernels[i].flops, child->kernels[i].bytes);
+    pthread_mutex_unlock(&g_lock);
+    if (e == cudaSuccess)
+        *pNode = &g_child_node;
+    return e;
+}
+
+cudaError_t cudaGraphAddChildGraphNode(cudaGraphNode_t *pGraphNode, cudaGraph_t graph,
+                                       const cudaGraphNode_t *pDependencies,
+                                       size_t numDependencies, cudaGraph_t childGraph)
+{
+    (void)pDependencies;
+    (void)numDependencies; /* the sim's graphs are sequences: the child runs last */
+    return record_error(nnspy_sim_graph_add_child(pGraphNode, graph, childGraph));
 }
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode)

@@ -41,6 +41,9 @@ cudaError_t nnspy_sim_graph_instantiate(cudaGraphExec_t *exec, cudaGraph_t graph
 cudaError_t nnspy_sim_graph_launch(cudaGraphExec_t exec, cudaStream_t stream);
 cudaError_t nnspy_sim_graph_destroy(cudaGraph_t graph);
 cudaError_t nnspy_sim_graph_exec_destroy(cudaGraphExec_t exec);
+cudaError_t nnspy_sim_begin_capture_to_graph(cudaStream_t stream, cudaGraph_t graph, int mode);
+cudaError_t nnspy_sim_graph_create(cudaGraph_t *graph);
+cudaError_t nnspy_sim_graph_add_child(cudaGraphNode_t *node, cudaGraph_t graph, cudaGraph_t child);
 
 /* The time model: 2000 + max(flops / 100000, bytes / 2000) ns, integer division. */
 uint64_t nnspy_sim_kernel_ns(uint64_t flops, uint64_t bytes);
