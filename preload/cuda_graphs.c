@@ -199,8 +199,10 @@ static void capture_end(void *stream, void *graph)
     pthread_mutex_lock(&graphs_lock);
     struct capture *c = capture_of(stream);
     if (c) {
-        if (graph && map_get(&graphs, graph)) append_calls(graph, c->ops);
-        else if (graph) map_put(&graphs, graph, c->ops);
+        if (graph && map_get(&graphs, graph))
+            append_calls(graph, c->ops);
+        else if (graph)
+            map_put(&graphs, graph, c->ops);
         list_release(c->ops);
         *c = (struct capture){0};
         __atomic_sub_fetch(&active_captures, 1, __ATOMIC_RELEASE);
@@ -229,6 +231,22 @@ void nn_cuda_graph_add_op(void *graph, const nn_op *op)
     pthread_mutex_lock(&graphs_lock);
     op_list *l = writable_list(graph);
     if (l) list_append(l, &kept);
+    pthread_mutex_unlock(&graphs_lock);
+}
+
+void nn_cuda_graph_update_op(void *graph, const nn_op *op)
+{
+    pthread_mutex_lock(&graphs_lock);
+    op_list *l = map_get(&graphs, graph) ? writable_list(graph) : NULL;
+    for (uint32_t i = 0; l && i < l->n; i++) {
+        nn_op *old = &l->ops[i];
+        if (old->call != op->call || old->tune_key != op->tune_key ||
+            old->tune_variant != op->tune_variant)
+            continue;
+        uint32_t site = old->site; /* where it was populated */
+        *old = *op;
+        old->site = site;
+    }
     pthread_mutex_unlock(&graphs_lock);
 }
 

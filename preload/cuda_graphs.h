@@ -23,4 +23,8 @@ uint64_t nn_record_on_stream(const nn_op *op, void *stream);
  * cudaGraph_t. */
 void nn_cuda_graph_add_op(void *graph, const nn_op *op);
 
+/* Replaces, in `graph`, the calls of op's plan (same tune_key and tune_variant) added
+ * by nn_cuda_graph_add_op with op (cudnnBackendUpdateCudaGraph: a new variant pack). */
+void nn_cuda_graph_update_op(void *graph, const nn_op *op);
+
 #endif

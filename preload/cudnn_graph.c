@@ -175,3 +175,24 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnBackendPopulateCudaGraph,
     nn_leave();
     return st;
 }
+
+/* The graph's cuDNN nodes now read and write the new variant pack's buffers: the
+ * plan's calls in the graph take the new pack's parameters and outputs. */
+NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnBackendUpdateCudaGraph,
+        (cudnnHandle_t handle, cudnnBackendDescriptor_t executionPlan,
+         cudnnBackendDescriptor_t variantPack, cudaGraph_t graph),
+        (handle, executionPlan, variantPack, graph))
+{
+    NN_REAL_OR_RETURN(cudnnBackendUpdateCudaGraph, CUDNN_STATUS_NOT_INITIALIZED);
+    bool outer = nn_enter();
+    cudnnStatus_t st = real(handle, executionPlan, variantPack, graph);
+    if (outer && st == CUDNN_STATUS_SUCCESS) {
+        int saved = errno;
+        nn_op op = execution_op(executionPlan, variantPack, true);
+        op.call = "cudnnBackendPopulateCudaGraph";
+        nn_cuda_graph_update_op(graph, &op);
+        errno = saved;
+    }
+    nn_leave();
+    return st;
+}

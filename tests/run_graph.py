@@ -89,16 +89,21 @@ def check_attention(ops, i):
 
 
 def check_populated(ops, i):
-    rows = ops[i:i + 6]
-    check(len(rows) == 6, f"3 launches of the populated graph: 6 rows (got {len(rows)})")
-    launches, convs = rows[0::2], rows[1::2]
+    rows = ops[i:i + 7]
+    check(len(rows) == 7, f"3 launches of the populated graph and a GEMM: 7 rows (got {len(rows)})")
+    launches, convs, gemm = rows[0:6:2], rows[1:6:2], rows[6]
     check(all(r["api"] == "cuda" and r["op"] == "graph_launch" and r["macs"] == 0 for r in launches),
           "each launch adds a graph_launch row of no work")
     check(all(r["gpu_time_ms"] is not None and r["gpu_time_ms"] > 0 for r in launches),
           "each launch row carries the graph's GPU time")
     check(all(r["op"] == "conv_fwd" and r["macs"] == CONV_CASES[0][2] for r in convs),
           "each launch counts the populated convolution again (110,592 MACs)")
-    return i + 6
+    # The update moved the convolution's output to y2: the GEMM reading y2 as A takes
+    # its B (64 x 8 = 512) as the weight.
+    check(gemm["api"] == "cublas" and gemm["params"] == 64 * 8,
+          f"after cudnnBackendUpdateCudaGraph the launches write the new output: the GEMM's "
+          f"parameter is its B, 512 (got {gemm['params']})")
+    return i + 7
 
 
 # Two linear layers in one graph (row-major): X[32,64].W1[64,128] -> H (virtual),
@@ -190,9 +195,10 @@ def test_graph_api():
     conv_params = sum(c[3] for c in CONV_CASES)  # legacy and graph share each filter: 850
     # The populated graph, the autotuning and the conv-BN graph each have a filter of
     # their own.
-    check(r["totals"]["params"] == conv_params + 3 * CONV_CASES[0][3] + 16 + 10_240 + 8_192 + 2_048,
+    check(r["totals"]["params"] ==
+          conv_params + 3 * CONV_CASES[0][3] + 16 + 10_240 + 8_192 + 2_048 + 512,
           f"distinct parameters: {conv_params} + 3 more filters of 216 + a scale and bias of 8 "
-          "+ the two linear layers' 10,240 + W1 8,192 and W3 2,048 after them")
+          "+ the two linear layers' 10,240 + W1 8,192 and W3 2,048 after them + 512")
     check(r["totals"]["failed_calls"] == 1, "one failed call")
 
 

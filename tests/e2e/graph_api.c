@@ -460,25 +460,37 @@ static void attention(cudnnHandle_t h)
 /* ------------------------------------------------------------ CUDA graph */
 
 /* The plain convolution populated into a graph (an empty capture gives the graph),
- * instantiated and launched 3 times. */
+ * updated to another output buffer y2 (cudnnBackendUpdateCudaGraph), instantiated
+ * and launched 3 times; then a GEMM reads y2 as its A (64 x 64) with a weight of
+ * 64 x 8 as B: y2, written at each launch, is an activation. */
 static void populated_graph(cudnnHandle_t h, cudaStream_t stream)
 {
     const struct conv_case *c = &conv_cases[0];
     void *x = device((size_t)product(c->x, c->nb)), *w = device((size_t)product(c->w, c->nb)),
-         *y = device((size_t)product(c->y, c->nb));
+         *y = device((size_t)product(c->y, c->nb)), *y2 = device((size_t)product(c->y, c->nb));
     desc_t plan = conv_plan(h, c);
     int64_t uids[] = {'x', 'w', 'y'};
-    void *ptrs[] = {x, w, y};
+    void *ptrs[] = {x, w, y}, *ptrs2[] = {x, w, y2};
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     CHECK_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
     CHECK_CUDA(cudaStreamEndCapture(stream, &graph));
     CHECK(cudnnBackendPopulateCudaGraph(h, plan, variant_pack(uids, ptrs, 3), graph));
+    CHECK(cudnnBackendUpdateCudaGraph(h, plan, variant_pack(uids, ptrs2, 3), graph));
     CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
     for (int i = 0; i < 3; i++) CHECK_CUDA(cudaGraphLaunch(exec, stream));
     CHECK_CUDA(cudaStreamSynchronize(stream));
     CHECK_CUDA(cudaGraphExecDestroy(exec));
     CHECK_CUDA(cudaGraphDestroy(graph));
+    cublasHandle_t blas;
+    float one = 1, zero = 0, *b = device(64 * 8), *out = device(64 * 8);
+    if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS || cublasSetStream(blas, stream) != 0 ||
+        cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, 64, 8, 64, &one, y2, 64, b, 64, &zero, out,
+                    64) != CUBLAS_STATUS_SUCCESS ||
+        cublasDestroy(blas) != CUBLAS_STATUS_SUCCESS) {
+        fprintf(stderr, "graph_api: the GEMM after the launches failed\n");
+        exit(1);
+    }
 }
 
 /* ------------------------------------------------------------ autotuning */

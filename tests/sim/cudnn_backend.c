@@ -501,3 +501,14 @@ cudnnStatus_t cudnnBackendPopulateCudaGraph(cudnnHandle_t handle,
         if (nnspy_sim_graph_add_kernel(graph, 0, 0) != cudaSuccess) return CUDNN_STATUS_BAD_PARAM;
     return CUDNN_STATUS_SUCCESS;
 }
+
+/* The graph's kernels stay as populated; only the buffers they use change. */
+cudnnStatus_t cudnnBackendUpdateCudaGraph(cudnnHandle_t handle,
+                                          cudnnBackendDescriptor_t executionPlan,
+                                          cudnnBackendDescriptor_t variantPack, cudaGraph_t graph)
+{
+    cudaStream_t stream;
+    if (!sim_cudnn_handle_stream(handle, &stream) || !graph)
+        return CUDNN_STATUS_BAD_PARAM;
+    return runnable(executionPlan, variantPack) ? CUDNN_STATUS_SUCCESS : CUDNN_STATUS_BAD_PARAM;
+}
