@@ -131,7 +131,7 @@ class Trace:
     def op(self, op="gemm", macs=0, flops=None, bytes_read=0, bytes_written=0, params=0,
            signature=None, host_ns=0, frame=0, api=None, function=None, shape="", dtype="f32",
            succeeded=True, cost_known=True, overflow=False, bytes_incomplete=False,
-           workspace=0, call=None):
+           workspace=0, call=None, site=0, tune_key=0, tune_variant=0, tune_search=False):
         """One OP record; returns its call number. flops defaults to 2 x MACs."""
         if call is None:
             call = self.next_call
@@ -146,15 +146,15 @@ class Trace:
         flags = ((SUCCEEDED if succeeded else 0) | (COST_KNOWN if cost_known else 0) |
                  (OVERFLOW if overflow else 0) | (BYTES_INCOMPLETE if bytes_incomplete else 0))
         ids = [self.string(function), self.string(op), self.string(shape), self.string(dtype)]
-        payload = struct.pack("<QI4IIII6QqQ", call, APIS.get(api, api), *ids, flags, frame, 0,
+        payload = struct.pack("<QI4IIII6QqQ", call, APIS.get(api, api), *ids, flags, frame, site,
                               macs, flops, bytes_read, bytes_written, params, signature,
                               host_ns, workspace)
         assert len(payload) == 104
         if self.version >= 2:
             # Version 2 adds autotuning (key, variant, flags) and 4 reserved bytes.
-            body = struct.pack("<QI4IIII6QqQIIII", 0, APIS.get(api, api), *ids, flags, 0, 0,
+            body = struct.pack("<QI4IIII6QqQIIII", 0, APIS.get(api, api), *ids, flags, 0, site,
                                macs, flops, bytes_read, bytes_written, params, signature, 0,
-                               workspace, 0, 0, 0, 0)
+                               workspace, tune_key, tune_variant, 1 if tune_search else 0, 0)
             assert len(body) == 120
             self.packed_call(body, call, host_ns, frame)
         else:
@@ -164,6 +164,20 @@ class Trace:
                              cost_known=cost_known, overflow=overflow,
                              bytes_incomplete=bytes_incomplete))
         return call
+
+    def module(self, module_id, path, build_id=b""):
+        """A MODULE record (version 2): a loaded object call sites lie in."""
+        self.raw(MODULE, struct.pack("<II", module_id, len(build_id)) + build_id + path.encode())
+
+    def site(self, site_id, native=(), python=(), flags=0):
+        """A SITE record (version 2): native frames (module id, address), innermost
+        first, and Python frames (file, function, line)."""
+        payload = struct.pack("<IIII", site_id, flags, len(native), len(python))
+        for module_id, address in native:
+            payload += struct.pack("<IIQ", module_id, 0, address)
+        for file, function, line in python:
+            payload += struct.pack("<IIII", self.string(file), self.string(function), line, 0)
+        self.raw(SITE, payload)
 
     def gpu_time(self, call, start_ns, end_ns):
         if self.version < 2:

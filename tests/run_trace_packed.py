@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_trace import demo  # noqa: E402
+from make_trace import Trace, demo  # noqa: E402
 
 from harness import B, LIB, NNSPY, SAN_PRELOAD, SIM, check, failures  # noqa: E402
 
@@ -113,11 +113,45 @@ def test_shapes_past_listing(tmp):
           [(r["call"], r["op"], r["shape"]) for r in rows[-4:]])
 
 
+def test_sites_and_autotuning(tmp):
+    print("call sites and autotuning written by the independent writer (make_trace.py)")
+    # A Python site and a native one in a module that is not on this machine. Then 3
+    # plans (variants 7, 8, 9) of one graph (key 5), 2 runs each, and plan 8 for 4 more
+    # runs: every run up to plan 9's last (6 calls) is autotuning, plan 8's last 4 are
+    # not. And a search (cudnnFind*).
+    t = Trace(version=2)
+    t.module(1, "/nonexistent/libmodel.so", build_id=bytes(range(20)))
+    t.site(1, python=[("model.py", "forward", 42)])
+    t.site(2, native=[(1, 0x1234)])
+    t.op("conv_fwd", macs=10, host_ns=100, site=1)
+    t.op("conv_fwd_search", macs=30, host_ns=200, site=2, tune_search=True)
+    host = 300
+    for variant, runs in ((7, 2), (8, 2), (9, 2), (8, 4)):
+        for _ in range(runs):
+            t.op("conv_fwd", macs=100, host_ns=host, site=2, tune_key=5, tune_variant=variant)
+            host += 100
+    path = os.path.join(tmp, "sites.nns")
+    t.end()
+    t.write(path)
+    r = report_json(path)
+    ops = r.get("ops", [])
+    check(len(ops) == 12, f"12 calls read back (got {len(ops)})", r.get("error", ""))
+    sites = [o.get("site", "") for o in ops] or [""]
+    check(sites[:1] == ["forward at model.py:42"],
+          f"the Python site is named from its SITE record (got {sites[:1]})")
+    check(len(sites) > 1 and all("libmodel.so" in s for s in sites[1:]),
+          f"the native site names its module, not found here (got {sites[-1]!r})")
+    tune = r.get("frames", {}).get("autotune", {})
+    check(tune.get("calls") == 7 and tune.get("macs") == 30 + 6 * 100,
+          f"autotuning from the OP payload: the search and 6 benchmark runs, 630 MACs (got {tune})")
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="nnspy-packed-") as tmp:
         test_versions_agree(tmp)
         test_preload_trace(tmp)
         test_shapes_past_listing(tmp)
+        test_sites_and_autotuning(tmp)
     if failures:
         print(f"run_trace_packed: {len(failures)} check(s) failed")
         return 1
