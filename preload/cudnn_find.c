@@ -13,7 +13,7 @@
 
 #include "core.h"
 #include "cuda_graphs.h"
-#include "cudnn_read.h"
+#include "cudnn_shared.h"
 #include "timing.h"
 
 /* Algorithms the search ran: those it reports with a success status. */
@@ -25,44 +25,17 @@
         runs_;                                                                                     \
     })
 
-typedef struct search {
-    const nn_copy *copy;
-    const char *call, *op;
-    nn_conv_direction dir;
-    cudnnTensorDescriptor_t x; /* forward terms: dx for backward data */
-    cudnnFilterDescriptor_t w;
-    cudnnTensorDescriptor_t y; /* dy for the backward directions */
-} search;
-
-static void record_search(const search *s, cudnnStatus_t st, uint64_t runs, nn_timing_mark *tm,
-                          void *stream)
+/* The search's cost: the convolution's, once per algorithm it ran (forward terms:
+ * x is dx, y is dy, as for nn_conv_shape); it is autotuning. */
+static bool search_cost(nn_op *op, const nn_copy *copy, nn_conv_direction dir,
+                        cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w,
+                        cudnnTensorDescriptor_t y, uint64_t runs)
 {
-    int saved = errno;
-    nn_op op = {.api = NN_API_CUDNN,
-                .call = s->call,
-                .op = s->op,
-                .autotune = true,
-                .succeeded = st == CUDNN_STATUS_SUCCESS};
-    if (op.succeeded && nn_cudnn_conv_cost(s->copy, s->dir, s->x, s->w, s->y, &op)) {
-        op.cost_known = true;
-        op.cost = nn_cost_times(&op.cost, runs);
-    }
-    nn_timing_finish(tm, stream, op.succeeded, nn_record_on_stream(&op, stream));
-    errno = saved;
+    op->autotune = true;
+    if (!nn_cudnn_conv_cost(copy, dir, x, w, y, op)) return false;
+    op->cost = nn_cost_times(&op->cost, runs);
+    return true;
 }
-
-/* Runs `call` (the real search) between the timing marks and records it. */
-#define SEARCH(S, handle, call, perf, returned)                                                    \
-    do {                                                                                           \
-        bool outer_ = nn_enter();                                                                  \
-        nn_timing_mark tm_ = {.ctx = -1};                                                          \
-        void *stream_ = outer_ ? nn_cudnn_handle_stream((S).copy, handle) : NULL;                  \
-        if (outer_) nn_timing_start(&tm_, stream_);                                                \
-        cudnnStatus_t st_ = (call);                                                                \
-        if (outer_) record_search(&(S), st_, ALGORITHMS_RUN(perf, returned), &tm_, stream_);       \
-        nn_leave();                                                                                \
-        return st_;                                                                                \
-    } while (0)
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionForwardAlgorithm,
         (cudnnHandle_t handle, const cudnnTensorDescriptor_t xDesc,
@@ -71,18 +44,12 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionForwardAlgorithm,
          cudnnConvolutionFwdAlgoPerf_t *perfResults),
         (handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount, returnedAlgoCount, perfResults))
 {
-    NN_REAL_OR_RETURN(cudnnFindConvolutionForwardAlgorithm, CUDNN_STATUS_NOT_INITIALIZED);
-    search s = {copy,
-                "cudnnFindConvolutionForwardAlgorithm",
-                "conv_fwd_search",
-                NN_CONV_FORWARD,
-                xDesc,
-                wDesc,
-                yDesc};
-    SEARCH(s, handle,
-           real(handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount, returnedAlgoCount,
-                perfResults),
-           perfResults, returnedAlgoCount);
+    NN_CUDNN_BEGIN(cudnnFindConvolutionForwardAlgorithm);
+    cudnnStatus_t st = real(handle, xDesc, wDesc, convDesc, yDesc, requestedAlgoCount,
+                            returnedAlgoCount, perfResults);
+    NN_CUDNN_END(cudnnFindConvolutionForwardAlgorithm, "conv_fwd_search",
+                 search_cost(op, copy, NN_CONV_FORWARD, xDesc, wDesc, yDesc,
+                             ALGORITHMS_RUN(perfResults, returnedAlgoCount)));
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionForwardAlgorithmEx,
@@ -94,18 +61,12 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionForwardAlgorithmEx,
         (handle, xDesc, x, wDesc, w, convDesc, yDesc, y, requestedAlgoCount, returnedAlgoCount,
          perfResults, workSpace, workSpaceSizeInBytes))
 {
-    NN_REAL_OR_RETURN(cudnnFindConvolutionForwardAlgorithmEx, CUDNN_STATUS_NOT_INITIALIZED);
-    search s = {copy,
-                "cudnnFindConvolutionForwardAlgorithmEx",
-                "conv_fwd_search",
-                NN_CONV_FORWARD,
-                xDesc,
-                wDesc,
-                yDesc};
-    SEARCH(s, handle,
-           real(handle, xDesc, x, wDesc, w, convDesc, yDesc, y, requestedAlgoCount,
-                returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes),
-           perfResults, returnedAlgoCount);
+    NN_CUDNN_BEGIN(cudnnFindConvolutionForwardAlgorithmEx);
+    cudnnStatus_t st = real(handle, xDesc, x, wDesc, w, convDesc, yDesc, y, requestedAlgoCount,
+                            returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
+    NN_CUDNN_END(cudnnFindConvolutionForwardAlgorithmEx, "conv_fwd_search",
+                 search_cost(op, copy, NN_CONV_FORWARD, xDesc, wDesc, yDesc,
+                             ALGORITHMS_RUN(perfResults, returnedAlgoCount)));
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardDataAlgorithm,
@@ -116,18 +77,12 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardDataAlgorith
         (handle, wDesc, dyDesc, convDesc, dxDesc, requestedAlgoCount, returnedAlgoCount,
          perfResults))
 {
-    NN_REAL_OR_RETURN(cudnnFindConvolutionBackwardDataAlgorithm, CUDNN_STATUS_NOT_INITIALIZED);
-    search s = {copy,
-                "cudnnFindConvolutionBackwardDataAlgorithm",
-                "conv_bwd_data_search",
-                NN_CONV_BACKWARD_DATA,
-                dxDesc,
-                wDesc,
-                dyDesc};
-    SEARCH(s, handle,
-           real(handle, wDesc, dyDesc, convDesc, dxDesc, requestedAlgoCount, returnedAlgoCount,
-                perfResults),
-           perfResults, returnedAlgoCount);
+    NN_CUDNN_BEGIN(cudnnFindConvolutionBackwardDataAlgorithm);
+    cudnnStatus_t st = real(handle, wDesc, dyDesc, convDesc, dxDesc, requestedAlgoCount,
+                            returnedAlgoCount, perfResults);
+    NN_CUDNN_END(cudnnFindConvolutionBackwardDataAlgorithm, "conv_bwd_data_search",
+                 search_cost(op, copy, NN_CONV_BACKWARD_DATA, dxDesc, wDesc, dyDesc,
+                             ALGORITHMS_RUN(perfResults, returnedAlgoCount)));
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardDataAlgorithmEx,
@@ -140,18 +95,12 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardDataAlgorith
         (handle, wDesc, w, dyDesc, dy, convDesc, dxDesc, dx, requestedAlgoCount, returnedAlgoCount,
          perfResults, workSpace, workSpaceSizeInBytes))
 {
-    NN_REAL_OR_RETURN(cudnnFindConvolutionBackwardDataAlgorithmEx, CUDNN_STATUS_NOT_INITIALIZED);
-    search s = {copy,
-                "cudnnFindConvolutionBackwardDataAlgorithmEx",
-                "conv_bwd_data_search",
-                NN_CONV_BACKWARD_DATA,
-                dxDesc,
-                wDesc,
-                dyDesc};
-    SEARCH(s, handle,
-           real(handle, wDesc, w, dyDesc, dy, convDesc, dxDesc, dx, requestedAlgoCount,
-                returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes),
-           perfResults, returnedAlgoCount);
+    NN_CUDNN_BEGIN(cudnnFindConvolutionBackwardDataAlgorithmEx);
+    cudnnStatus_t st = real(handle, wDesc, w, dyDesc, dy, convDesc, dxDesc, dx, requestedAlgoCount,
+                            returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
+    NN_CUDNN_END(cudnnFindConvolutionBackwardDataAlgorithmEx, "conv_bwd_data_search",
+                 search_cost(op, copy, NN_CONV_BACKWARD_DATA, dxDesc, wDesc, dyDesc,
+                             ALGORITHMS_RUN(perfResults, returnedAlgoCount)));
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardFilterAlgorithm,
@@ -162,18 +111,12 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardFilterAlgori
         (handle, xDesc, dyDesc, convDesc, dwDesc, requestedAlgoCount, returnedAlgoCount,
          perfResults))
 {
-    NN_REAL_OR_RETURN(cudnnFindConvolutionBackwardFilterAlgorithm, CUDNN_STATUS_NOT_INITIALIZED);
-    search s = {copy,
-                "cudnnFindConvolutionBackwardFilterAlgorithm",
-                "conv_bwd_filter_search",
-                NN_CONV_BACKWARD_FILTER,
-                xDesc,
-                dwDesc,
-                dyDesc};
-    SEARCH(s, handle,
-           real(handle, xDesc, dyDesc, convDesc, dwDesc, requestedAlgoCount, returnedAlgoCount,
-                perfResults),
-           perfResults, returnedAlgoCount);
+    NN_CUDNN_BEGIN(cudnnFindConvolutionBackwardFilterAlgorithm);
+    cudnnStatus_t st = real(handle, xDesc, dyDesc, convDesc, dwDesc, requestedAlgoCount,
+                            returnedAlgoCount, perfResults);
+    NN_CUDNN_END(cudnnFindConvolutionBackwardFilterAlgorithm, "conv_bwd_filter_search",
+                 search_cost(op, copy, NN_CONV_BACKWARD_FILTER, xDesc, dwDesc, dyDesc,
+                             ALGORITHMS_RUN(perfResults, returnedAlgoCount)));
 }
 
 NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardFilterAlgorithmEx,
@@ -186,16 +129,10 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnFindConvolutionBackwardFilterAlgori
         (handle, xDesc, x, dyDesc, y, convDesc, dwDesc, dw, requestedAlgoCount, returnedAlgoCount,
          perfResults, workSpace, workSpaceSizeInBytes))
 {
-    NN_REAL_OR_RETURN(cudnnFindConvolutionBackwardFilterAlgorithmEx, CUDNN_STATUS_NOT_INITIALIZED);
-    search s = {copy,
-                "cudnnFindConvolutionBackwardFilterAlgorithmEx",
-                "conv_bwd_filter_search",
-                NN_CONV_BACKWARD_FILTER,
-                xDesc,
-                dwDesc,
-                dyDesc};
-    SEARCH(s, handle,
-           real(handle, xDesc, x, dyDesc, y, convDesc, dwDesc, dw, requestedAlgoCount,
-                returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes),
-           perfResults, returnedAlgoCount);
+    NN_CUDNN_BEGIN(cudnnFindConvolutionBackwardFilterAlgorithmEx);
+    cudnnStatus_t st = real(handle, xDesc, x, dyDesc, y, convDesc, dwDesc, dw, requestedAlgoCount,
+                            returnedAlgoCount, perfResults, workSpace, workSpaceSizeInBytes);
+    NN_CUDNN_END(cudnnFindConvolutionBackwardFilterAlgorithmEx, "conv_bwd_filter_search",
+                 search_cost(op, copy, NN_CONV_BACKWARD_FILTER, xDesc, dwDesc, dyDesc,
+                             ALGORITHMS_RUN(perfResults, returnedAlgoCount)));
 }

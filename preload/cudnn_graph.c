@@ -17,7 +17,7 @@
 #include "core.h"
 #include "cuda_graphs.h"
 #include "cudnn_graph_shadow.h"
-#include "cudnn_read.h"
+#include "cudnn_shared.h"
 #include "timing.h"
 
 /* Descriptor calls made inside NVIDIA's libraries (depth > 0) are theirs, not the
@@ -50,7 +50,11 @@ NN_WRAP(NN_FAMILY_CUDNN, cudnnStatus_t, cudnnBackendDestroyDescriptor,
     NN_REAL_OR_RETURN(cudnnBackendDestroyDescriptor, CUDNN_STATUS_NOT_INITIALIZED);
     /* Forgotten before the real call: once it returns, another thread may be given
      * the same address for a new descriptor. */
-    if (nn_active()) nn_graph_note_destroy(descriptor);
+    if (nn_active()) {
+        int saved = errno;
+        nn_graph_note_destroy(descriptor);
+        errno = saved;
+    }
     return real(descriptor);
 }
 

@@ -85,17 +85,4 @@ bool nn_read_rnn_steps(const struct cudnn_getters *g, cudnnRNNDataDescriptor_t d
 bool nn_conv_shape_from(const nn_tensor_info *x, const nn_filter_info *w, const nn_tensor_info *y,
                         nn_conv_shape *s);
 
-/* The stream a handle's work goes to, through the copy's own cudnnGetStream
- * (cudnn_legacy.c); NULL for the default stream. */
-struct nn_copy;
-void *nn_cudnn_handle_stream(const struct nn_copy *copy, cudnnHandle_t handle);
-
-/* One convolution's cost (forward terms: x is dx, y is dy as for nn_conv_shape)
- * into op->cost, op->dtype and op->shape, read with the copy's getters
- * (cudnn_legacy.c); false when the descriptors cannot be read. */
-struct nn_op;
-bool nn_cudnn_conv_cost(const struct nn_copy *copy, nn_conv_direction dir,
-                        cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
-                        cudnnTensorDescriptor_t y_desc, struct nn_op *op);
-
 #endif

@@ -13,6 +13,13 @@
 #include "cudnn_read.h"
 
 const struct cudnn_getters *nn_cudnn_getters(const nn_copy *copy);
+/* The stream the handle's work goes to, through the copy's own cudnnGetStream; NULL
+ * for the default stream. */
+void *nn_cudnn_handle_stream(const nn_copy *copy, cudnnHandle_t handle);
+/* One convolution's cost (forward terms: x is dx, y is dy as for nn_conv_shape) into
+ * op->cost, op->dtype and op->shape; false when the descriptors cannot be read. */
+bool nn_cudnn_conv_cost(const nn_copy *copy, nn_conv_direction dir, cudnnTensorDescriptor_t x_desc,
+                        cudnnFilterDescriptor_t w_desc, cudnnTensorDescriptor_t y_desc, nn_op *op);
 /* cuDNN's alpha and beta are host scalars: double for double data, float otherwise. */
 bool nn_cudnn_scalar_is_zero(const void *scalar, nn_dtype data);
 /* The buffer the call wrote, so that later operations know it is an activation. */
